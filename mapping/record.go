@@ -1,0 +1,78 @@
+package mapping
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Origin says how a mapping entered the database.
+type Origin string
+
+// The origins of a mapping record.
+const (
+	OriginStatic     Origin = "static"     // typed in by an operator
+	OriginRegistered Origin = "registered" // sent by an xTR in a Map-Register
+	OriginLearned    Origin = "learned"    // detected from a host's traffic at an edge
+)
+
+// Valid reports whether o is one of the known origins.
+func (o Origin) Valid() bool {
+	return o == OriginStatic || o == OriginRegistered || o == OriginLearned
+}
+
+// Locator is one RLOC of a locator set with its RFC 9301 priority and weight.
+type Locator struct {
+	Addr     netip.Addr `json:"address"`
+	Priority uint8      `json:"priority"`
+	Weight   uint8      `json:"weight"`
+	Up       bool       `json:"up"`
+}
+
+func (l Locator) String() string {
+	state := "up"
+	if !l.Up {
+		state = "down"
+	}
+	return fmt.Sprintf("%s p%d w%d %s", l.Addr, l.Priority, l.Weight, state)
+}
+
+// Record is one EID-to-RLOC mapping.
+type Record struct {
+	EID       EID
+	Locators  []Locator // read-only once handed out: the index shares locator sets
+	TTL       uint32    // minutes, as RFC 9301 records carry it
+	Origin    Origin
+	Site      string
+	XTR       string // the registering or learning xTR, if any
+	Version   uint64 // grows on every change of the record
+	NoProxy   bool   // the registrant asked the Map-Server not to proxy-reply
+	UpdatedAt time.Time
+}
+
+// DefaultTTL is the record TTL, in minutes, when none is given (RFC 9301: 1 day).
+const DefaultTTL = 1440
+
+// NegativeTTL is what a negative Map-Reply's TTL is, in minutes (RFC 9301 §8.1 suggests 15).
+const NegativeTTL = 15
+
+// BestLocators returns the usable locators of the best (numerically lowest)
+// priority; priority 255 means "do not use" (RFC 9301).
+func BestLocators(ls []Locator) []Locator {
+	best := -1
+	for _, l := range ls {
+		if l.Up && l.Priority != 255 && (best < 0 || int(l.Priority) < best) {
+			best = int(l.Priority)
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	out := make([]Locator, 0, len(ls))
+	for _, l := range ls {
+		if l.Up && int(l.Priority) == best {
+			out = append(out, l)
+		}
+	}
+	return out
+}
