@@ -45,6 +45,7 @@ type Record struct {
 	Origin    Origin
 	Site      string
 	XTR       string // the registering or learning xTR, if any
+	Port      string // the access port of XTR where the EID was learned, if known
 	Version   uint64 // grows on every change of the record
 	NoProxy   bool   // the registrant asked the Map-Server not to proxy-reply
 	UpdatedAt time.Time
