@@ -167,6 +167,7 @@ type Action interface{ String() string }
 // Special port numbers (OpenFlow 1.3).
 const (
 	PortInPort     uint32 = 0xfffffff8
+	PortTable      uint32 = 0xfffffff9 // packet-out only: run the packet through table 0
 	PortFlood      uint32 = 0xfffffffb
 	PortAll        uint32 = 0xfffffffc
 	PortController uint32 = 0xfffffffd
@@ -194,11 +195,30 @@ type Move struct {
 	SrcOfs, DstOfs uint16
 }
 
+// Controller sends the packet to the controller as a packet-in carrying
+// Reason (Nicira NXAST_CONTROLLER), so the controller can tell packet-ins of
+// different pipeline purposes apart. MaxLen 0 sends the whole packet; ID
+// selects a controller connection id (0 is every controller's default).
+type Controller struct {
+	MaxLen uint16
+	Reason uint8
+	ID     uint16
+}
+
+// Packet-in reasons (OpenFlow 1.3) for Controller.Reason and PacketIn.Reason.
+const (
+	ReasonNoMatch uint8 = 0
+	ReasonAction  uint8 = 1
+)
+
 // Learn and other Nicira actions are added here when the pipeline needs them.
 
 func (a Output) String() string   { return fmt.Sprintf("output:%d", a.Port) }
 func (a Group) String() string    { return fmt.Sprintf("group:%d", a.ID) }
 func (a SetField) String() string { return "set_field:" + a.Field.String() }
+func (a Controller) String() string {
+	return fmt.Sprintf("controller(reason=%d,max_len=%d,id=%d)", a.Reason, a.MaxLen, a.ID)
+}
 func (a Move) String() string {
 	return fmt.Sprintf("move:%#x.%d[%d+%d]->%#x.%d[%d]", a.Src.Class, a.Src.Field, a.SrcOfs, a.NBits, a.Dst.Class, a.Dst.Field, a.DstOfs)
 }
@@ -215,7 +235,8 @@ type Flow struct {
 	Goto          uint8 // next table; 0 means none (table 0 is never a goto target)
 	IdleTimeout   uint16
 	HardTimeout   uint16
-	NotifyRemoval bool // OFPFF_SEND_FLOW_REM
+	NotifyRemoval bool   // OFPFF_SEND_FLOW_REM
+	Meter         uint32 // meter instruction (rate limit); 0 means none
 }
 
 // MetadataWrite is a write-metadata instruction.
@@ -239,6 +260,9 @@ func (f Flow) String() string {
 	}
 	if f.Goto != 0 {
 		fmt.Fprintf(&b, ",goto_table:%d", f.Goto)
+	}
+	if f.Meter != 0 {
+		fmt.Fprintf(&b, ",meter:%d", f.Meter)
 	}
 	if f.IdleTimeout != 0 || f.HardTimeout != 0 {
 		fmt.Fprintf(&b, " idle=%d hard=%d", f.IdleTimeout, f.HardTimeout)

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,8 +21,8 @@ const SchemaPath = "/usr/share/openvswitch/vswitch.ovsschema"
 // logs and pid files under Dir, optionally inside network namespace Netns.
 // Several can run at once because each has its own OVS_RUNDIR.
 type OVS struct {
-	Dir   string
-	Netns string // empty: the current namespace
+	Dir   string `json:"dir"`
+	Netns string `json:"netns,omitempty"` // empty: the current namespace
 }
 
 // DBSock is the OVSDB endpoint of the instance, as libovsdb and ovs-vsctl take it.
@@ -148,7 +149,7 @@ func stopPidfile(path string) {
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	for i := 0; i < 50; i++ {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if processGone(pid) {
 			_ = os.Remove(path)
 			return
 		}
@@ -156,4 +157,21 @@ func stopPidfile(path string) {
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	_ = os.Remove(path)
+}
+
+// processGone reports whether pid has exited. A zombie counts as gone: its
+// reaper (the daemons are detached, so not us) may take seconds to collect it.
+func processGone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return errors.Is(err, os.ErrNotExist)
+	}
+	// The state follows the parenthesised command name, which may hold spaces.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] == 'Z' || b[i+2] == 'X'
+	}
+	return false
 }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/northbound"
+	"github.com/l2lisp/l2lisp/store"
+)
+
+type serveConfig struct {
+	db, listen, ofListen, ofTarget, lispListen string
+	apiToken, readToken                         string
+	logFormat, logLevel                         string
+}
+
+func parseServe(args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.db, "db", envOr("L2LISP_DB", "./l2lisp.db"), "SQLite file, or postgres:// URL (env L2LISP_DB)")
+	fs.StringVar(&c.listen, "listen", envOr("L2LISP_LISTEN", "127.0.0.1:8080"), "REST API and dashboard address (env L2LISP_LISTEN)")
+	fs.StringVar(&c.ofListen, "openflow-listen", envOr("L2LISP_OPENFLOW_LISTEN", ":6653"), "OpenFlow listen address (env L2LISP_OPENFLOW_LISTEN)")
+	fs.StringVar(&c.ofTarget, "openflow-target", envOr("L2LISP_OPENFLOW_TARGET", ""), "controller target switches are told to connect to, e.g. tcp:203.0.113.254:6653 (env L2LISP_OPENFLOW_TARGET)")
+	fs.StringVar(&c.lispListen, "lisp-listen", envOr("L2LISP_LISP_LISTEN", ":4342"), "LISP control plane UDP address (env L2LISP_LISP_LISTEN)")
+	fs.StringVar(&c.apiToken, "api-token", envOr("L2LISP_API_TOKEN", ""), "admin bearer token (env L2LISP_API_TOKEN); random if empty")
+	fs.StringVar(&c.readToken, "read-token", envOr("L2LISP_READ_TOKEN", ""), "read-only bearer token (env L2LISP_READ_TOKEN)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("L2LISP_LOG_FORMAT", "text"), "log format: text or json (env L2LISP_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("L2LISP_LOG_LEVEL", "info"), "debug, info, warn or error (env L2LISP_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for name, addr := range map[string]string{"--listen": c.listen, "--openflow-listen": c.ofListen, "--lisp-listen": c.lispListen} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return c, fmt.Errorf("%s %q: want host:port", name, addr)
+		}
+	}
+	if c.ofTarget != "" && !strings.HasPrefix(c.ofTarget, "tcp:") && !strings.HasPrefix(c.ofTarget, "ssl:") && !strings.HasPrefix(c.ofTarget, "unix:") {
+		return c, fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path", c.ofTarget)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	return c, nil
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}
+
+func cmdServe(ctx context.Context, args []string) error {
+	cfg, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	if cfg.apiToken == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		cfg.apiToken = hex.EncodeToString(b)
+		log.Warn("no --api-token given; generated one for this run", "api_token", cfg.apiToken)
+	}
+	db, err := store.Open(ctx, cfg.db, log)
+	if err != nil {
+		return err
+	}
+	ctl, err := controller.New(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+
+	sb, err := startSouthbound(ctx, ctl, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+
+	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
+		Status: sb, Log: log, Extra: sb.Routes})
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", cfg.db)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	return nil
+}

@@ -1,0 +1,347 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/store"
+)
+
+// Event is one entry of the change feed: a change of state (a network,
+// site, xTR, port or mapping created, updated or deleted) or a happening
+// worth an operator's attention (an xTR up or down, a registration refused).
+type Event struct {
+	ID         int64           `json:"id"`
+	Time       time.Time       `json:"time"`
+	Type       string          `json:"type"`
+	InstanceID *uint32         `json:"instance_id,omitempty"`
+	EID        string          `json:"eid,omitempty"`
+	Site       string          `json:"site,omitempty"`
+	XTR        string          `json:"xtr,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// Event types.
+const (
+	EvNetworkCreated   = "network.created"
+	EvNetworkDeleted   = "network.deleted"
+	EvSiteCreated      = "site.created"
+	EvSiteUpdated      = "site.updated"
+	EvSiteDeleted      = "site.deleted"
+	EvXTRCreated       = "xtr.created"
+	EvXTRDeleted       = "xtr.deleted"
+	EvXTRUp            = "xtr.up"
+	EvXTRDown          = "xtr.down"
+	EvPortBound        = "port.bound"
+	EvPortUnbound      = "port.unbound"
+	EvMappingCreated   = "mapping.created"
+	EvMappingUpdated   = "mapping.updated"
+	EvMappingDeleted   = "mapping.deleted"
+	EvMappingMoved     = "mapping.moved"
+	EvRegisterRefused  = "registration.refused"
+	EvMappingDuplicate = "mapping.duplicate"
+)
+
+func newEvent(typ string, data any) store.Event {
+	b, _ := json.Marshal(data)
+	return store.Event{Time: time.Now().UTC(), Type: typ, Data: string(b)}
+}
+
+func eventFromRow(r store.Event) Event {
+	e := Event{ID: r.ID, Time: r.Time, Type: r.Type, InstanceID: r.InstanceID, EID: r.EID,
+		Site: r.Site, XTR: r.XTR}
+	if r.Data != "" && r.Data != "{}" {
+		e.Data = json.RawMessage(r.Data)
+	}
+	return e
+}
+
+// writeOp is one change waiting for the writer: fn runs inside the shared
+// transaction and returns the events that describe what it did.
+type writeOp struct {
+	fn   func(tx *gorm.DB) ([]store.Event, error)
+	done chan writeResult
+}
+
+type writeResult struct {
+	lastID int64
+	err    error
+}
+
+// maxBatch bounds how many changes share one transaction (group commit).
+const maxBatch = 256
+
+// write runs fn in a transaction together with whatever other changes are
+// waiting (group commit), records fn's events in the change feed, and
+// returns once the change is committed and this replica's follower has
+// applied it, so a read right after a write sees it.
+func (c *Controller) write(ctx context.Context, fn func(tx *gorm.DB) ([]store.Event, error)) error {
+	op := writeOp{fn: fn, done: make(chan writeResult, 1)}
+	select {
+	case c.writes <- op:
+	case <-ctx.Done():
+		return fmt.Errorf("write: %w", ctx.Err())
+	case <-c.closed:
+		return fmt.Errorf("write: controller closed")
+	}
+	var res writeResult
+	select {
+	case res = <-op.done:
+	case <-c.closed:
+		return fmt.Errorf("write: controller closed")
+	}
+	if res.err != nil {
+		return res.err
+	}
+	return c.waitApplied(ctx, res.lastID)
+}
+
+// writer is the single goroutine that writes to the database.
+func (c *Controller) writer() {
+	defer c.wg.Done()
+	for {
+		var batch []writeOp
+		select {
+		case op := <-c.writes:
+			batch = append(batch, op)
+		case <-c.closed:
+			return
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-c.writes:
+				batch = append(batch, op)
+			default:
+				break drain
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction; each op gets its own savepoint so
+// a failing op (a duplicate name, say) changes nothing and costs the others
+// nothing.
+func (c *Controller) commit(batch []writeOp) {
+	results := make([]writeResult, len(batch))
+	err := c.db.Transaction(func(tx *gorm.DB) error {
+		for i, op := range batch {
+			sp := fmt.Sprintf("op%d", i)
+			if err := tx.SavePoint(sp).Error; err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			evs, err := op.fn(tx)
+			if err == nil && len(evs) > 0 {
+				err = tx.Create(&evs).Error
+				if err == nil {
+					results[i].lastID = evs[len(evs)-1].ID
+				}
+			}
+			if err != nil {
+				results[i].err = err
+				if rerr := tx.RollbackTo(sp).Error; rerr != nil {
+					return fmt.Errorf("rollback to savepoint: %w", rerr)
+				}
+			}
+		}
+		return nil
+	})
+	for i, op := range batch {
+		if err != nil {
+			results[i] = writeResult{err: fmt.Errorf("commit: %w", err)}
+		}
+		op.done <- results[i]
+	}
+	c.nudge()
+}
+
+func (c *Controller) nudge() {
+	select {
+	case c.nudges <- struct{}{}:
+	default:
+	}
+}
+
+// waitApplied blocks until the follower has applied event id.
+func (c *Controller) waitApplied(ctx context.Context, id int64) error {
+	for {
+		c.mu.RLock()
+		applied, ch := c.applied, c.advanced
+		c.mu.RUnlock()
+		if applied >= id {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for change %d: %w", id, ctx.Err())
+		case <-c.closed:
+			return fmt.Errorf("wait for change %d: controller closed", id)
+		}
+	}
+}
+
+// pollInterval is how often the follower looks for changes written by other
+// replicas; changes of this replica wake it at once.
+const pollInterval = 250 * time.Millisecond
+
+// gapWait is how long the follower waits for a hole in the event ids to fill:
+// with several writers an id can commit after a larger one.
+const gapWait = 2 * time.Second
+
+// follower applies the change feed to the in-memory state, in id order.
+func (c *Controller) follower() {
+	defer c.wg.Done()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	var gapSince time.Time
+	for {
+		select {
+		case <-c.nudges:
+		case <-t.C:
+		case <-c.closed:
+			return
+		}
+		for {
+			n, gap, err := c.followOnce(!gapSince.IsZero() && time.Since(gapSince) > gapWait)
+			if err != nil {
+				c.log.Error("change feed", "err", err)
+				break
+			}
+			switch {
+			case gap && gapSince.IsZero():
+				gapSince = time.Now()
+			case !gap:
+				gapSince = time.Time{}
+			}
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+// followOnce reads and applies the next events. It stops before a hole in
+// the ids unless skipGaps is set, and reports whether it saw one.
+func (c *Controller) followOnce(skipGaps bool) (int, bool, error) {
+	c.mu.RLock()
+	last := c.applied
+	c.mu.RUnlock()
+	var rows []store.Event
+	if err := c.db.Where("id > ?", last).Order("id").Limit(1000).Find(&rows).Error; err != nil {
+		return 0, false, fmt.Errorf("read events: %w", err)
+	}
+	applied := 0
+	for _, r := range rows {
+		if r.ID != last+1 && last != 0 && !skipGaps {
+			return applied, true, nil
+		}
+		ev := eventFromRow(r)
+		if err := c.apply(ev); err != nil {
+			c.log.Error("apply event", "id", ev.ID, "type", ev.Type, "err", err)
+		}
+		last = r.ID
+		c.mu.Lock()
+		c.applied = last
+		close(c.advanced)
+		c.advanced = make(chan struct{})
+		c.mu.Unlock()
+		c.publish(ev)
+		applied++
+	}
+	return applied, false, nil
+}
+
+// Subscribe returns a channel of every event applied from now on. A
+// subscriber that falls more than buf events behind is dropped (its channel
+// closed); it can catch up from the database with EventsSince.
+func (c *Controller) Subscribe(buf int) (<-chan Event, func()) {
+	ch := make(chan Event, buf)
+	c.subMu.Lock()
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			c.subMu.Lock()
+			if _, ok := c.subs[ch]; ok {
+				delete(c.subs, ch)
+				close(ch)
+			}
+			c.subMu.Unlock()
+		})
+	}
+}
+
+func (c *Controller) publish(ev Event) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		select {
+		case ch <- ev:
+		default:
+			delete(c.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// EventsSince reads up to limit events after id from the feed, oldest first.
+func (c *Controller) EventsSince(ctx context.Context, id int64, limit int) ([]Event, error) {
+	var rows []store.Event
+	if err := c.db.WithContext(ctx).Where("id > ?", id).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = eventFromRow(r)
+	}
+	return out, nil
+}
+
+// LastEventID is the id of the newest event this replica has applied.
+func (c *Controller) LastEventID() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.applied
+}
+
+// Emit records an event that changes no state (an xTR going down, a
+// registration refused) in the feed.
+func (c *Controller) Emit(ctx context.Context, typ string, iid *uint32, eid, site, xtr string, data any) error {
+	return c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
+		ev := newEvent(typ, data)
+		ev.InstanceID, ev.EID, ev.Site, ev.XTR = iid, eid, site, xtr
+		return []store.Event{ev}, nil
+	})
+}
+
+// History lists the mapping events of one EID, oldest first: where the host
+// was learned, registered, moved and withdrawn.
+func (c *Controller) History(ctx context.Context, iid int64, eidText string, limit int) ([]Event, error) {
+	if err := validIID("instance_id", iid); err != nil {
+		return nil, err
+	}
+	eid, err := mapping.ParseEID(uint32(iid), eidText)
+	if err != nil {
+		return nil, invalid("eid", "malformed EID %q", eidText)
+	}
+	var rows []store.Event
+	err = c.db.WithContext(ctx).Where("instance_id = ? AND eid = ? AND type LIKE ?", eid.IID, eid.Address(), "mapping.%").
+		Order("id desc").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[len(rows)-1-i] = eventFromRow(r)
+	}
+	return out, nil
+}

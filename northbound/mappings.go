@@ -1,0 +1,230 @@
+package northbound
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/mapping"
+)
+
+type locatorBody struct {
+	Address  string `json:"address"`
+	Priority *int64 `json:"priority"`
+	Weight   *int64 `json:"weight"`
+}
+
+type mappingBody struct {
+	InstanceID *int64        `json:"instance_id"`
+	EID        string        `json:"eid"`
+	Site       string        `json:"site"`
+	RLOCs      []locatorBody `json:"rlocs"`
+	TTL        *int64        `json:"ttl"`
+}
+
+func (s *Server) createMapping(c *gin.Context) {
+	var b mappingBody
+	if !bind(c, &b) {
+		return
+	}
+	if b.InstanceID == nil {
+		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id is required")
+		return
+	}
+	in := controller.MappingInput{InstanceID: *b.InstanceID, EID: b.EID, Site: b.Site, TTL: b.TTL}
+	for _, l := range b.RLOCs {
+		in.RLOCs = append(in.RLOCs, controller.LocatorInput(l))
+	}
+	rec, created, err := s.ctl.CreateMapping(c, in)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, rec)
+}
+
+// queryInt reads an optional integer query parameter within [lo, hi].
+func queryInt(c *gin.Context, name string, def, lo, hi int64) (int64, bool) {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return def, true
+	}
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || v < lo || v > hi {
+		fail(c, http.StatusBadRequest, "invalid", name, name+" must be an integer from "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10))
+		return 0, false
+	}
+	return v, true
+}
+
+type mappingPage struct {
+	Items  []mapping.Record `json:"items"`
+	Total  int64            `json:"total"`
+	Limit  int64            `json:"limit"`
+	Offset int64            `json:"offset"`
+}
+
+func (s *Server) listMappings(c *gin.Context) {
+	f := controller.MappingFilter{Site: c.Query("site"), Origin: c.Query("origin"), Text: c.Query("q")}
+	if f.Origin != "" && !mapping.Origin(f.Origin).Valid() {
+		fail(c, http.StatusBadRequest, "invalid", "origin", "origin must be static, registered or learned")
+		return
+	}
+	if _, ok := c.GetQuery("instance_id"); ok {
+		iid, ok := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
+		if !ok {
+			return
+		}
+		v := uint32(iid)
+		f.InstanceID = &v
+	}
+	limit, ok := queryInt(c, "limit", 100, 1, 1000)
+	if !ok {
+		return
+	}
+	offset, ok := queryInt(c, "offset", 0, 0, 1<<40)
+	if !ok {
+		return
+	}
+	f.Limit, f.Offset = int(limit), int(offset)
+	recs, total, err := s.ctl.ListMappings(c, f)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, mappingPage{Items: recs, Total: total, Limit: limit, Offset: offset})
+}
+
+func (s *Server) deleteMapping(c *gin.Context) {
+	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	if !ok {
+		return
+	}
+	if iid < 0 || c.Query("eid") == "" {
+		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id and eid query parameters are required")
+		return
+	}
+	if err := s.ctl.DeleteMapping(c, iid, c.Query("eid")); err != nil {
+		failErr(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) mappingHistory(c *gin.Context) {
+	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	if !ok {
+		return
+	}
+	if iid < 0 || c.Query("eid") == "" {
+		fail(c, http.StatusBadRequest, "invalid", "eid", "instance_id and eid query parameters are required")
+		return
+	}
+	evs, err := s.ctl.History(c, iid, c.Query("eid"), 500)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, evs)
+}
+
+type negativeBody struct {
+	Negative bool   `json:"negative"`
+	Prefix   string `json:"eid_prefix"`
+	Action   string `json:"action"`
+	TTL      uint32 `json:"ttl"`
+}
+
+func (s *Server) lookup(c *gin.Context) {
+	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	if !ok {
+		return
+	}
+	if iid < 0 || c.Query("eid") == "" {
+		fail(c, http.StatusBadRequest, "invalid", "eid", "instance_id and eid query parameters are required")
+		return
+	}
+	res, err := s.ctl.Lookup(iid, c.Query("eid"))
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	if res.Record != nil {
+		c.JSON(http.StatusOK, res.Record)
+		return
+	}
+	nb := negativeBody{Negative: true, Action: res.Action, TTL: res.TTL}
+	if res.Prefix.IsValid() {
+		nb.Prefix = res.Prefix.String()
+	}
+	c.JSON(http.StatusOK, nb)
+}
+
+// events streams the change feed as server-sent events. A client that
+// reconnects with Last-Event-ID (or ?since=) first gets what it missed.
+func (s *Server) events(c *gin.Context) {
+	since := s.ctl.LastEventID()
+	if v := c.GetHeader("Last-Event-ID"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			since = id
+		}
+	} else if v, ok := c.GetQuery("since"); ok {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			fail(c, http.StatusBadRequest, "invalid", "since", "since must be an event id")
+			return
+		}
+		since = id
+	}
+	ch, cancel := s.ctl.Subscribe(4096)
+	defer cancel()
+	backlog, err := s.ctl.EventsSince(c, since, 10000)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/event-stream")
+	c.Header("Cache-Control", "no-cache")
+	c.Header("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	last := since
+	send := func(ev controller.Event) {
+		if ev.ID <= last {
+			return
+		}
+		last = ev.ID
+		b, _ := json.Marshal(ev)
+		fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
+	}
+	for _, ev := range backlog {
+		send(ev)
+	}
+	c.Writer.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	c.Stream(func(w io.Writer) bool {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return false // fell behind; the client reconnects with Last-Event-ID
+			}
+			send(ev)
+			return true
+		case <-keepalive.C:
+			_, _ = io.WriteString(w, ": keepalive\n\n")
+			return true
+		case <-c.Request.Context().Done():
+			return false
+		}
+	})
+}

@@ -1,0 +1,231 @@
+package northbound
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/l2lisp/l2lisp/controller"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// XTRStatus is what the southbound knows of one edge switch.
+type XTRStatus struct {
+	OVSDB    ConnState `json:"ovsdb"`
+	OpenFlow ConnState `json:"openflow"`
+	Flows    int       `json:"flows"`
+}
+
+// ConnState is the state of one connection to a switch.
+type ConnState struct {
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// StatusSource reports switch connection state; the southbound provides it.
+type StatusSource interface {
+	XTRStatus(name string) XTRStatus
+}
+
+// Options configure the API server.
+type Options struct {
+	AdminToken string // read and write
+	ReadToken  string // GET only
+	Status     StatusSource
+	Log        *slog.Logger
+	// Extra lets other parts (metrics, dashboard) add routes to the engine.
+	Extra func(r *gin.Engine)
+}
+
+// Server is the REST API over a controller.
+type Server struct {
+	ctl  *controller.Controller
+	opt  Options
+	gin  *gin.Engine
+	auth gin.HandlerFunc
+}
+
+// New builds the API's routes.
+func New(ctl *controller.Controller, opt Options) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{ctl: ctl, opt: opt, gin: gin.New()}
+	s.gin.Use(gin.Recovery(), s.logRequests)
+	s.gin.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "last_event_id": ctl.LastEventID()})
+	})
+	s.gin.GET("/api/v1/openapi.json", s.openAPI)
+	api := s.gin.Group("/api/v1", s.authorize, limitBody)
+	s.routes(api)
+	if opt.Extra != nil {
+		opt.Extra(s.gin)
+	}
+	s.gin.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, "not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
+	})
+	return s
+}
+
+// Handler is the http.Handler of the API.
+func (s *Server) Handler() http.Handler { return s.gin }
+
+// Engine exposes the gin engine, for tests that walk the routes.
+func (s *Server) Engine() *gin.Engine { return s.gin }
+
+func (s *Server) routes(api *gin.RouterGroup) {
+	api.POST("/networks", s.createNetwork)
+	api.GET("/networks", s.listNetworks)
+	api.GET("/networks/:instance_id", s.getNetwork)
+	api.DELETE("/networks/:instance_id", s.deleteNetwork)
+
+	api.POST("/sites", s.createSite)
+	api.GET("/sites", s.listSites)
+	api.GET("/sites/:name", s.getSite)
+	api.PATCH("/sites/:name", s.patchSite)
+	api.DELETE("/sites/:name", s.deleteSite)
+	api.POST("/sites/:name/xtrs", s.createXTR)
+
+	api.GET("/xtrs", s.listXTRs)
+	api.GET("/xtrs/:name", s.getXTR)
+	api.DELETE("/xtrs/:name", s.deleteXTR)
+	api.POST("/xtrs/:name/ports", s.bindPort)
+	api.GET("/xtrs/:name/ports", s.listPorts)
+	api.DELETE("/xtrs/:name/ports/:port", s.unbindPort)
+
+	api.POST("/mappings", s.createMapping)
+	api.GET("/mappings", s.listMappings)
+	api.DELETE("/mappings", s.deleteMapping)
+	api.GET("/mappings/history", s.mappingHistory)
+	api.GET("/lookup", s.lookup)
+	api.GET("/events", s.events)
+}
+
+// authorize checks the bearer token: the read token may only GET.
+func (s *Server) authorize(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok && c.Request.Method == http.MethodGet {
+		// EventSource cannot set headers; the dashboard passes the token as a query parameter.
+		tok, ok = c.GetQuery("access_token")
+	}
+	if !ok || tok == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="l2lisp"`)
+		fail(c, http.StatusUnauthorized, "unauthorized", "Authorization", "a bearer token is required")
+		return
+	}
+	switch {
+	case s.opt.AdminToken != "" && equal(tok, s.opt.AdminToken):
+	case s.opt.ReadToken != "" && equal(tok, s.opt.ReadToken):
+		if c.Request.Method != http.MethodGet {
+			fail(c, http.StatusForbidden, "forbidden", "Authorization", "the read-only token cannot change anything")
+			return
+		}
+	default:
+		fail(c, http.StatusUnauthorized, "unauthorized", "Authorization", "unknown token")
+		return
+	}
+	c.Next()
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	}
+	c.Next()
+}
+
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	if s.opt.Log != nil && c.FullPath() != "/api/v1/events" {
+		s.opt.Log.Debug("http", "method", c.Request.Method, "path", c.FullPath(),
+			"status", c.Writer.Status(), "duration", time.Since(start))
+	}
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func fail(c *gin.Context, status int, code, field, msg string) {
+	c.AbortWithStatusJSON(status, apiError{errorBody{Code: code, Message: msg, Field: field}})
+}
+
+// failErr maps a controller error to its status code.
+func failErr(c *gin.Context, err error) {
+	if e, ok := controller.AsError(err); ok {
+		status := map[controller.Kind]int{
+			controller.KindInvalid: http.StatusBadRequest, controller.KindNotFound: http.StatusNotFound,
+			controller.KindConflict: http.StatusConflict, controller.KindForbidden: http.StatusForbidden,
+		}[e.Kind]
+		fail(c, status, string(e.Kind), e.Field, e.Message)
+		return
+	}
+	fail(c, http.StatusInternalServerError, "internal", "", err.Error())
+}
+
+// bind decodes a JSON body strictly: unknown fields, wrong types and
+// trailing data are errors that name the field.
+func bind(c *gin.Context, v any) bool {
+	body, err := io.ReadAll(c.Request.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		fail(c, http.StatusRequestEntityTooLarge, "too_large", "", fmt.Sprintf("the body is over %d bytes", MaxBody))
+		return false
+	}
+	if err != nil {
+		fail(c, http.StatusBadRequest, "invalid", "", "cannot read body: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		field, msg := describeJSONError(err)
+		fail(c, http.StatusBadRequest, "invalid", field, msg)
+		return false
+	}
+	if dec.More() {
+		fail(c, http.StatusBadRequest, "invalid", "", "trailing data after the JSON object")
+		return false
+	}
+	return true
+}
+
+func describeJSONError(err error) (string, string) {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return te.Field, fmt.Sprintf("%s must be of type %s", te.Field, te.Type)
+	case errors.As(err, &se):
+		return "", fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	case errors.Is(err, io.EOF):
+		return "", "a JSON body is required"
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return f, "unknown field " + f
+	}
+	return "", "malformed JSON: " + msg
+}

@@ -1,0 +1,267 @@
+package openflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
+)
+
+// Role is the controller role this replica asks for on each switch.
+type Role uint32
+
+// Controller roles (OpenFlow 1.3 §6.3.6). Several replicas can all be
+// RoleEqual, or one RoleMaster with the others RoleSlave.
+const (
+	RoleEqual  Role = Role(ofp13.RoleEqual)
+	RoleMaster Role = Role(ofp13.RoleMaster)
+	RoleSlave  Role = Role(ofp13.RoleSlave)
+)
+
+// Server accepts switch connections and keeps one Switch per datapath id.
+// Set the exported fields before calling Serve.
+type Server struct {
+	OnConnect     func(*Switch)
+	OnDisconnect  func(*Switch)
+	OnPacketIn    func(*Switch, PacketIn)
+	OnFlowRemoved func(*Switch, FlowRemoved)
+
+	Role             Role          // requested at handshake; 0 means RoleEqual
+	GenerationID     uint64        // for RoleMaster/RoleSlave
+	MissSendLen      uint16        // set-config miss_send_len; 0 means the whole packet
+	EchoInterval     time.Duration // keepalive period; 0 means 5s
+	EchoTimeout      time.Duration // silence that drops a switch; 0 means 3 intervals
+	HandshakeTimeout time.Duration // 0 means 10s
+	MaxQueuedEvents  int           // packet-ins queued per switch before dropping; 0 means 4096
+
+	log      *slog.Logger
+	mu       sync.Mutex
+	switches map[uint64]*Switch
+	conns    map[*conn]struct{}
+}
+
+// NewServer returns a server that logs to log (slog.Default when nil).
+func NewServer(log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{log: log.With("component", "openflow"), switches: map[uint64]*Switch{}, conns: map[*conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until ctx is done, then closes the
+// listener and every switch connection and returns once they are gone.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+	var err error
+	for {
+		nc, aerr := ln.Accept()
+		if aerr != nil {
+			if ctx.Err() == nil {
+				err = fmt.Errorf("openflow accept: %w", aerr)
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handle(ctx, nc)
+		}()
+	}
+	cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.close(errors.New("server stopped"))
+	}
+	s.mu.Unlock()
+	wg.Wait()
+	return err
+}
+
+// Switch returns the switch with datapath id dpid, connected or not.
+func (s *Server) Switch(dpid uint64) (*Switch, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sw, ok := s.switches[dpid]
+	return sw, ok
+}
+
+// Switches returns every switch seen, ordered by datapath id.
+func (s *Server) Switches() []*Switch {
+	s.mu.Lock()
+	out := make([]*Switch, 0, len(s.switches))
+	for _, sw := range s.switches {
+		out = append(out, sw)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].dpid < out[j].dpid })
+	return out
+}
+
+func (s *Server) durations() (interval, timeout, handshake time.Duration) {
+	interval, timeout, handshake = s.EchoInterval, s.EchoTimeout, s.HandshakeTimeout
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	if timeout <= 0 {
+		timeout = 3 * interval
+	}
+	if handshake <= 0 {
+		handshake = 10 * time.Second
+	}
+	return interval, timeout, handshake
+}
+
+// handle runs one connection from hello to close.
+func (s *Server) handle(ctx context.Context, nc net.Conn) {
+	log := s.log.With("remote", nc.RemoteAddr().String())
+	c := newConn(nc, log)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	if ctx.Err() != nil {
+		c.close(ctx.Err())
+		return
+	}
+	interval, timeout, hsTimeout := s.durations()
+	if err := helloExchange(c, hsTimeout); err != nil {
+		log.Warn("openflow hello failed", "err", err)
+		c.close(err)
+		return
+	}
+	events := newEventQueue(s.MaxQueuedEvents)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		c.readLoop(func(h ofp13.Header, m ofp13.Message) { s.dispatch(c, events, h, m) })
+	}()
+	defer func() { <-readDone }()
+	hctx, cancel := context.WithTimeout(ctx, hsTimeout)
+	dpid, err := s.handshake(hctx, c)
+	cancel()
+	if err != nil {
+		log.Warn("openflow handshake failed", "err", err)
+		c.close(err)
+		return
+	}
+	sw := s.attach(dpid, c)
+	log.Info("switch connected", "dpid", fmt.Sprintf("%016x", dpid))
+	if s.OnConnect != nil {
+		s.OnConnect(sw)
+	}
+	go events.run(c.done)
+	c.keepalive(interval, timeout)
+	<-readDone
+	events.stop()
+	sw.detach(c)
+	log.Info("switch disconnected", "dpid", fmt.Sprintf("%016x", dpid), "err", c.err)
+	if s.OnDisconnect != nil {
+		s.OnDisconnect(sw)
+	}
+	close(c.finished())
+}
+
+// helloExchange sends our hello and requires the switch's hello to admit 1.3.
+func helloExchange(c *conn, timeout time.Duration) error {
+	if err := c.send(1, &ofp13.Hello{Bitmap: 1 << ofp13.Version}); err != nil {
+		return err
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	defer func() { _ = c.nc.SetReadDeadline(time.Time{}) }()
+	b, err := ofp13.ReadMessage(c.nc)
+	if err != nil {
+		return fmt.Errorf("read hello: %w", err)
+	}
+	h, m, err := ofp13.Unmarshal(b)
+	if err != nil {
+		return fmt.Errorf("decode hello: %w", err)
+	}
+	hello, ok := m.(*ofp13.Hello)
+	if !ok {
+		return fmt.Errorf("expected hello, got message type %d", h.Type)
+	}
+	if !hello.Supports(h.Version) {
+		_ = c.send(h.XID, &ofp13.Error{Type: ofp13.ErrHelloFailed, Code: 0, Data: []byte("OpenFlow 1.3 required")})
+		return fmt.Errorf("switch does not speak OpenFlow 1.3 (version %d, bitmap %#x)", h.Version, hello.Bitmap)
+	}
+	return nil
+}
+
+// handshake learns the datapath id, sets the miss length and claims our role.
+func (s *Server) handshake(ctx context.Context, c *conn) (uint64, error) {
+	m, err := c.call(ctx, &ofp13.FeaturesRequest{})
+	if err != nil {
+		return 0, fmt.Errorf("features: %w", err)
+	}
+	fr, ok := m.(*ofp13.FeaturesReply)
+	if !ok {
+		return 0, fmt.Errorf("features: unexpected reply type %d", m.MsgType())
+	}
+	miss := s.MissSendLen
+	if miss == 0 {
+		miss = ofp13.ControllerMax
+	}
+	if err := c.send(c.nextXID(), &ofp13.SetConfig{MissSendLen: miss}); err != nil {
+		return 0, fmt.Errorf("set-config: %w", err)
+	}
+	role := s.Role
+	if role == 0 {
+		role = RoleEqual
+	}
+	if _, err := requestRole(ctx, c, role, s.GenerationID); err != nil {
+		return 0, err
+	}
+	return fr.DatapathID, nil
+}
+
+func requestRole(ctx context.Context, c *conn, role Role, gen uint64) (Role, error) {
+	m, err := c.call(ctx, &ofp13.RoleRequest{Role: uint32(role), GenerationID: gen})
+	if err != nil {
+		return 0, fmt.Errorf("role request: %w", err)
+	}
+	rr, ok := m.(*ofp13.RoleReply)
+	if !ok {
+		return 0, fmt.Errorf("role request: unexpected reply type %d", m.MsgType())
+	}
+	return Role(rr.Role), nil
+}
+
+// attach makes c the connection of switch dpid. An existing connection for
+// the same dpid is closed first, and its teardown (OnDisconnect included)
+// finishes before the new one is announced.
+func (s *Server) attach(dpid uint64, c *conn) *Switch {
+	s.mu.Lock()
+	sw, ok := s.switches[dpid]
+	if !ok {
+		sw = &Switch{srv: s, dpid: dpid, log: s.log.With("dpid", fmt.Sprintf("%016x", dpid))}
+		s.switches[dpid] = sw
+	}
+	s.mu.Unlock()
+	sw.mu.Lock()
+	old := sw.c
+	sw.mu.Unlock()
+	if old != nil {
+		sw.log.Info("replacing connection of switch")
+		old.close(errors.New("replaced by a new connection"))
+		<-old.finished()
+	}
+	sw.mu.Lock()
+	sw.c = c
+	sw.mu.Unlock()
+	c.sw.Store(sw)
+	return sw
+}

@@ -1,0 +1,364 @@
+package openflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
+)
+
+// SyncResult counts what a Sync changed on the switch.
+type SyncResult struct{ Added, Modified, Deleted, GroupsChanged int }
+
+// installed is one of our flows as we believe the switch has it.
+type installed struct {
+	table  uint8
+	prio   uint16
+	cookie uint64
+	match  []ofp13.OXM // as the switch reported or we sent it, for delete_strict
+}
+
+type groupState struct {
+	entry GroupEntry
+	sig   string
+}
+
+// flowState is what we believe connection c has installed.
+type flowState struct {
+	c      *conn
+	flows  map[string]installed
+	groups map[uint32]groupState
+}
+
+// plan is the difference between installed and desired state.
+type plan struct {
+	adds, replaces []prepared
+	dels           []installed
+	claims         map[string]string // installed key -> desired key, same content
+	groupAdds      []groupState
+	groupMods      []groupState
+	groupDels      []groupState
+}
+
+// Sync makes the switch's l2lisp flows and groups equal to the desired ones
+// and waits until the switch has applied the changes. The first Sync on a
+// connection compares with what the switch reports; later ones with what
+// earlier Syncs installed. Errors the switch reports come back joined; the
+// flows they concern are not counted as installed.
+func (sw *Switch) Sync(ctx context.Context, flows []Flow, groups []GroupEntry) (SyncResult, error) {
+	sw.syncMu.Lock()
+	defer sw.syncMu.Unlock()
+	c, err := sw.live()
+	if err != nil {
+		return SyncResult{}, err
+	}
+	want, err := prepareFlows(flows)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	wantGroups, err := prepareGroups(groups)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	st, err := sw.loadState(ctx, c)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	p := diff(st, want, wantGroups)
+	res, failed, err := sw.execute(ctx, c, p)
+	if err != nil {
+		// Unsure what reached the switch: read it again next time.
+		sw.resetState(c)
+		return res, fmt.Errorf("sync switch %016x: %w", sw.dpid, err)
+	}
+	sw.apply(c, p, failed)
+	return res, errors.Join(failed.errs...)
+}
+
+func prepareFlows(flows []Flow) (map[string]prepared, error) {
+	want := make(map[string]prepared, len(flows))
+	for _, f := range flows {
+		p, err := prepare(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := want[p.key]; dup {
+			return nil, fmt.Errorf("openflow: two desired flows with key %s", p.key)
+		}
+		want[p.key] = p
+	}
+	return want, nil
+}
+
+func prepareGroups(groups []GroupEntry) (map[uint32]groupState, error) {
+	want := make(map[uint32]groupState, len(groups))
+	for _, g := range groups {
+		if _, dup := want[g.ID]; dup {
+			return nil, fmt.Errorf("openflow: two desired groups with id %d", g.ID)
+		}
+		if _, err := groupWire(g, ofp13.GroupAdd); err != nil {
+			return nil, err
+		}
+		want[g.ID] = groupState{entry: g, sig: groupSig(g)}
+	}
+	return want, nil
+}
+
+// loadState returns a copy of the installed state for c, reading it from
+// the switch (flows with our owner cookie, and all groups) when unknown.
+func (sw *Switch) loadState(ctx context.Context, c *conn) (*flowState, error) {
+	sw.stMu.Lock()
+	known := sw.st != nil && sw.st.c == c
+	sw.stMu.Unlock()
+	if !known {
+		st, err := readState(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		sw.log.Debug("read switch state", "flows", len(st.flows), "groups", len(st.groups))
+		sw.stMu.Lock()
+		sw.st = st
+		sw.stMu.Unlock()
+	}
+	sw.stMu.Lock()
+	defer sw.stMu.Unlock()
+	if sw.st == nil || sw.st.c != c {
+		return nil, fmt.Errorf("switch %016x: %w", sw.dpid, ErrDisconnected)
+	}
+	return sw.st.clone(), nil
+}
+
+func (st *flowState) clone() *flowState {
+	cp := &flowState{c: st.c, flows: make(map[string]installed, len(st.flows)),
+		groups: make(map[uint32]groupState, len(st.groups))}
+	for k, v := range st.flows {
+		cp.flows[k] = v
+	}
+	for k, v := range st.groups {
+		cp.groups[k] = v
+	}
+	return cp
+}
+
+func readState(ctx context.Context, c *conn) (*flowState, error) {
+	stats, err := dumpFlows(ctx, c, CookieOwner, CookieOwnerMask)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := dumpGroups(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	st := &flowState{c: c, flows: make(map[string]installed, len(stats)), groups: make(map[uint32]groupState, len(groups))}
+	for _, s := range stats {
+		st.flows[flowKey(s.Table, s.Priority, s.Match)] = installed{table: s.Table, prio: s.Priority,
+			cookie: s.Cookie, match: wireMatch(s.Match)}
+	}
+	for _, g := range groups {
+		st.groups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+	}
+	return st, nil
+}
+
+func (sw *Switch) resetState(c *conn) {
+	sw.stMu.Lock()
+	if sw.st != nil && sw.st.c == c {
+		sw.st = nil
+	}
+	sw.stMu.Unlock()
+}
+
+// diff computes the flow-mods and group-mods that turn st into want.
+func diff(st *flowState, want map[string]prepared, wantGroups map[uint32]groupState) plan {
+	p := plan{claims: map[string]string{}}
+	type tpc struct {
+		table  uint8
+		prio   uint16
+		cookie uint64
+	}
+	unclaimed := map[tpc]string{}
+	for k, in := range st.flows {
+		if _, ok := want[k]; !ok {
+			unclaimed[tpc{in.table, in.prio, in.cookie}] = k
+		}
+	}
+	for k, w := range want {
+		in, ok := st.flows[k]
+		switch {
+		case ok && in.cookie == w.cookie:
+		case ok:
+			p.replaces = append(p.replaces, w)
+		default:
+			// Same content under a key we failed to canonicalize alike.
+			if old, found := unclaimed[tpc{w.flow.Table, w.flow.Priority, w.cookie}]; found {
+				p.claims[old] = k
+				delete(unclaimed, tpc{w.flow.Table, w.flow.Priority, w.cookie})
+				continue
+			}
+			p.adds = append(p.adds, w)
+		}
+	}
+	for _, k := range unclaimed {
+		p.dels = append(p.dels, st.flows[k])
+	}
+	for id, g := range wantGroups {
+		cur, ok := st.groups[id]
+		switch {
+		case !ok:
+			p.groupAdds = append(p.groupAdds, g)
+		case cur.sig != g.sig:
+			p.groupMods = append(p.groupMods, g)
+		}
+	}
+	for id, g := range st.groups {
+		if _, ok := wantGroups[id]; !ok {
+			p.groupDels = append(p.groupDels, g)
+		}
+	}
+	return p
+}
+
+// failures records which planned operations the switch rejected.
+type failures struct {
+	flows  map[string]bool // desired keys of rejected adds/replaces
+	dels   map[int]bool    // indexes into plan.dels
+	groups map[uint32]bool
+	errs   []error
+}
+
+// execute sends the plan: groups that flows may reference first, then
+// flows (an add over an existing flow replaces it, cookie and timeouts
+// included, which modify cannot do in OpenFlow 1.3), then deletions of
+// stale flows, then of groups, and finally a barrier.
+func (sw *Switch) execute(ctx context.Context, c *conn, p plan) (SyncResult, failures, error) {
+	f := failures{flows: map[string]bool{}, dels: map[int]bool{}, groups: map[uint32]bool{}}
+	var res SyncResult
+	b := c.newBatch()
+	type op struct {
+		describe string
+		mark     func()
+	}
+	ops := map[uint32]op{}
+	sendGroup := func(g groupState, cmd uint16) error {
+		gm, err := groupWire(g.entry, cmd)
+		if err != nil {
+			return err
+		}
+		if cmd == ofp13.GroupDelete {
+			gm.Buckets = nil
+		}
+		xid, err := b.send(gm)
+		sw.groupMods.Add(1)
+		res.GroupsChanged++
+		id := g.entry.ID
+		ops[xid] = op{fmt.Sprintf("group-mod %d of %s", cmd, g.entry), func() { f.groups[id] = true }}
+		return err
+	}
+	sendFlow := func(fm *ofp13.FlowMod, describe string, mark func()) error {
+		xid, err := b.send(fm)
+		sw.flowMods.Add(1)
+		ops[xid] = op{describe, mark}
+		return err
+	}
+	var err error
+	for _, g := range p.groupAdds {
+		err = errors.Join(err, sendGroup(g, ofp13.GroupAdd))
+	}
+	for _, g := range p.groupMods {
+		err = errors.Join(err, sendGroup(g, ofp13.GroupModify))
+	}
+	for i, list := range [][]prepared{p.adds, p.replaces} {
+		for _, w := range list {
+			key := w.key
+			err = errors.Join(err, sendFlow(w.add, "add "+w.flow.String(), func() { f.flows[key] = true }))
+			if i == 0 {
+				res.Added++
+			} else {
+				res.Modified++
+			}
+		}
+	}
+	for i, in := range p.dels {
+		fm := &ofp13.FlowMod{Command: ofp13.FlowDeleteStrict, Table: in.table, Priority: in.prio,
+			Cookie: in.cookie, CookieMask: ^uint64(0), BufferID: ofp13.NoBuffer,
+			OutPort: ofp13.PortAny, OutGroup: ofp13.GroupAny, Match: in.match}
+		err = errors.Join(err, sendFlow(fm, fmt.Sprintf("delete cookie %#x", in.cookie), func() { f.dels[i] = true }))
+		res.Deleted++
+	}
+	for _, g := range p.groupDels {
+		err = errors.Join(err, sendGroup(g, ofp13.GroupDelete))
+	}
+	if err != nil {
+		b.c.unregister(b.xids...)
+		return res, f, err
+	}
+	errs, err := b.barrier(ctx)
+	if err != nil {
+		return res, f, err
+	}
+	for xid, e := range errs {
+		o := ops[xid]
+		if o.mark != nil {
+			o.mark()
+		}
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", o.describe, e))
+	}
+	return res, f, nil
+}
+
+// apply records the plan's successful operations as installed state.
+func (sw *Switch) apply(c *conn, p plan, f failures) {
+	sw.stMu.Lock()
+	defer sw.stMu.Unlock()
+	st := sw.st
+	if st == nil || st.c != c {
+		return // the connection went away; the next one starts from a read
+	}
+	for old, k := range p.claims {
+		if in, ok := st.flows[old]; ok {
+			delete(st.flows, old)
+			st.flows[k] = in
+		}
+	}
+	for _, list := range [][]prepared{p.adds, p.replaces} {
+		for _, w := range list {
+			if f.flows[w.key] {
+				continue
+			}
+			st.flows[w.key] = installed{table: w.flow.Table, prio: w.flow.Priority, cookie: w.cookie, match: w.add.Match}
+		}
+	}
+	for i, in := range p.dels {
+		if !f.dels[i] {
+			delete(st.flows, flowKey(in.table, in.prio, modelMatch(in.match)))
+		}
+	}
+	for _, g := range append(p.groupAdds, p.groupMods...) {
+		if !f.groups[g.entry.ID] {
+			st.groups[g.entry.ID] = g
+		}
+	}
+	for _, g := range p.groupDels {
+		if !f.groups[g.entry.ID] {
+			delete(st.groups, g.entry.ID)
+		}
+	}
+}
+
+// flowRemoved drops a removed flow of ours from the installed state, so the
+// next Sync puts it back if it is still desired.
+func (sw *Switch) flowRemoved(c *conn, fr FlowRemoved) {
+	if fr.Flow.Cookie&CookieOwnerMask != CookieOwner {
+		return
+	}
+	key := flowKey(fr.Flow.Table, fr.Flow.Priority, fr.Flow.Match)
+	sw.stMu.Lock()
+	defer sw.stMu.Unlock()
+	if sw.st == nil || sw.st.c != c {
+		return
+	}
+	if in, ok := sw.st.flows[key]; ok && in.cookie == fr.Flow.Cookie {
+		delete(sw.st.flows, key)
+	}
+}

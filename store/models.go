@@ -1,0 +1,77 @@
+package store
+
+import "time"
+
+// Network is a tenant network: one LISP instance-id.
+type Network struct {
+	InstanceID uint32 `gorm:"primaryKey;autoIncrement:false"`
+	Name       string
+	CreatedAt  time.Time
+}
+
+// Site is a datacenter (or any LISP site): the key its xTRs sign
+// registrations with, and the instance-ids and prefixes it may register.
+type Site struct {
+	Name        string `gorm:"primaryKey"`
+	AuthKey     string
+	Networks    string // JSON array of instance-ids
+	EIDPrefixes string `gorm:"column:eid_prefixes"` // JSON array of prefixes
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// XTR is an edge switch of a site.
+type XTR struct {
+	Name           string `gorm:"primaryKey"`
+	Site           string
+	RLOC           string `gorm:"column:rloc"`
+	OVSDB          string `gorm:"column:ovsdb"`
+	Bridge         string
+	DatapathType   string
+	OpenFlowTarget string `gorm:"column:openflow_target"`
+	DatapathID     int64  // uint64 bit pattern; SQL has no unsigned 64-bit type
+	Priority       uint8
+	Weight         uint8
+	CreatedAt      time.Time
+}
+
+// TableName keeps gorm from calling it "x_trs".
+func (XTR) TableName() string { return "xtrs" }
+
+// Port binds an access port of an xTR to an instance-id.
+type Port struct {
+	XTR        string `gorm:"primaryKey;column:xtr"`
+	Name       string `gorm:"primaryKey"`
+	InstanceID uint32
+	OFPort     uint32 `gorm:"column:of_port"`
+	CreatedAt  time.Time
+}
+
+// Mapping is one EID-to-RLOC record.
+type Mapping struct {
+	InstanceID uint32 `gorm:"primaryKey;autoIncrement:false"`
+	EID        string `gorm:"primaryKey;column:eid"`
+	Family     string
+	Locators   string // JSON array of mapping.Locator
+	TTL        uint32 `gorm:"column:ttl"`
+	Origin     string
+	Site       string
+	XTR        string `gorm:"column:xtr"`
+	Port       string
+	NoProxy    bool
+	Version    uint64
+	UpdatedAt  time.Time
+	ExpiresAt  *time.Time
+}
+
+// Event is one entry of the change feed.
+type Event struct {
+	ID         int64 `gorm:"primaryKey"`
+	Time       time.Time
+	Type       string
+	InstanceID *uint32
+	EID        string `gorm:"column:eid"`
+	Site       string
+	XTR        string `gorm:"column:xtr"`
+	Data       string
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/l2lisp/l2lisp/migrations"
+)
+
+// Open connects to the database named by dsn and migrates it to the newest
+// schema. A dsn starting with postgres:// or postgresql:// selects
+// PostgreSQL; anything else is a SQLite file path.
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*gorm.DB, error) {
+	return OpenAt(ctx, dsn, -1, log)
+}
+
+// OpenAt is Open that migrates only up to version (-1: the newest); tests use
+// it to start from an old schema.
+func OpenAt(ctx context.Context, dsn string, version int64, log *slog.Logger) (*gorm.DB, error) {
+	dialect, dialector, err := dialectorFor(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", dsn, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", dsn, err)
+	}
+	if dialect == "sqlite3" {
+		// SQLite has one writer; one connection for writes avoids
+		// "database is locked" between our own goroutines.
+		sqlDB.SetMaxOpenConns(1)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("database %s unusable: %w", dsn, err)
+	}
+	if err := migrate(ctx, sqlDB, dialect, version); err != nil {
+		return nil, err
+	}
+	v, _ := goose.GetDBVersionContext(ctx, sqlDB)
+	log.Info("database ready", "dsn", redact(dsn), "dialect", dialect, "schema_version", v)
+	return db, nil
+}
+
+func dialectorFor(dsn string) (string, gorm.Dialector, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "postgres", postgres.Open(dsn), nil
+	}
+	if dsn == "" {
+		return "", nil, fmt.Errorf("empty database path")
+	}
+	if dir := filepath.Dir(dsn); dir != "." {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return "", nil, fmt.Errorf("database directory %s does not exist", dir)
+		}
+	}
+	// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode
+	// loses nothing when the process dies (only on power loss).
+	q := "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
+	return "sqlite3", sqlite.Open("file:" + dsn + q), nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dialect string, version int64) error {
+	dir := "sqlite"
+	if dialect == "postgres" {
+		dir = "postgres"
+	}
+	sub, err := fs.Sub(migrations.FS, dir)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.Dialect(dialect), db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if version < 0 {
+		_, err = p.Up(ctx)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	return nil
+}
+
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "@"); i > 0 {
+		if j := strings.Index(dsn, "://"); j > 0 && j < i {
+			return dsn[:j+3] + "***" + dsn[i:]
+		}
+	}
+	return dsn
+}

@@ -1,0 +1,108 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// Prefix starts every namespace, root-namespace link and directory the lab
+// makes, so Down can find them by name even when no topology file survived.
+const Prefix = "l2lab"
+
+// DefaultRunDir holds the OVS instances and topology.json.
+const DefaultRunDir = "/run/" + Prefix
+
+// Fixed addressing of the lab; all documentation ranges.
+const (
+	MgmtBridge   = Prefix + "-mgmt" // Linux bridge in the root namespace
+	MgmtAddr     = "203.0.113.254"  // the controller's side of the management network
+	WANNetns     = Prefix + "-wan"
+	ControllerOF = "tcp:" + MgmtAddr + ":6653"
+	// Interface names inside the lab's own namespaces, which nobody else uses.
+	wanBridge = "br-wan"
+	wanPort   = "wan0"
+	mgmtPort  = "mgmt0"
+	hostIf    = "eth0"
+	phyBridge = "br-phy"
+	wanMTU    = 1600
+	hostMTU   = 1450
+)
+
+// Network is a tenant Layer-2 segment, one LISP instance-id.
+type Network struct {
+	Name       string `json:"name"`
+	InstanceID uint32 `json:"instance_id"`
+}
+
+// DefaultNetworks are the two tenants; their hosts reuse the same IPs.
+var DefaultNetworks = []Network{{Name: "blue", InstanceID: 4100}, {Name: "red", InstanceID: 4200}}
+
+// Config says what Up builds. The zero value builds the default lab
+// without talking to a controller.
+type Config struct {
+	DCs             int       // datacenters, default 3
+	HostsPerNetwork int       // hosts per tenant network per DC, default 2
+	Networks        []Network // default DefaultNetworks
+	RunDir          string    // default DefaultRunDir
+
+	// Register makes Up create networks, sites, xTRs, port bindings (and,
+	// with StaticHosts, static mappings) through the controller's REST API.
+	Register    bool
+	APIURL      string // e.g. http://127.0.0.1:8080
+	Token       string // admin bearer token
+	StaticHosts bool
+	HTTPClient  *http.Client // default: 30 s timeout
+
+	Log *slog.Logger // default slog.Default()
+}
+
+func (c Config) withDefaults() Config {
+	if c.DCs == 0 {
+		c.DCs = 3
+	}
+	if c.HostsPerNetwork == 0 {
+		c.HostsPerNetwork = 2
+	}
+	if len(c.Networks) == 0 {
+		c.Networks = DefaultNetworks
+	}
+	if c.RunDir == "" {
+		c.RunDir = DefaultRunDir
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c
+}
+
+// validate keeps the numbering inside the address plan: host k of DC n
+// gets .10n+k, so at most 20 DCs and 9 hosts per network.
+func (c Config) validate() error {
+	var errs []error
+	if c.DCs < 1 || c.DCs > 20 {
+		errs = append(errs, fmt.Errorf("DCs %d: want 1..20", c.DCs))
+	}
+	if c.HostsPerNetwork < 1 || c.HostsPerNetwork > 9 {
+		errs = append(errs, fmt.Errorf("HostsPerNetwork %d: want 1..9", c.HostsPerNetwork))
+	}
+	seen := map[uint32]bool{}
+	for _, n := range c.Networks {
+		if n.Name == "" || len(n.Name) > 5 || strings.ContainsAny(n.Name, " -/") {
+			errs = append(errs, fmt.Errorf("network name %q: want 1..5 chars without '-', '/' or space", n.Name))
+		}
+		if n.InstanceID == 0 || n.InstanceID > 1<<24-1 || seen[n.InstanceID] {
+			errs = append(errs, fmt.Errorf("network %q: instance-id %d zero, too big or repeated", n.Name, n.InstanceID))
+		}
+		seen[n.InstanceID] = true
+	}
+	if !strings.HasPrefix(c.RunDir, "/run/"+Prefix) && !strings.HasPrefix(c.RunDir, "/tmp/"+Prefix+"-") {
+		errs = append(errs, fmt.Errorf("RunDir %q: must start with /run/%s or /tmp/%s-", c.RunDir, Prefix, Prefix))
+	}
+	if c.Register && c.APIURL == "" {
+		errs = append(errs, errors.New("Register needs APIURL"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,195 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// Up builds the lab described by cfg, first tearing down whatever an
+// earlier run left (so it also works after a killed run), writes
+// RunDir/topology.json and, with cfg.Register, registers everything with
+// the controller. On failure the partial lab stays for inspection; Down
+// removes it.
+func Up(ctx context.Context, cfg Config) (*Topology, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("lab config: %w", err)
+	}
+	if err := Down(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("clean earlier lab: %w", err)
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run dir: %w", err)
+	}
+	t := plan(cfg)
+	if err := upMgmt(ctx); err != nil {
+		return nil, fmt.Errorf("management network: %w", err)
+	}
+	if err := upWAN(ctx); err != nil {
+		return nil, fmt.Errorf("WAN: %w", err)
+	}
+	for i := range t.DCs {
+		if err := upDC(ctx, &t.DCs[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.DCs[i].Name, err)
+		}
+		cfg.Log.Info("lab: datacenter up", "dc", t.DCs[i].Name, "rloc", t.DCs[i].RLOC,
+			"ovsdb", t.DCs[i].OVS.DBSock())
+	}
+	for _, h := range t.Hosts {
+		if err := upHost(ctx, h); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
+	if err := t.save(); err != nil {
+		return nil, err
+	}
+	if cfg.Register {
+		if err := Register(ctx, cfg, t); err != nil {
+			return t, fmt.Errorf("register with controller: %w", err)
+		}
+		// Save again so the new sites' auth keys are recorded.
+		if err := t.save(); err != nil {
+			return t, err
+		}
+	}
+	cfg.Log.Info("lab: up", "dcs", len(t.DCs), "hosts", len(t.Hosts), "topology", TopologyPath(t.RunDir))
+	return t, nil
+}
+
+// upMgmt makes the root-namespace bridge the controller listens behind.
+func upMgmt(ctx context.Context) error {
+	for _, args := range [][]string{
+		{"link", "add", MgmtBridge, "type", "bridge"},
+		{"addr", "add", MgmtAddr + "/24", "dev", MgmtBridge},
+		{"link", "set", MgmtBridge, "up"},
+	} {
+		if err := ip(ctx, "", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upWAN makes the namespace whose Linux bridge is the shared RLOC segment.
+func upWAN(ctx context.Context) error {
+	if err := addNetns(ctx, WANNetns); err != nil {
+		return err
+	}
+	if err := sysctl(ctx, WANNetns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"); err != nil {
+		return err
+	}
+	if err := ip(ctx, WANNetns, "link", "add", wanBridge, "mtu", strconv.Itoa(wanMTU), "type", "bridge"); err != nil {
+		return err
+	}
+	return ip(ctx, WANNetns, "link", "set", wanBridge, "up")
+}
+
+// upDC makes the DC namespace, its WAN and management links, its OVS and
+// br-phy carrying the RLOC.
+func upDC(ctx context.Context, d *DC) error {
+	if err := addNetns(ctx, d.Netns); err != nil {
+		return err
+	}
+	// The DC namespace speaks IPv4 only (RLOCs, management); kernel IPv6
+	// chatter on the access ports would only confuse the hosts.
+	if err := sysctl(ctx, d.Netns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"); err != nil {
+		return err
+	}
+	if err := upDCWAN(ctx, d); err != nil {
+		return err
+	}
+	if err := upDCMgmt(ctx, d); err != nil {
+		return err
+	}
+	o, err := StartOVS(d.OVS.Dir, d.Netns)
+	if err != nil {
+		return fmt.Errorf("start OVS: %w", err)
+	}
+	d.OVS = o
+	if _, err := o.Vsctl("add-br", phyBridge,
+		"--", "set", "bridge", phyBridge, "datapath_type=netdev",
+		"--", "set", "interface", phyBridge, "mtu_request="+strconv.Itoa(wanMTU),
+		"--", "add-port", phyBridge, wanPort); err != nil {
+		return fmt.Errorf("create %s: %w", phyBridge, err)
+	}
+	// ovs-vsctl waited for ovs-vswitchd, so the internal (tap) port exists.
+	for _, args := range [][]string{
+		{"addr", "add", d.RLOC.String() + "/24", "dev", phyBridge},
+		{"link", "set", phyBridge, "mtu", strconv.Itoa(wanMTU), "up"},
+	} {
+		if err := ip(ctx, d.Netns, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upDCWAN links the DC to the WAN bridge.
+func upDCWAN(ctx context.Context, d *DC) error {
+	mtu := strconv.Itoa(wanMTU)
+	if err := ip(ctx, "", "link", "add", wanPort, "netns", d.Netns, "mtu", mtu, "type", "veth",
+		"peer", "name", d.Name, "netns", WANNetns, "mtu", mtu); err != nil {
+		return err
+	}
+	if err := ip(ctx, WANNetns, "link", "set", d.Name, "master", wanBridge, "up"); err != nil {
+		return err
+	}
+	if err := ip(ctx, d.Netns, "link", "set", wanPort, "up"); err != nil {
+		return err
+	}
+	if err := txOff(ctx, WANNetns, d.Name); err != nil {
+		return err
+	}
+	return txOff(ctx, d.Netns, wanPort)
+}
+
+// upDCMgmt links the DC to the root-namespace management bridge.
+func upDCMgmt(ctx context.Context, d *DC) error {
+	if err := ip(ctx, "", "link", "add", d.MgmtLink, "type", "veth",
+		"peer", "name", mgmtPort, "netns", d.Netns); err != nil {
+		return err
+	}
+	if err := ip(ctx, "", "link", "set", d.MgmtLink, "master", MgmtBridge, "up"); err != nil {
+		return err
+	}
+	if err := ip(ctx, d.Netns, "addr", "add", d.MgmtAddr.String()+"/24", "dev", mgmtPort); err != nil {
+		return err
+	}
+	return ip(ctx, d.Netns, "link", "set", mgmtPort, "up")
+}
+
+// upHost makes a host namespace and its veth; the DC end is left for the
+// controller to attach to br-int when the port is bound.
+func upHost(ctx context.Context, h Host) error {
+	dcNS := dcNetns(h.DC)
+	if err := addNetns(ctx, h.Netns); err != nil {
+		return err
+	}
+	// Without DAD the v6 address is usable at once, not after a second.
+	if err := sysctl(ctx, h.Netns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"); err != nil {
+		return err
+	}
+	mtu := strconv.Itoa(hostMTU)
+	if err := ip(ctx, "", "link", "add", h.Port, "netns", dcNS, "mtu", mtu, "type", "veth",
+		"peer", "name", hostIf, "netns", h.Netns, "address", h.MAC, "mtu", mtu); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"addr", "add", h.IPv4.String(), "dev", hostIf},
+		{"addr", "add", h.IPv6.String(), "dev", hostIf, "nodad"},
+		{"link", "set", hostIf, "up"},
+	} {
+		if err := ip(ctx, h.Netns, args...); err != nil {
+			return err
+		}
+	}
+	if err := ip(ctx, dcNS, "link", "set", h.Port, "up"); err != nil {
+		return err
+	}
+	if err := txOff(ctx, h.Netns, hostIf); err != nil {
+		return err
+	}
+	return txOff(ctx, dcNS, h.Port)
+}
