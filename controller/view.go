@@ -2,6 +2,7 @@ package controller
 
 import (
 	"net/netip"
+	"sort"
 
 	"github.com/l2lisp/l2lisp/mapping"
 )
@@ -28,4 +29,55 @@ type PortView struct {
 	Name   string
 	OFPort uint32
 	IID    uint32
+}
+
+// View builds the pipeline input of one xTR from the current state.
+func (c *Controller) View(name string) (SwitchView, bool) {
+	c.mu.RLock()
+	x, ok := c.xtrs[name]
+	if !ok {
+		c.mu.RUnlock()
+		return SwitchView{}, false
+	}
+	site := c.sites[x.Site]
+	v := SwitchView{XTR: x.Name, Site: x.Site, RLOC: x.RLOC, TunnelPort: TunnelOFPort,
+		Networks: append([]uint32(nil), site.Networks...), Peers: map[uint32][]netip.Addr{}}
+	for _, p := range c.ports[name] {
+		v.Ports = append(v.Ports, PortView{Name: p.Name, OFPort: p.OFPort, IID: p.InstanceID})
+	}
+	for _, iid := range v.Networks {
+		for _, o := range c.xtrs {
+			if o.Name != x.Name && c.sites[o.Site].Serves(iid) {
+				v.Peers[iid] = append(v.Peers[iid], o.RLOC)
+			}
+		}
+	}
+	c.mu.RUnlock()
+	sort.Slice(v.Ports, func(i, j int) bool { return v.Ports[i].OFPort < v.Ports[j].OFPort })
+	for iid, ps := range v.Peers {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].Less(ps[j]) })
+		v.Peers[iid] = ps
+	}
+	for _, iid := range v.Networks {
+		c.idx.RangeIID(iid, func(r mapping.Record) bool {
+			if r.EID.Family() == mapping.FamilyMAC {
+				v.Records = append(v.Records, r)
+			}
+			return true
+		})
+	}
+	return v, true
+}
+
+// XTRsServing lists the xTRs whose site serves instance-id iid.
+func (c *Controller) XTRsServing(iid uint32) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for _, x := range c.xtrs {
+		if c.sites[x.Site].Serves(iid) {
+			out = append(out, x.Name)
+		}
+	}
+	return out
 }

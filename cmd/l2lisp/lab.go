@@ -38,7 +38,7 @@ func cmdLab(ctx context.Context, args []string) error {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(os.Stdout, labUsage)
 	default:
-		err = fmt.Errorf("lab: unknown command %q\n%s", args[0], labUsage)
+		err = fmt.Errorf("unknown command %q\n%s", args[0], labUsage)
 	}
 	// -h already printed the flags; asking for help is not a failure.
 	if errors.Is(err, flag.ErrHelp) {
@@ -100,7 +100,7 @@ func labStatus(ctx context.Context, args []string, w io.Writer) error {
 	}
 	r, err := lab.Status(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("lab status (is a lab up?): %w", err)
+		return fmt.Errorf("is a lab up? %w", err)
 	}
 	if *asJSON {
 		if err := labWriteJSON(w, r); err != nil {
@@ -120,7 +120,7 @@ func labStatus(ctx context.Context, args []string, w io.Writer) error {
 		}
 	}
 	if !r.AllUp() {
-		return errors.New("lab status: not everything is up")
+		return errors.New("not everything is up")
 	}
 	return nil
 }

@@ -21,8 +21,8 @@ import (
 
 type serveConfig struct {
 	db, listen, ofListen, ofTarget, lispListen string
-	apiToken, readToken                         string
-	logFormat, logLevel                         string
+	apiToken, readToken                        string
+	logFormat, logLevel                        string
 }
 
 func parseServe(args []string) (serveConfig, error) {

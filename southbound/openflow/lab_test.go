@@ -84,7 +84,7 @@ type testServer struct {
 	stop      func()
 }
 
-func startServer(t *testing.T, addr string) *testServer {
+func startServer(t *testing.T, addr string, configure ...func(*Server)) *testServer {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -110,6 +110,9 @@ func startServer(t *testing.T, addr string) *testServer {
 		}
 	}
 	ts.srv.OnFlowRemoved = func(_ *Switch, f FlowRemoved) { ts.removed <- f }
+	for _, fn := range configure {
+		fn(ts.srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ts.srv.Serve(ctx, ln) }()

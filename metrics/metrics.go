@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds every l2lisp metric plus the Go and process collectors.
+var Registry = prometheus.NewRegistry()
+
+func counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "l2lisp", Name: name, Help: help})
+	Registry.MustRegister(c)
+	return c
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "l2lisp", Name: name, Help: help}, labels)
+	Registry.MustRegister(c)
+	return c
+}
+
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "l2lisp", Name: name, Help: help, Buckets: buckets})
+	Registry.MustRegister(h)
+	return h
+}
+
+// LISP control plane.
+var (
+	MapRequests      = counter("map_requests_total", "Map-Requests received (plain or encapsulated).")
+	MapReplies       = counter("map_replies_total", "Map-Replies sent, positive and negative.")
+	NegativeReplies  = counter("negative_map_replies_total", "Negative Map-Replies sent.")
+	MapRegisters     = counterVec("map_registers_total", "Map-Registers by outcome.", "outcome")
+	MapNotifies      = counter("map_notifies_total", "Map-Notifies sent.")
+	LISPDropped      = counterVec("lisp_packets_dropped_total", "LISP control packets dropped, by reason.", "reason")
+	RateLimited      = counter("map_replies_rate_limited_total", "Replies not sent because the source exceeded its rate.")
+	MapRequestsFwd   = counter("map_requests_forwarded_total", "Map-Requests forwarded to the registering ETR.")
+	LookupsTotal     = counterVec("lookups_total", "Mapping lookups by result.", "result")
+	LearnedEIDs      = counter("learned_eids_total", "EIDs learned from hosts' traffic.")
+	Moves            = counter("moves_total", "EIDs that moved to another site.")
+	ConvergenceTime  = histogram("move_convergence_seconds", "Time from a host's first frame at a new site to every switch reprogrammed.", prometheus.ExponentialBuckets(0.0005, 2, 14))
+	FlowModsSent     = counter("flow_mods_sent_total", "OpenFlow flow-mods and group-mods sent.")
+	ReconcileSeconds = histogram("reconcile_seconds", "Time to compute and push one switch's flows.", prometheus.ExponentialBuckets(0.0001, 2, 16))
+	HTTPRequests     = counterVec("http_requests_total", "REST requests by route and status.", "method", "route", "status")
+)
+
+// XTRConnected is 1 when the xTR's connection of that kind (ovsdb, openflow) is up.
+var XTRConnected = func() *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "l2lisp", Name: "xtr_connected",
+		Help: "1 when the xTR's OVSDB or OpenFlow connection is up."}, []string{"xtr", "conn"})
+	Registry.MustRegister(g)
+	return g
+}()
+
+func init() {
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func Handler() http.Handler { return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{}) }
