@@ -180,23 +180,25 @@ func metaMatch(iid uint32, from uint64) openflow.OXM {
 }
 
 // result sorts the output: flows by table, priority (highest first) and
-// match; groups by id. Emission order is already deterministic, so a stable
-// sort keeps even (invalid) duplicate keys in a fixed order.
+// match; groups by id. Keys are unique, and emission order (already
+// deterministic) breaks ties should a bug ever produce a duplicate.
 func (c *compiler) result() ([]openflow.Flow, []openflow.GroupEntry) {
 	type keyed struct {
 		key string
-		f   openflow.Flow
+		i   int
 	}
 	ks := make([]keyed, len(c.flows))
 	for i, f := range c.flows {
-		ks[i] = keyed{f.Match.Key(), f}
+		ks[i] = keyed{f.Match.Key(), i}
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int {
-		return cmp.Or(cmp.Compare(a.f.Table, b.f.Table), cmp.Compare(b.f.Priority, a.f.Priority), cmp.Compare(a.key, b.key))
+	slices.SortFunc(ks, func(a, b keyed) int {
+		fa, fb := &c.flows[a.i], &c.flows[b.i]
+		return cmp.Or(cmp.Compare(fa.Table, fb.Table), cmp.Compare(fb.Priority, fa.Priority),
+			cmp.Compare(a.key, b.key), cmp.Compare(a.i, b.i))
 	})
 	flows := make([]openflow.Flow, len(ks))
 	for i, k := range ks {
-		flows[i] = k.f
+		flows[i] = c.flows[k.i]
 	}
 	groups := make([]openflow.GroupEntry, 0, len(c.groups))
 	for _, g := range c.groups {

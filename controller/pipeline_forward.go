@@ -11,8 +11,8 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
-// encap is the action list that LISP-encapsulates a frame to one RLOC.
-func encap(iid uint32, rloc netip.Addr, tunnel uint32) []openflow.Action {
+// tunnelEncap is the action list that LISP-encapsulates a frame to one RLOC.
+func tunnelEncap(iid uint32, rloc netip.Addr, tunnel uint32) []openflow.Action {
 	return []openflow.Action{
 		openflow.SetField{Field: openflow.TunnelID(uint64(iid))},
 		openflow.SetField{Field: openflow.TunDst(rloc)},
@@ -61,7 +61,7 @@ func (c *compiler) flood() {
 		all := slices.Clone(local)
 		if c.v.TunnelPort != 0 {
 			for _, a := range c.peers(iid) {
-				all = append(all, openflow.Bucket{Actions: encap(iid, a, c.v.TunnelPort)})
+				all = append(all, openflow.Bucket{Actions: tunnelEncap(iid, a, c.v.TunnelPort)})
 			}
 		}
 		c.addGroup(FloodGroupID(iid, GroupKindFlood), openflow.GroupAll, all)
@@ -80,18 +80,20 @@ func (c *compiler) addGroup(id uint32, t openflow.GroupType, buckets []openflow.
 // records returns the MAC EID records of served iids, sorted by EID, one per
 // EID. Should the view hold two records for one EID, the highest Version
 // wins and the remaining fields break ties, so input order never matters.
-func (c *compiler) records() []mapping.Record {
-	rs := make([]mapping.Record, 0, len(c.v.Records))
-	for _, r := range c.v.Records {
+// Pointers keep the sort cheap; the records are only read.
+func (c *compiler) records() []*mapping.Record {
+	rs := make([]*mapping.Record, 0, len(c.v.Records))
+	for i := range c.v.Records {
+		r := &c.v.Records[i]
 		if r.EID.Family() == mapping.FamilyMAC && !r.EID.MAC.IsMulticast() && c.served[r.EID.IID] {
 			rs = append(rs, r)
 		}
 	}
-	slices.SortFunc(rs, compareRecords)
-	return slices.CompactFunc(rs, func(a, b mapping.Record) bool { return a.EID == b.EID })
+	slices.SortFunc(rs, recordOrder)
+	return slices.CompactFunc(rs, func(a, b *mapping.Record) bool { return a.EID == b.EID })
 }
 
-func compareRecords(a, b mapping.Record) int {
+func recordOrder(a, b *mapping.Record) int {
 	return cmp.Or(
 		cmp.Compare(a.EID.IID, b.EID.IID),
 		cmp.Compare(a.EID.MAC.Uint64(), b.EID.MAC.Uint64()),
@@ -100,13 +102,13 @@ func compareRecords(a, b mapping.Record) int {
 		cmp.Compare(a.Port, b.Port),
 		cmp.Compare(a.Site, b.Site),
 		cmp.Compare(a.Origin, b.Origin),
-		slices.CompareFunc(a.Locators, b.Locators, compareLocators),
+		slices.CompareFunc(a.Locators, b.Locators, locatorOrder),
 		a.UpdatedAt.Compare(b.UpdatedAt),
 		cmp.Compare(a.TTL, b.TTL),
 	)
 }
 
-func compareLocators(a, b mapping.Locator) int {
+func locatorOrder(a, b mapping.Locator) int {
 	up := func(l mapping.Locator) int {
 		if l.Up {
 			return 1
@@ -118,7 +120,7 @@ func compareLocators(a, b mapping.Locator) int {
 }
 
 // isLocal says whether the EID sits behind this xTR.
-func (c *compiler) isLocal(r mapping.Record) bool {
+func (c *compiler) isLocal(r *mapping.Record) bool {
 	if c.v.XTR != "" && r.XTR == c.v.XTR {
 		return true
 	}
@@ -134,7 +136,7 @@ func (c *compiler) isLocal(r mapping.Record) bool {
 // the same destination arriving from the tunnel is dropped (split horizon).
 // A remote EID with no usable locator gets no flow: its frames are flooded
 // as unknown unicast, which lets a host that moved be found again.
-func (c *compiler) forward(r mapping.Record) {
+func (c *compiler) forward(r *mapping.Record) {
 	iid, mac := r.EID.IID, [6]byte(r.EID.MAC)
 	if c.isLocal(r) {
 		var acts []openflow.Action
@@ -158,7 +160,7 @@ func (c *compiler) forward(r mapping.Record) {
 	case 0:
 		return
 	case 1:
-		acts = encap(iid, best[0].Addr, c.v.TunnelPort)
+		acts = tunnelEncap(iid, best[0].Addr, c.v.TunnelPort)
 	default:
 		acts = []openflow.Action{openflow.Group{ID: c.selectGroup(iid, best)}}
 	}
@@ -221,7 +223,7 @@ func (c *compiler) selectGroup(iid uint32, best []mapping.Locator) uint32 {
 	id := SelectGroupBase + off
 	buckets := make([]openflow.Bucket, len(best))
 	for i, l := range best {
-		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: encap(iid, l.Addr, c.v.TunnelPort)}
+		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: tunnelEncap(iid, l.Addr, c.v.TunnelPort)}
 	}
 	c.addGroup(id, openflow.GroupSelect, buckets)
 	c.selectID[string(key)] = id

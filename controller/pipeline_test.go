@@ -14,44 +14,44 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
-const tunnel = 100
+const plTunnel = 100
 
 var (
-	ownRLOC = netip.MustParseAddr("192.0.2.1")
-	rlocB   = netip.MustParseAddr("192.0.2.2")
-	rlocC   = netip.MustParseAddr("192.0.2.3")
-	rlocD   = netip.MustParseAddr("192.0.2.4")
-	macH    = mapping.MAC{0x02, 0, 0, 0, 0, 0x0a}
+	plOwnRLOC = netip.MustParseAddr("192.0.2.1")
+	plRlocB   = netip.MustParseAddr("192.0.2.2")
+	plRlocC   = netip.MustParseAddr("192.0.2.3")
+	plRlocD   = netip.MustParseAddr("192.0.2.4")
+	plMAC     = mapping.MAC{0x02, 0, 0, 0, 0, 0x0a}
 )
 
-func loc(a netip.Addr, prio, weight uint8, up bool) mapping.Locator {
+func plLoc(a netip.Addr, prio, weight uint8, up bool) mapping.Locator {
 	return mapping.Locator{Addr: a, Priority: prio, Weight: weight, Up: up}
 }
 
-// testView: iid 10 has two local ports and peers B, C (and our own RLOC,
+// plView: iid 10 has two local ports and peers B, C (and our own RLOC,
 // to be ignored); iid 20 one port and peer B; iid 30 only peers.
-func testView(recs ...mapping.Record) SwitchView {
+func plView(recs ...mapping.Record) SwitchView {
 	return SwitchView{
-		XTR: "xtr-a", Site: "dc1", RLOC: ownRLOC, TunnelPort: tunnel,
+		XTR: "xtr-a", Site: "dc1", RLOC: plOwnRLOC, TunnelPort: plTunnel,
 		Ports: []PortView{
 			{Name: "p1", OFPort: 1, IID: 10}, {Name: "p2", OFPort: 2, IID: 10},
 			{Name: "p3", OFPort: 3, IID: 20}, {Name: "p4", OFPort: 4, IID: 40}, // 40 not served
 		},
-		Networks: []uint32{10, 20, 30},
+		Networks: []uint32{10, 20, 30, 10, mapping.MaxIID + 1}, // duplicate and out-of-range iids ignored
 		Peers: map[uint32][]netip.Addr{
-			10: {rlocC, ownRLOC, rlocB, rlocB},
-			20: {rlocB},
-			30: {rlocB, rlocC},
+			10: {plRlocC, plOwnRLOC, plRlocB, plRlocB},
+			20: {plRlocB},
+			30: {plRlocB, plRlocC},
 		},
 		Records: recs,
 	}
 }
 
-func macRec(iid uint32, m mapping.MAC, xtr, port string, ls ...mapping.Locator) mapping.Record {
+func plRec(iid uint32, m mapping.MAC, xtr, port string, ls ...mapping.Locator) mapping.Record {
 	return mapping.Record{EID: mapping.MACEID(iid, m), XTR: xtr, Port: port, Locators: ls, Origin: mapping.OriginRegistered}
 }
 
-func flowStrings(fs []openflow.Flow) []string {
+func plStrings(fs []openflow.Flow) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = f.String()
@@ -59,7 +59,7 @@ func flowStrings(fs []openflow.Flow) []string {
 	return out
 }
 
-func flowsIn(fs []openflow.Flow, table uint8) []openflow.Flow {
+func plTable(fs []openflow.Flow, table uint8) []openflow.Flow {
 	var out []openflow.Flow
 	for _, f := range fs {
 		if f.Table == table {
@@ -69,11 +69,11 @@ func flowsIn(fs []openflow.Flow, table uint8) []openflow.Flow {
 	return out
 }
 
-// withEthDst is the table-30 flows matching eth_dst=m.
-func withEthDst(fs []openflow.Flow, m mapping.MAC) []openflow.Flow {
+// plEthDst is the table-30 flows matching eth_dst=m.
+func plEthDst(fs []openflow.Flow, m mapping.MAC) []openflow.Flow {
 	want := openflow.EthDst(m).String()
 	var out []openflow.Flow
-	for _, f := range flowsIn(fs, TableL2Forward) {
+	for _, f := range plTable(fs, TableL2Forward) {
 		if slices.ContainsFunc(f.Match, func(o openflow.OXM) bool { return o.String() == want }) {
 			out = append(out, f)
 		}
@@ -81,7 +81,7 @@ func withEthDst(fs []openflow.Flow, m mapping.MAC) []openflow.Flow {
 	return out
 }
 
-func groupByID(gs []openflow.GroupEntry, id uint32) (openflow.GroupEntry, bool) {
+func plGroup(gs []openflow.GroupEntry, id uint32) (openflow.GroupEntry, bool) {
 	for _, g := range gs {
 		if g.ID == id {
 			return g, true
@@ -91,10 +91,10 @@ func groupByID(gs []openflow.GroupEntry, id uint32) (openflow.GroupEntry, bool) 
 }
 
 func TestClassifier(t *testing.T) {
-	v := testView()
-	v.Ports = append(v.Ports, PortView{Name: "bogus", OFPort: tunnel, IID: 10}, PortView{Name: "zero", IID: 10})
+	v := plView()
+	v.Ports = append(v.Ports, PortView{Name: "bogus", OFPort: plTunnel, IID: 10}, PortView{Name: "zero", IID: 10})
 	flows, _ := Compile(v)
-	table0 := flowsIn(flows, TableClassifier)
+	table0 := plTable(flows, TableClassifier)
 	tests := []struct {
 		name     string
 		match    openflow.Match
@@ -105,12 +105,12 @@ func TestClassifier(t *testing.T) {
 		{"port p3 in iid 20", openflow.Match{openflow.InPort(3)}, 20 | MetaFromLocal},
 		{"port of an unserved iid", openflow.Match{openflow.InPort(4)}, 0},
 		{"ofport 0 ignored", openflow.Match{openflow.InPort(0)}, 0},
-		{"tunnel port is no access port", openflow.Match{openflow.InPort(tunnel)}, 0},
-		{"tunnel, served iid 10", openflow.Match{openflow.InPort(tunnel), openflow.TunnelID(10)}, 10 | MetaFromTunnel},
-		{"tunnel, served iid 20", openflow.Match{openflow.InPort(tunnel), openflow.TunnelID(20)}, 20 | MetaFromTunnel},
-		{"tunnel, served iid 30 without ports", openflow.Match{openflow.InPort(tunnel), openflow.TunnelID(30)}, 30 | MetaFromTunnel},
-		{"tunnel, foreign iid 40", openflow.Match{openflow.InPort(tunnel), openflow.TunnelID(40)}, 0},
-		{"tunnel, foreign iid 99", openflow.Match{openflow.InPort(tunnel), openflow.TunnelID(99)}, 0},
+		{"tunnel port is no access port", openflow.Match{openflow.InPort(plTunnel)}, 0},
+		{"tunnel, served iid 10", openflow.Match{openflow.InPort(plTunnel), openflow.TunnelID(10)}, 10 | MetaFromTunnel},
+		{"tunnel, served iid 20", openflow.Match{openflow.InPort(plTunnel), openflow.TunnelID(20)}, 20 | MetaFromTunnel},
+		{"tunnel, served iid 30 without ports", openflow.Match{openflow.InPort(plTunnel), openflow.TunnelID(30)}, 30 | MetaFromTunnel},
+		{"tunnel, foreign iid 40", openflow.Match{openflow.InPort(plTunnel), openflow.TunnelID(40)}, 0},
+		{"tunnel, foreign iid 99", openflow.Match{openflow.InPort(plTunnel), openflow.TunnelID(99)}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,12 +122,12 @@ func TestClassifier(t *testing.T) {
 			}
 			if tc.wantMeta == 0 {
 				if len(got) != 0 {
-					t.Fatalf("want no flow, got %v", flowStrings(got))
+					t.Fatalf("want no flow, got %v", plStrings(got))
 				}
 				return
 			}
 			if len(got) != 1 {
-				t.Fatalf("want one flow, got %v", flowStrings(got))
+				t.Fatalf("want one flow, got %v", plStrings(got))
 			}
 			f := got[0]
 			if f.WriteMeta == nil || *f.WriteMeta != (openflow.MetadataWrite{Value: tc.wantMeta, Mask: MetaMask}) ||
@@ -138,7 +138,7 @@ func TestClassifier(t *testing.T) {
 	}
 	// 3 ports + 3 served tunnel iids + table-miss drop.
 	if len(table0) != 7 {
-		t.Errorf("table 0 has %d flows, want 7: %v", len(table0), flowStrings(table0))
+		t.Errorf("table 0 has %d flows, want 7: %v", len(table0), plStrings(table0))
 	}
 	miss := table0[len(table0)-1]
 	if miss.Priority != PriorityTableMiss || len(miss.Match) != 0 || len(miss.Actions) != 0 || miss.Goto != 0 {
@@ -147,31 +147,31 @@ func TestClassifier(t *testing.T) {
 }
 
 func TestPassThroughTables(t *testing.T) {
-	flows, _ := Compile(testView())
+	flows, _ := Compile(plView())
 	for _, tc := range []struct{ table, next uint8 }{{TableLearn, TableResponder}, {TableResponder, TableL2Forward}} {
-		got := flowsIn(flows, tc.table)
+		got := plTable(flows, tc.table)
 		if len(got) != 1 || len(got[0].Match) != 0 || got[0].Goto != tc.next || len(got[0].Actions) != 0 {
-			t.Errorf("table %d: got %v, want a single goto_table:%d", tc.table, flowStrings(got), tc.next)
+			t.Errorf("table %d: got %v, want a single goto_table:%d", tc.table, plStrings(got), tc.next)
 		}
 	}
 }
 
-func ucast(stage uint8, iid uint32, from uint64, m mapping.MAC, acts ...openflow.Action) openflow.Flow {
+func plUcast(stage uint8, iid uint32, from uint64, m mapping.MAC, acts ...openflow.Action) openflow.Flow {
 	return openflow.Flow{
 		Table: TableL2Forward, Priority: PriorityUnicast, Cookie: openflow.StageCookie(stage),
 		Match: openflow.Match{metaMatch(iid, from), openflow.EthDst(m)}, Actions: acts,
 	}
 }
 
-// remote is the encap flow from local ports plus the split-horizon drop.
-func remote(iid uint32, m mapping.MAC, acts ...openflow.Action) []openflow.Flow {
+// plRemote is the encap flow from local ports plus the split-horizon drop.
+func plRemote(iid uint32, m mapping.MAC, acts ...openflow.Action) []openflow.Flow {
 	return []openflow.Flow{
-		ucast(StageL2Forward, iid, MetaFromLocal, m, acts...),
-		ucast(StageSplitHorizon, iid, MetaFromTunnel, m),
+		plUcast(StageL2Forward, iid, MetaFromLocal, m, acts...),
+		plUcast(StageSplitHorizon, iid, MetaFromTunnel, m),
 	}
 }
 
-func encapActs(iid uint32, a netip.Addr) []openflow.Action { return encap(iid, a, tunnel) }
+func plEncap(iid uint32, a netip.Addr) []openflow.Action { return tunnelEncap(iid, a, plTunnel) }
 
 func TestForwardUnicast(t *testing.T) {
 	v6 := netip.MustParseAddr("2001:db8::2")
@@ -181,75 +181,108 @@ func TestForwardUnicast(t *testing.T) {
 		rec  mapping.Record
 		want []openflow.Flow
 	}{
-		{"local by RLOC, known port", nil, macRec(10, macH, "", "p1", loc(ownRLOC, 1, 100, true)),
-			[]openflow.Flow{ucast(StageL2Forward, 10, 0, macH, openflow.Output{Port: 1})}},
-		{"local by xTR name, known port", nil, macRec(10, macH, "xtr-a", "p2"),
-			[]openflow.Flow{ucast(StageL2Forward, 10, 0, macH, openflow.Output{Port: 2})}},
-		{"local, own RLOC down still local", nil, macRec(10, macH, "", "p2", loc(ownRLOC, 1, 100, false)),
-			[]openflow.Flow{ucast(StageL2Forward, 10, 0, macH, openflow.Output{Port: 2})}},
-		{"local, unknown port floods locally", nil, macRec(10, macH, "xtr-a", "nope"),
-			[]openflow.Flow{ucast(StageL2Forward, 10, 0, macH, openflow.Group{ID: FloodGroupID(10, GroupKindFloodLocal)})}},
-		{"local, port of another iid floods locally", nil, macRec(10, macH, "xtr-a", "p3"),
-			[]openflow.Flow{ucast(StageL2Forward, 10, 0, macH, openflow.Group{ID: FloodGroupID(10, GroupKindFloodLocal)})}},
-		{"local in iid without ports: no flow", nil, macRec(30, macH, "xtr-a", "p1"), nil},
-		{"remote, single locator", nil, macRec(10, macH, "xtr-b", "", loc(rlocB, 1, 100, true)),
-			remote(10, macH, encapActs(10, rlocB)...)},
-		{"lower priority number wins", nil, macRec(20, macH, "", "",
-			loc(rlocB, 5, 50, true), loc(rlocC, 2, 50, true), loc(rlocD, 7, 50, true)),
-			remote(20, macH, encapActs(20, rlocC)...)},
-		{"down locator skipped", nil, macRec(10, macH, "", "",
-			loc(rlocB, 1, 50, false), loc(rlocC, 2, 50, true)),
-			remote(10, macH, encapActs(10, rlocC)...)},
-		{"priority 255 skipped", nil, macRec(10, macH, "", "",
-			loc(rlocB, 255, 50, true), loc(rlocC, 9, 50, true)),
-			remote(10, macH, encapActs(10, rlocC)...)},
-		{"zero weight among equals skipped", nil, macRec(10, macH, "", "",
-			loc(rlocB, 1, 0, true), loc(rlocC, 1, 100, true)),
-			remote(10, macH, encapActs(10, rlocC)...)},
-		{"other-family locator skipped", nil, macRec(10, macH, "", "",
-			loc(v6, 1, 50, true), loc(rlocC, 2, 50, true)),
-			remote(10, macH, encapActs(10, rlocC)...)},
-		{"all locators down: no flow, flooded", nil, macRec(10, macH, "", "",
-			loc(rlocB, 1, 50, false), loc(rlocC, 1, 50, false)), nil},
-		{"only priority 255: no flow", nil, macRec(10, macH, "", "", loc(rlocB, 255, 50, true)), nil},
-		{"no locators: no flow", nil, macRec(10, macH, "xtr-b", ""), nil},
-		{"unserved iid ignored", nil, macRec(40, macH, "", "", loc(rlocB, 1, 50, true)), nil},
+		{"local by RLOC, known port", nil, plRec(10, plMAC, "", "p1", plLoc(plOwnRLOC, 1, 100, true)),
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Output{Port: 1})}},
+		{"local by xTR name, known port", nil, plRec(10, plMAC, "xtr-a", "p2"),
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Output{Port: 2})}},
+		{"local, own RLOC down still local", nil, plRec(10, plMAC, "", "p2", plLoc(plOwnRLOC, 1, 100, false)),
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Output{Port: 2})}},
+		{"local, unknown port floods locally", nil, plRec(10, plMAC, "xtr-a", "nope"),
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Group{ID: FloodGroupID(10, GroupKindFloodLocal)})}},
+		{"local, port of another iid floods locally", nil, plRec(10, plMAC, "xtr-a", "p3"),
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Group{ID: FloodGroupID(10, GroupKindFloodLocal)})}},
+		{"local in iid without ports: no flow", nil, plRec(30, plMAC, "xtr-a", "p1"), nil},
+		{"remote, single locator", nil, plRec(10, plMAC, "xtr-b", "", plLoc(plRlocB, 1, 100, true)),
+			plRemote(10, plMAC, plEncap(10, plRlocB)...)},
+		{"lower priority number wins", nil, plRec(20, plMAC, "", "",
+			plLoc(plRlocB, 5, 50, true), plLoc(plRlocC, 2, 50, true), plLoc(plRlocD, 7, 50, true)),
+			plRemote(20, plMAC, plEncap(20, plRlocC)...)},
+		{"down locator skipped", nil, plRec(10, plMAC, "", "",
+			plLoc(plRlocB, 1, 50, false), plLoc(plRlocC, 2, 50, true)),
+			plRemote(10, plMAC, plEncap(10, plRlocC)...)},
+		{"priority 255 skipped", nil, plRec(10, plMAC, "", "",
+			plLoc(plRlocB, 255, 50, true), plLoc(plRlocC, 9, 50, true)),
+			plRemote(10, plMAC, plEncap(10, plRlocC)...)},
+		{"zero weight among equals skipped", nil, plRec(10, plMAC, "", "",
+			plLoc(plRlocB, 1, 0, true), plLoc(plRlocC, 1, 100, true)),
+			plRemote(10, plMAC, plEncap(10, plRlocC)...)},
+		{"other-family locator skipped", nil, plRec(10, plMAC, "", "",
+			plLoc(v6, 1, 50, true), plLoc(plRlocC, 2, 50, true)),
+			plRemote(10, plMAC, plEncap(10, plRlocC)...)},
+		{"all locators down: no flow, flooded", nil, plRec(10, plMAC, "", "",
+			plLoc(plRlocB, 1, 50, false), plLoc(plRlocC, 1, 50, false)), nil},
+		{"only priority 255: no flow", nil, plRec(10, plMAC, "", "", plLoc(plRlocB, 255, 50, true)), nil},
+		{"no locators: no flow", nil, plRec(10, plMAC, "xtr-b", ""), nil},
+		{"unserved iid ignored", nil, plRec(40, plMAC, "", "", plLoc(plRlocB, 1, 50, true)), nil},
 		{"IP EID ignored", nil, mapping.Record{
 			EID:      mapping.PrefixEID(10, netip.MustParsePrefix("10.0.0.1/32")),
-			Locators: []mapping.Locator{loc(rlocB, 1, 50, true)}}, nil},
+			Locators: []mapping.Locator{plLoc(plRlocB, 1, 50, true)}}, nil},
 		{"no tunnel port: no encap", func(v SwitchView) SwitchView { v.TunnelPort = 0; return v },
-			macRec(10, macH, "", "", loc(rlocB, 1, 50, true)), nil},
+			plRec(10, plMAC, "", "", plLoc(plRlocB, 1, 50, true)), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := testView(tc.rec)
+			v := plView(tc.rec)
 			if tc.view != nil {
 				v = tc.view(v)
 			}
 			flows, _ := Compile(v)
-			got := flowStrings(flowsIn(flows, TableL2Forward))
+			got := plStrings(plTable(flows, TableL2Forward))
 			got = slices.DeleteFunc(got, func(s string) bool { return !strings.Contains(s, "eth_dst") })
-			want := flowStrings(tc.want)
+			want := plStrings(tc.want)
 			slices.Sort(got)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
 				t.Fatalf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 			}
 			if len(tc.want) > 0 {
-				checkCookies(t, withEthDst(flows, macH), tc.want)
+				plCheckCookies(t, plEthDst(flows, plMAC), tc.want)
 			}
 		})
 	}
 }
 
-// checkCookies compares cookies, which Flow.String leaves out.
-func checkCookies(t *testing.T, got, want []openflow.Flow) {
+// plCheckCookies compares cookies, which Flow.String leaves out.
+func plCheckCookies(t *testing.T, got, want []openflow.Flow) {
 	t.Helper()
 	for _, w := range want {
 		i := slices.IndexFunc(got, func(f openflow.Flow) bool { return f.Key() == w.Key() })
 		if i < 0 || got[i].Cookie != w.Cookie {
 			t.Errorf("flow %v: cookie mismatch or missing", w)
 		}
+	}
+}
+
+func TestDuplicateRecords(t *testing.T) {
+	older := plRec(10, plMAC, "xtr-b", "", plLoc(plRlocB, 1, 50, true))
+	older.Version = 3
+	newer := plRec(10, plMAC, "xtr-z", "p2", plLoc(plOwnRLOC, 1, 50, true)) // sorts after xtr-b
+	newer.Version = 9
+	tie := plRec(10, plMAC, "xtr-c", "", plLoc(plRlocC, 1, 50, true))
+	tie.Version = 3
+	tests := []struct {
+		name string
+		recs []mapping.Record
+		want []openflow.Flow
+	}{
+		{"newest wins, newest first", []mapping.Record{newer, older},
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Output{Port: 2})}},
+		{"newest wins, newest last", []mapping.Record{older, newer},
+			[]openflow.Flow{plUcast(StageL2Forward, 10, 0, plMAC, openflow.Output{Port: 2})}},
+		{"equal versions: fixed tie-break (xTR name)", []mapping.Record{tie, older},
+			plRemote(10, plMAC, plEncap(10, plRlocB)...)},
+		{"equal versions, other order", []mapping.Record{older, tie},
+			plRemote(10, plMAC, plEncap(10, plRlocB)...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			flows, _ := Compile(plView(tc.recs...))
+			got, want := plStrings(plEthDst(flows, plMAC)), plStrings(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
 	}
 }
 
@@ -263,40 +296,40 @@ func TestSelectGroup(t *testing.T) {
 		ls   []mapping.Locator
 		want []bucket
 	}{
-		{"weighted", []mapping.Locator{loc(rlocC, 1, 70, true), loc(rlocB, 1, 30, true)},
-			[]bucket{{rlocB, 30}, {rlocC, 70}}},
-		{"all weights zero split evenly", []mapping.Locator{loc(rlocC, 3, 0, true), loc(rlocB, 3, 0, true)},
-			[]bucket{{rlocB, 1}, {rlocC, 1}}},
+		{"weighted", []mapping.Locator{plLoc(plRlocC, 1, 70, true), plLoc(plRlocB, 1, 30, true)},
+			[]bucket{{plRlocB, 30}, {plRlocC, 70}}},
+		{"all weights zero split evenly", []mapping.Locator{plLoc(plRlocC, 3, 0, true), plLoc(plRlocB, 3, 0, true)},
+			[]bucket{{plRlocB, 1}, {plRlocC, 1}}},
 		{"worse priority and down left out", []mapping.Locator{
-			loc(rlocB, 1, 25, true), loc(rlocC, 1, 75, true), loc(rlocD, 2, 100, true),
-			loc(netip.MustParseAddr("192.0.2.9"), 1, 50, false)},
-			[]bucket{{rlocB, 25}, {rlocC, 75}}},
+			plLoc(plRlocB, 1, 25, true), plLoc(plRlocC, 1, 75, true), plLoc(plRlocD, 2, 100, true),
+			plLoc(netip.MustParseAddr("192.0.2.9"), 1, 50, false)},
+			[]bucket{{plRlocB, 25}, {plRlocC, 75}}},
 		{"duplicate address once", []mapping.Locator{
-			loc(rlocB, 1, 20, true), loc(rlocB, 1, 40, true), loc(rlocD, 1, 60, true)},
-			[]bucket{{rlocB, 40}, {rlocD, 60}}},
+			plLoc(plRlocB, 1, 20, true), plLoc(plRlocB, 1, 40, true), plLoc(plRlocD, 1, 60, true)},
+			[]bucket{{plRlocB, 40}, {plRlocD, 60}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			flows, groups := Compile(testView(macRec(10, macH, "", "", tc.ls...)))
-			fwd := withEthDst(flows, macH)
+			flows, groups := Compile(plView(plRec(10, plMAC, "", "", tc.ls...)))
+			fwd := plEthDst(flows, plMAC)
 			if len(fwd) != 2 {
-				t.Fatalf("want encap + split-horizon flows, got %v", flowStrings(fwd))
+				t.Fatalf("want encap + split-horizon flows, got %v", plStrings(fwd))
 			}
 			i := slices.IndexFunc(fwd, func(f openflow.Flow) bool { return len(f.Actions) == 1 })
 			if i < 0 {
-				t.Fatalf("no group flow in %v", flowStrings(fwd))
+				t.Fatalf("no group flow in %v", plStrings(fwd))
 			}
 			ga, ok := fwd[i].Actions[0].(openflow.Group)
 			if !ok || ga.ID < SelectGroupBase {
 				t.Fatalf("flow %v does not use a select group", fwd[i])
 			}
-			g, ok := groupByID(groups, ga.ID)
+			g, ok := plGroup(groups, ga.ID)
 			if !ok || g.Type != openflow.GroupSelect {
 				t.Fatalf("group %d missing or not SELECT: %v", ga.ID, g)
 			}
 			var want []openflow.Bucket
 			for _, b := range tc.want {
-				want = append(want, openflow.Bucket{Weight: b.weight, Actions: encapActs(10, b.addr)})
+				want = append(want, openflow.Bucket{Weight: b.weight, Actions: plEncap(10, b.addr)})
 			}
 			if !reflect.DeepEqual(g.Buckets, want) {
 				t.Fatalf("buckets\n\t%v\nwant\n\t%v", g, openflow.GroupEntry{ID: g.ID, Type: g.Type, Buckets: want})
@@ -306,15 +339,15 @@ func TestSelectGroup(t *testing.T) {
 }
 
 func TestSelectGroupSharingAndIDs(t *testing.T) {
-	set1 := []mapping.Locator{loc(rlocB, 1, 50, true), loc(rlocC, 1, 50, true)}
-	set2 := []mapping.Locator{loc(rlocB, 1, 40, true), loc(rlocC, 1, 60, true)}
+	set1 := []mapping.Locator{plLoc(plRlocB, 1, 50, true), plLoc(plRlocC, 1, 50, true)}
+	set2 := []mapping.Locator{plLoc(plRlocB, 1, 40, true), plLoc(plRlocC, 1, 60, true)}
 	m2 := mapping.MAC{2, 0, 0, 0, 0, 2}
 	m3 := mapping.MAC{2, 0, 0, 0, 0, 3}
-	flows, groups := Compile(testView(
-		macRec(10, macH, "", "", set1...), macRec(10, m2, "", "", reversed(set1)...),
-		macRec(10, m3, "", "", set2...), macRec(20, macH, "", "", set1...)))
+	flows, groups := Compile(plView(
+		plRec(10, plMAC, "", "", set1...), plRec(10, m2, "", "", plReversed(set1)...),
+		plRec(10, m3, "", "", set2...), plRec(20, plMAC, "", "", set1...)))
 	gid := func(iid uint32, m mapping.MAC) uint32 {
-		for _, f := range withEthDst(flows, m) {
+		for _, f := range plEthDst(flows, m) {
 			if f.Match[0].String() == metaMatch(iid, MetaFromLocal).String() {
 				return f.Actions[0].(openflow.Group).ID
 			}
@@ -327,27 +360,27 @@ func TestSelectGroupSharingAndIDs(t *testing.T) {
 		a, b       uint32
 		wantShared bool
 	}{
-		{"same set, same iid, any order", gid(10, macH), gid(10, m2), true},
-		{"other weights", gid(10, macH), gid(10, m3), false},
-		{"other iid", gid(10, macH), gid(20, macH), false},
+		{"same set, same iid, any order", gid(10, plMAC), gid(10, m2), true},
+		{"other weights", gid(10, plMAC), gid(10, m3), false},
+		{"other iid", gid(10, plMAC), gid(20, plMAC), false},
 	}
 	for _, tc := range tests {
 		if (tc.a == tc.b) != tc.wantShared {
 			t.Errorf("%s: ids %d and %d, shared want %v", tc.name, tc.a, tc.b, tc.wantShared)
 		}
 	}
-	if n := countSelect(groups); n != 3 {
+	if n := plCountSelect(groups); n != 3 {
 		t.Errorf("%d select groups, want 3", n)
 	}
 }
 
-func reversed(ls []mapping.Locator) []mapping.Locator {
+func plReversed(ls []mapping.Locator) []mapping.Locator {
 	out := slices.Clone(ls)
 	slices.Reverse(out)
 	return out
 }
 
-func countSelect(gs []openflow.GroupEntry) int {
+func plCountSelect(gs []openflow.GroupEntry) int {
 	n := 0
 	for _, g := range gs {
 		if g.Type == openflow.GroupSelect {
@@ -358,11 +391,11 @@ func countSelect(gs []openflow.GroupEntry) int {
 }
 
 func TestSelectGroupCollisionProbes(t *testing.T) {
-	best := []mapping.Locator{loc(rlocB, 1, 50, true), loc(rlocC, 1, 50, true)}
-	c := newCompiler(testView())
+	best := []mapping.Locator{plLoc(plRlocB, 1, 50, true), plLoc(plRlocC, 1, 50, true)}
+	c := newCompiler(plView())
 	first := c.selectGroup(10, best)
 	// A fresh compiler where that id is already taken must probe onward.
-	c2 := newCompiler(testView())
+	c2 := newCompiler(plView())
 	c2.addGroup(first, openflow.GroupSelect, nil)
 	if second := c2.selectGroup(10, best); second == first || second < SelectGroupBase {
 		t.Fatalf("collision not resolved: %d then %d", first, second)
@@ -373,19 +406,21 @@ func TestSelectGroupCollisionProbes(t *testing.T) {
 }
 
 func TestFloodGroups(t *testing.T) {
-	flows, groups := Compile(testView())
-	out := func(p uint32) openflow.Bucket { return openflow.Bucket{Actions: []openflow.Action{openflow.Output{Port: p}}} }
-	her := func(iid uint32, a netip.Addr) openflow.Bucket { return openflow.Bucket{Actions: encapActs(iid, a)} }
+	flows, groups := Compile(plView())
+	out := func(p uint32) openflow.Bucket {
+		return openflow.Bucket{Actions: []openflow.Action{openflow.Output{Port: p}}}
+	}
+	her := func(iid uint32, a netip.Addr) openflow.Bucket { return openflow.Bucket{Actions: plEncap(iid, a)} }
 	tests := []struct {
 		name string
 		id   uint32
 		want []openflow.Bucket // nil: no group
 	}{
 		{"iid 10 from local: ports + peers, own RLOC skipped", FloodGroupID(10, GroupKindFlood),
-			[]openflow.Bucket{out(1), out(2), her(10, rlocB), her(10, rlocC)}},
+			[]openflow.Bucket{out(1), out(2), her(10, plRlocB), her(10, plRlocC)}},
 		{"iid 10 from tunnel: ports only", FloodGroupID(10, GroupKindFloodLocal),
 			[]openflow.Bucket{out(1), out(2)}},
-		{"iid 20 from local", FloodGroupID(20, GroupKindFlood), []openflow.Bucket{out(3), her(20, rlocB)}},
+		{"iid 20 from local", FloodGroupID(20, GroupKindFlood), []openflow.Bucket{out(3), her(20, plRlocB)}},
 		{"iid 20 from tunnel", FloodGroupID(20, GroupKindFloodLocal), []openflow.Bucket{out(3)}},
 		{"iid 30 has no local ports", FloodGroupID(30, GroupKindFlood), nil},
 		{"iid 30 has no local ports (tunnel)", FloodGroupID(30, GroupKindFloodLocal), nil},
@@ -393,7 +428,7 @@ func TestFloodGroups(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g, ok := groupByID(groups, tc.id)
+			g, ok := plGroup(groups, tc.id)
 			if tc.want == nil {
 				if ok {
 					t.Fatalf("unexpected group %v", g)
@@ -421,7 +456,7 @@ func TestFloodGroups(t *testing.T) {
 		}
 		for _, b := range g.Buckets {
 			for _, a := range b.Actions {
-				if o, ok := a.(openflow.Output); ok && o.Port == tunnel {
+				if o, ok := a.(openflow.Output); ok && o.Port == plTunnel {
 					t.Errorf("split horizon: tunnel-sourced flood group %d outputs to the tunnel", g.ID)
 				}
 			}
@@ -429,11 +464,11 @@ func TestFloodGroups(t *testing.T) {
 	}
 }
 
-// randomView builds a larger view: n MACs over several iids, a mix of local
+// plRandomView builds a larger view: n MACs over several iids, a mix of local
 // and remote records, multi-locator sets and some unusable ones.
-func randomView(seed uint64, n int) SwitchView {
+func plRandomView(seed uint64, n int) SwitchView {
 	r := rand.New(rand.NewPCG(seed, 1))
-	v := SwitchView{XTR: "xtr-a", RLOC: ownRLOC, TunnelPort: tunnel, Peers: map[uint32][]netip.Addr{}}
+	v := SwitchView{XTR: "xtr-a", RLOC: plOwnRLOC, TunnelPort: plTunnel, Peers: map[uint32][]netip.Addr{}}
 	rlocs := make([]netip.Addr, 16)
 	for i := range rlocs {
 		rlocs[i] = netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})
@@ -444,18 +479,18 @@ func randomView(seed uint64, n int) SwitchView {
 			ofp := (iid-1)*4 + uint32(p) + 1
 			v.Ports = append(v.Ports, PortView{Name: fmt.Sprintf("tap%d", ofp), OFPort: ofp, IID: iid})
 		}
-		v.Peers[iid] = append([]netip.Addr{ownRLOC}, rlocs[iid:iid+4]...)
+		v.Peers[iid] = append([]netip.Addr{plOwnRLOC}, rlocs[iid:iid+4]...)
 	}
 	for i := range n {
 		iid := uint32(i%9 + 1) // iid 9 is not served
 		m := mapping.MAC{0x02, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 0}
-		rec := macRec(iid, m, "", "")
+		rec := plRec(iid, m, "", "")
 		switch r.IntN(6) {
 		case 0:
 			rec.XTR, rec.Port = "xtr-a", fmt.Sprintf("tap%d", r.IntN(40))
 		default:
 			for range r.IntN(3) + 1 {
-				rec.Locators = append(rec.Locators, loc(rlocs[r.IntN(len(rlocs))],
+				rec.Locators = append(rec.Locators, plLoc(rlocs[r.IntN(len(rlocs))],
 					uint8(r.IntN(3)), uint8(r.IntN(4)*25), r.IntN(8) != 0))
 			}
 		}
@@ -464,7 +499,7 @@ func randomView(seed uint64, n int) SwitchView {
 	return v
 }
 
-func shuffled(v SwitchView, seed uint64) SwitchView {
+func plShuffled(v SwitchView, seed uint64) SwitchView {
 	r := rand.New(rand.NewPCG(seed, 2))
 	sh := func(n int, swap func(i, j int)) { r.Shuffle(n, swap) }
 	v.Ports = slices.Clone(v.Ports)
@@ -493,15 +528,15 @@ func TestDeterminism(t *testing.T) {
 		name string
 		view SwitchView
 	}{
-		{"small", testView(macRec(10, macH, "", "", loc(rlocB, 1, 50, true), loc(rlocC, 1, 50, true)))},
-		{"random 2000", randomView(1, 2000)},
-		{"random 500 other seed", randomView(7, 500)},
+		{"small", plView(plRec(10, plMAC, "", "", plLoc(plRlocB, 1, 50, true), plLoc(plRlocC, 1, 50, true)))},
+		{"random 2000", plRandomView(1, 2000)},
+		{"random 500 other seed", plRandomView(7, 500)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f1, g1 := Compile(tc.view)
 			for seed := range uint64(3) {
-				f2, g2 := Compile(shuffled(tc.view, seed))
+				f2, g2 := Compile(plShuffled(tc.view, seed))
 				if !reflect.DeepEqual(f1, f2) || !reflect.DeepEqual(g1, g2) {
 					t.Fatalf("shuffle %d changed the output", seed)
 				}
@@ -512,8 +547,8 @@ func TestDeterminism(t *testing.T) {
 
 // Invariants that must hold for any view.
 func TestInvariants(t *testing.T) {
-	dup := testView(macRec(10, macH, "", "", loc(rlocB, 1, 50, true)))
-	dup.Records = append(dup.Records, macRec(10, macH, "xtr-a", "p1"))
+	dup := plView(plRec(10, plMAC, "", "", plLoc(plRlocB, 1, 50, true)))
+	dup.Records = append(dup.Records, plRec(10, plMAC, "xtr-a", "p1"))
 	dup.Records[1].Version = 9
 	dup.Ports = append(dup.Ports, PortView{Name: "p1-again", OFPort: 1, IID: 20})
 	tests := []struct {
@@ -521,9 +556,9 @@ func TestInvariants(t *testing.T) {
 		view SwitchView
 	}{
 		{"empty", SwitchView{}},
-		{"test view", testView()},
+		{"test view", plView()},
 		{"duplicate records and ports", dup},
-		{"random", randomView(3, 3000)},
+		{"random", plRandomView(3, 3000)},
 	}
 	stages := map[uint8][]uint8{
 		TableClassifier: {StageClassifier}, TableLearn: {StageLearn}, TableResponder: {StageResponder},
@@ -532,12 +567,12 @@ func TestInvariants(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			flows, groups := Compile(tc.view)
-			checkInvariants(t, flows, groups, stages)
+			plCheckInvariants(t, flows, groups, stages)
 		})
 	}
 }
 
-func checkInvariants(t *testing.T, flows []openflow.Flow, groups []openflow.GroupEntry, stages map[uint8][]uint8) {
+func plCheckInvariants(t *testing.T, flows []openflow.Flow, groups []openflow.GroupEntry, stages map[uint8][]uint8) {
 	t.Helper()
 	keys := map[string]bool{}
 	tables := map[uint8]bool{}
@@ -555,6 +590,11 @@ func checkInvariants(t *testing.T, flows []openflow.Flow, groups []openflow.Grou
 		if f.Goto != 0 && f.Goto <= f.Table {
 			t.Errorf("flow %v: goto backwards", f)
 		}
+	}
+	if !slices.IsSortedFunc(flows, func(a, b openflow.Flow) int {
+		return cmp.Or(cmp.Compare(a.Table, b.Table), cmp.Compare(b.Priority, a.Priority), cmp.Compare(a.Match.Key(), b.Match.Key()))
+	}) {
+		t.Error("flows not sorted by table, priority (descending), match")
 	}
 	ids := map[uint32]bool{}
 	for _, g := range groups {
@@ -591,9 +631,52 @@ func checkInvariants(t *testing.T, flows []openflow.Flow, groups []openflow.Grou
 }
 
 func BenchmarkCompile10kMACs(b *testing.B) {
-	v := randomView(42, 10000)
+	v := plRandomView(42, 10000)
 	b.ReportAllocs()
 	for b.Loop() {
 		Compile(v)
 	}
+}
+
+// The worked example of docs/pipeline.md.
+func ExampleCompile() {
+	mac := func(s string) mapping.MAC { m, _ := mapping.ParseMAC(s); return m }
+	a := netip.MustParseAddr
+	v := SwitchView{
+		XTR: "xtr-a", Site: "dc1", RLOC: a("192.0.2.1"), TunnelPort: 100,
+		Ports:    []PortView{{Name: "vm1", OFPort: 1, IID: 5000}, {Name: "vm2", OFPort: 2, IID: 5000}},
+		Networks: []uint32{5000},
+		Peers:    map[uint32][]netip.Addr{5000: {a("192.0.2.2"), a("192.0.2.3")}},
+		Records: []mapping.Record{
+			plRec(5000, mac("02:00:00:00:00:01"), "xtr-a", "vm1", plLoc(a("192.0.2.1"), 1, 100, true)),
+			plRec(5000, mac("02:00:00:00:00:02"), "xtr-b", "", plLoc(a("192.0.2.2"), 1, 100, true)),
+			plRec(5000, mac("02:00:00:00:00:03"), "", "",
+				plLoc(a("192.0.2.2"), 1, 60, true), plLoc(a("192.0.2.3"), 1, 40, true), plLoc(a("192.0.2.4"), 2, 100, true)),
+		},
+	}
+	flows, groups := Compile(v)
+	for _, f := range flows {
+		fmt.Printf("stage=%d %v\n", f.Cookie&openflow.CookieStageMask>>40, f)
+	}
+	for _, g := range groups {
+		fmt.Println(g)
+	}
+	// Output:
+	// stage=1 table=0,priority=100,in_port=00000001 actions=,write_metadata:0x1001388/0x3ffffff,goto_table:10
+	// stage=1 table=0,priority=100,in_port=00000002 actions=,write_metadata:0x1001388/0x3ffffff,goto_table:10
+	// stage=1 table=0,priority=100,in_port=00000064,tun_id=0000000000001388 actions=,write_metadata:0x2001388/0x3ffffff,goto_table:10
+	// stage=1 table=0,priority=0, actions=
+	// stage=2 table=10,priority=0, actions=,goto_table:20
+	// stage=3 table=20,priority=0, actions=,goto_table:30
+	// stage=4 table=30,priority=100,eth_dst=020000000001,metadata=0000000000001388/0000000000ffffff actions=output:1
+	// stage=4 table=30,priority=100,eth_dst=020000000002,metadata=0000000001001388/0000000001ffffff actions=set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100
+	// stage=5 table=30,priority=100,eth_dst=020000000002,metadata=0000000002001388/0000000002ffffff actions=
+	// stage=4 table=30,priority=100,eth_dst=020000000003,metadata=0000000001001388/0000000001ffffff actions=group:1701526387
+	// stage=5 table=30,priority=100,eth_dst=020000000003,metadata=0000000002001388/0000000002ffffff actions=
+	// stage=6 table=30,priority=1,metadata=0000000001001388/0000000001ffffff actions=group:80001
+	// stage=6 table=30,priority=1,metadata=0000000002001388/0000000002ffffff actions=group:80002
+	// stage=4 table=30,priority=0, actions=
+	// group_id=80001,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
+	// group_id=80002,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2
+	// group_id=1701526387,type=1,bucket=weight:60,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:40,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -32,15 +33,23 @@ func startBridge(t *testing.T, tag string, dpid uint64) *ovsBridge {
 		t.Skip("Open vSwitch not installed")
 	}
 	dir := "/tmp/l2of-" + tag
+	name := "l2of" + tag
+	if len(name) > 15 {
+		t.Fatalf("bridge name %q too long for a tap device", name)
+	}
+	// A killed run can leave the bridge's tap device behind.
+	_ = exec.Command("ip", "link", "del", name).Run()
 	o, err := lab.StartOVS(dir, "")
 	if err != nil {
 		t.Fatalf("start OVS: %v", err)
 	}
-	t.Cleanup(o.Stop)
-	b := &ovsBridge{ovs: o, name: "l2of" + tag, dpid: dpid}
-	if len(b.name) > 15 {
-		t.Fatalf("bridge name %q too long for a tap device", b.name)
-	}
+	t.Cleanup(func() {
+		o.Stop()
+		_ = exec.Command("ip", "link", "del", name).Run()
+		_ = os.RemoveAll(dir)
+	})
+	b := &ovsBridge{ovs: o, name: name, dpid: dpid}
+	t.Cleanup(func() { _, _ = o.Vsctl("--if-exists", "del-br", name) })
 	b.vsctl(t, "--may-exist", "add-br", b.name, "--", "set", "bridge", b.name,
 		"datapath_type=netdev", "protocols=OpenFlow13", "fail_mode=secure",
 		fmt.Sprintf("other_config:datapath-id=%016x", dpid))

@@ -15,8 +15,10 @@ import (
 
 // startOVS starts a private Open vSwitch in /tmp/l2db-<name>, skipping the
 // test where OVS or root is missing. Leftovers of a killed run are cleaned
-// by lab.StartOVS itself.
-func startOVS(t *testing.T, name string) *lab.OVS {
+// by lab.StartOVS itself, except the tap devices ovs-vswitchd makes for
+// netdev bridges and internal ports: the test names them in taps (all
+// "l2db..."), and they are deleted before and after.
+func startOVS(t *testing.T, name string, taps ...string) *lab.OVS {
 	t.Helper()
 	for _, bin := range []string{"ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -27,15 +29,31 @@ func startOVS(t *testing.T, name string) *lab.OVS {
 		t.Skip("needs root for veth pairs")
 	}
 	dir := "/tmp/l2db-" + name
+	deleteLinks(taps)
 	o, err := lab.StartOVS(dir, "")
 	if err != nil {
 		t.Fatalf("start OVS: %v", err)
 	}
 	t.Cleanup(func() {
+		// Deleting bridges while ovs-vswitchd runs lets it remove its taps.
+		if brs, err := o.Vsctl("list-br"); err == nil {
+			for _, br := range strings.Fields(brs) {
+				_, _ = o.Vsctl("--if-exists", "del-br", br)
+			}
+		}
 		o.Stop()
+		deleteLinks(taps)
 		_ = os.RemoveAll(dir)
 	})
 	return o
+}
+
+func deleteLinks(names []string) {
+	for _, n := range names {
+		if strings.HasPrefix(n, "l2db") {
+			_ = exec.Command("ip", "link", "del", n).Run()
+		}
+	}
 }
 
 // veth creates a veth pair (removing a leftover first) and deletes it at

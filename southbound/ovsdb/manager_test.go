@@ -9,7 +9,7 @@ import (
 )
 
 func TestManagerRepairsAndReconnects(t *testing.T) {
-	o := startOVS(t, "manager")
+	o := startOVS(t, "manager", "l2dbbr1", "l2dbfor1")
 	veth(t, "l2dbM0", "l2dbM0p")
 	veth(t, "l2dbF1", "l2dbF1p")
 	vsctl(t, o, "add-br", "l2dbfor1", "--", "set", "bridge", "l2dbfor1", "datapath_type=netdev")
@@ -116,6 +116,10 @@ func TestManagerRejectsBadInput(t *testing.T) {
 	}
 	if err := m.Ensure(ctx, "x", "unix:/tmp/l2db-x.sock", Desired{}); !errors.Is(err, ErrInvalidDesired) {
 		t.Errorf("empty desired: err = %v", err)
+	}
+	if _, err := Dial(ctx, "ssl:192.0.2.1:6640", nil); !errors.Is(err, ErrBadEndpoint) ||
+		!strings.Contains(err.Error(), "WithTLS") {
+		t.Errorf("ssl without TLS config: err = %v", err)
 	}
 	if st := m.State("x"); st != (State{}) {
 		t.Errorf("rejected xTR has state %+v", st)

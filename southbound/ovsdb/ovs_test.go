@@ -7,7 +7,7 @@ import (
 )
 
 func TestClientApplyRemove(t *testing.T) {
-	o := startOVS(t, "apply")
+	o := startOVS(t, "apply", "l2dbbr", "l2dbfor", "l2dbhand")
 	veth(t, "l2dbA0", "l2dbA0p")
 	veth(t, "l2dbA1", "l2dbA1p")
 	veth(t, "l2dbF0", "l2dbF0p")
@@ -84,7 +84,7 @@ func TestClientApplyRemove(t *testing.T) {
 }
 
 func TestClientRefusesForeignRows(t *testing.T) {
-	o := startOVS(t, "foreign")
+	o := startOVS(t, "foreign", "l2dbbr", "l2dblisp", "l2dbmine")
 	vsctl(t, o, "add-br", "l2dbbr", "--", "set", "bridge", "l2dbbr", "datapath_type=netdev")
 	ctx := testCtx(t)
 	c, err := Dial(ctx, o.DBSock(), testLogger(t))
