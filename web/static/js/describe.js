@@ -1,0 +1,123 @@
+// Friendly one-line descriptions of change-feed events. Unknown types are
+// still shown, with their raw data, so nothing the controller says is lost.
+
+function iidOf(ev) {
+  const d = ev.data || {};
+  const v = ev.instance_id ?? d.instance_id;
+  return v === undefined || v === null ? '' : ` in IID ${v}`;
+}
+
+function where(ev) {
+  const d = ev.data || {};
+  const site = ev.site || d.site;
+  const xtr = ev.xtr || d.xtr;
+  const port = d.port;
+  let s = site ? ` at ${site}` : '';
+  if (xtr) s += ` via ${xtr}${port ? '/' + port : ''}`;
+  return s;
+}
+
+function rlocs(d) {
+  const l = (d && d.rlocs) || [];
+  return l.length ? ` → ${l.map((r) => r.address).join(', ')}` : '';
+}
+
+// convergence finds a move's convergence time in the event data, whatever
+// unit the controller used, and returns it in milliseconds.
+export function convergence(data) {
+  if (!data || typeof data !== 'object') return null;
+  const units = {convergence_ms: 1, convergence_us: 0.001, convergence_ns: 1e-6,
+    convergence_seconds: 1000, convergence_s: 1000, convergence_sec: 1000};
+  for (const [k, mul] of Object.entries(units)) {
+    if (typeof data[k] === 'number') return data[k] * mul;
+  }
+  const v = data.convergence ?? data.convergence_time;
+  if (typeof v === 'number') return v * 1000; // seconds, as the metric is
+  if (typeof v === 'string') {
+    const m = /^([\d.]+)\s*(ns|µs|us|ms|s)$/.exec(v.trim());
+    if (m) return Number(m[1]) * {ns: 1e-6, 'µs': 1e-3, us: 1e-3, ms: 1, s: 1000}[m[2]];
+  }
+  return null;
+}
+
+export function fmtMs(ms) {
+  if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+const verbs = {learned: 'learned', registered: 'registered', static: 'added (static)'};
+
+function mappingText(ev, d) {
+  const eid = ev.eid || d.eid || '?';
+  switch (ev.type) {
+    case 'mapping.created':
+      return `Host ${eid}${iidOf(ev)} ${verbs[d.origin] || 'mapped'}${where(ev)}${rlocs(d)}`;
+    case 'mapping.updated':
+      return `Mapping of ${eid}${iidOf(ev)} updated${where(ev)}${rlocs(d)}`;
+    case 'mapping.moved': {
+      const ms = convergence(d);
+      return `Host ${eid}${iidOf(ev)} moved to ${ev.site || d.site || '?'}` +
+        `${ev.xtr || d.xtr ? ' via ' + (ev.xtr || d.xtr) : ''}${ms === null ? '' : ` — converged in ${fmtMs(ms)}`}`;
+    }
+    case 'mapping.deleted':
+      return `Host ${eid}${iidOf(ev)} withdrawn${where(ev)}`;
+    case 'mapping.duplicate':
+      return `Duplicate EID ${eid}${iidOf(ev)}${where(ev)}${d.other_site ? ' (also at ' + d.other_site + ')' : ''}`;
+  }
+  return null;
+}
+
+function objectText(ev, d) {
+  switch (ev.type) {
+    case 'network.created': return `Network ${d.name || ''} (IID ${d.instance_id}) created`;
+    case 'network.deleted': return `Network ${d.name || ''} (IID ${d.instance_id}) deleted`;
+    case 'site.created': return `Site ${d.name || ev.site} created`;
+    case 'site.updated': return `Site ${d.name || ev.site} updated`;
+    case 'site.deleted': return `Site ${d.name || ev.site} deleted`;
+    case 'xtr.created': return `xTR ${d.name || ev.xtr} (RLOC ${d.rloc || '?'}) added to ${d.site || ev.site || '?'}`;
+    case 'xtr.deleted': return `xTR ${d.name || ev.xtr} removed`;
+    case 'port.bound': return `Port ${d.name} of ${d.xtr || ev.xtr} bound to IID ${d.instance_id}`;
+    case 'port.unbound': return `Port ${d.name} of ${d.xtr || ev.xtr} unbound`;
+  }
+  return null;
+}
+
+function reason(d) {
+  const r = d.reason || d.error || d.message || d.last_error;
+  return r ? `: ${r}` : '';
+}
+
+function alertText(ev, d) {
+  const conn = d.conn || d.connection || d.kind;
+  switch (ev.type) {
+    case 'xtr.up': return `xTR ${ev.xtr || d.xtr || d.name} is up${conn ? ' (' + conn + ')' : ''}`;
+    case 'xtr.down': return `xTR ${ev.xtr || d.xtr || d.name} is down${conn ? ' (' + conn + ')' : ''}${reason(d)}`;
+    case 'registration.refused': {
+      const who = ev.xtr || d.source || d.from || ev.site || 'an ETR';
+      const eid = ev.eid || d.eid;
+      return `Map-Register from ${who} refused${eid ? ' for ' + eid : ''}${iidOf(ev)}${reason(d)}`;
+    }
+  }
+  return null;
+}
+
+// kinds give each event a colour: good, warn, bad or info.
+const kinds = {
+  'mapping.created': 'good', 'mapping.moved': 'info', 'mapping.deleted': 'warn',
+  'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
+};
+
+export function kindOf(type) { return kinds[type] || 'plain'; }
+
+// describe returns the friendly text of an event, or a generic line.
+export function describe(ev) {
+  const d = ev.data && typeof ev.data === 'object' ? ev.data : {};
+  const t = mappingText(ev, d) || objectText(ev, d) || alertText(ev, d);
+  if (t) return t;
+  const parts = [ev.type];
+  if (ev.eid) parts.push(ev.eid + iidOf(ev));
+  if (ev.site) parts.push('site ' + ev.site);
+  if (ev.xtr) parts.push('xTR ' + ev.xtr);
+  return parts.join(' · ');
+}
