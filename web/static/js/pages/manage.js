@@ -1,0 +1,80 @@
+// Manage: the configured networks, sites, xTRs and ports, with the forms
+// that change them.
+
+import {h, replace, table, throttle} from '../dom.js';
+import {get, enc} from '../api.js';
+import {stream} from '../stream.js';
+import {pageHeader, errorBox, connBadge} from './common.js';
+import {networkForms, siteForms, xtrForms, portForms, mappingForms} from './manageforms.js';
+
+export const title = 'Manage';
+
+function datalist(id, values) {
+  return h('datalist', {id}, values.map(([v, label]) => h('option', {value: v, label})));
+}
+
+function networksTable(ns) {
+  return table('networks-table', null, ['Instance-id', 'Name'],
+    ns.map((n) => h('tr', {dataset: {key: n.instance_id}}, h('th', {scope: 'row', class: 'num'}, n.instance_id), h('td', null, n.name))),
+    'No networks yet.');
+}
+
+function sitesTable(ss) {
+  return table('sites-table', null, ['Site', 'Instance-ids', 'EID prefixes'],
+    ss.map((x) => h('tr', {dataset: {key: x.name}}, h('th', {scope: 'row'}, x.name),
+      h('td', null, (x.networks || []).join(', ') || '–'), h('td', {class: 'mono'}, (x.eid_prefixes || []).join(', ') || 'any'))),
+    'No sites yet.');
+}
+
+function xtrsTable(xs, ports) {
+  return table('manage-xtrs-table', null, ['xTR', 'Site', 'RLOC', 'OVSDB', 'OpenFlow', 'Ports'],
+    xs.map((x) => h('tr', {dataset: {key: x.name}}, h('th', {scope: 'row'}, x.name), h('td', null, x.site),
+      h('td', {class: 'mono'}, x.rloc), h('td', null, connBadge((x.status || {}).ovsdb, 'OVSDB')),
+      h('td', null, connBadge((x.status || {}).openflow, 'OpenFlow')),
+      h('td', {class: 'mono'}, (ports[x.name] || []).map((p) => `${p.name}→${p.instance_id}`).join(', ') || '–'))),
+    'No xTRs yet.');
+}
+
+function section(id, heading, list, forms) {
+  return h('section', {class: 'card manage', id, 'aria-labelledby': `${id}-h`},
+    h('h2', {id: `${id}-h`}, heading), list, h('div', {class: 'form-grid'}, forms));
+}
+
+async function loadAll() {
+  const [networks, sites, xtrs] = await Promise.all([get('/networks'), get('/sites'), get('/xtrs')]);
+  const lists = await Promise.all(xtrs.map((x) => get(`/xtrs/${enc(x.name)}/ports`).catch(() => [])));
+  const ports = Object.fromEntries(xtrs.map((x, i) => [x.name, lists[i]]));
+  return {networks, sites, xtrs, ports};
+}
+
+export function mount(root) {
+  const slots = {nets: h('div', {class: 'slot'}), sites: h('div', {class: 'slot'}), xtrs: h('div', {class: 'slot'})};
+  const lists = h('div', {id: 'datalists'});
+  let alive = true;
+  const refresh = async () => {
+    try {
+      const d = await loadAll();
+      if (!alive) return;
+      replace(slots.nets, networksTable(d.networks));
+      replace(slots.sites, sitesTable(d.sites));
+      replace(slots.xtrs, xtrsTable(d.xtrs, d.ports));
+      replace(lists, datalist('dl-networks', d.networks.map((n) => [n.instance_id, n.name])),
+        datalist('dl-sites', d.sites.map((x) => [x.name, x.name])), datalist('dl-xtrs', d.xtrs.map((x) => [x.name, x.site])));
+      root.dataset.state = 'ready';
+    } catch (e) {
+      if (alive) replace(slots.nets, errorBox(e));
+    }
+  };
+  const again = throttle(refresh, 1000);
+  const done = () => refresh();
+  root.append(pageHeader('Manage'), lists,
+    section('manage-networks', 'Networks', slots.nets, networkForms(done)),
+    section('manage-sites', 'Sites', slots.sites, siteForms(done)),
+    section('manage-xtrs', 'xTRs and ports', slots.xtrs, [...xtrForms(done), ...portForms(done)]),
+    section('manage-mappings', 'Static mappings and duplicates',
+      h('p', {class: 'muted'}, 'Browse mappings on the ', h('a', {href: '#/mappings'}, 'Mappings'), ' page.'),
+      mappingForms(done)));
+  const off = stream.on((ev) => { if (/^(network|site|xtr|port)\./.test(ev.type)) again(); });
+  refresh();
+  return () => { alive = false; off(); again.cancel(); };
+}
