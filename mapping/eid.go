@@ -58,6 +58,11 @@ func (m MAC) Uint64() uint64 {
 	return v
 }
 
+// MACFromUint64 is the inverse of Uint64: it takes the low 48 bits of v.
+func MACFromUint64(v uint64) MAC {
+	return MAC{byte(v >> 40), byte(v >> 32), byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
+}
+
 // IsMulticast reports the group bit; such addresses can never be EIDs.
 func (m MAC) IsMulticast() bool { return m[0]&1 == 1 }
 

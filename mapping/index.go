@@ -34,7 +34,7 @@ type Index struct {
 
 // space holds the EIDs of one instance-id.
 type space struct {
-	macs map[MAC]entry
+	macs map[uint64]entry // by MAC.Uint64: the runtime's fast path for 8-byte keys
 	ip   [2]*ipTable    // IPv4, IPv6; nil while empty
 	n    int
 }
@@ -107,10 +107,11 @@ func (x *Index) Put(r Record) {
 	var replaced bool
 	if e.Family() == FamilyMAC {
 		if sp.macs == nil {
-			sp.macs = make(map[MAC]entry)
+			sp.macs = make(map[uint64]entry)
 		}
-		old, replaced = sp.macs[e.MAC]
-		sp.macs[e.MAC] = en
+		k := e.MAC.Uint64()
+		old, replaced = sp.macs[k]
+		sp.macs[k] = en
 	} else {
 		a := e.Prefix.Addr()
 		t := sp.ip[famIndex(a)]
@@ -140,10 +141,10 @@ func (x *Index) Delete(e EID) (Record, bool) {
 	var en entry
 	if e.Family() == FamilyMAC {
 		var ok bool
-		if en, ok = sp.macs[e.MAC]; !ok {
+		if en, ok = sp.macs[e.MAC.Uint64()]; !ok {
 			return Record{}, false
 		}
-		delete(sp.macs, e.MAC)
+		delete(sp.macs, e.MAC.Uint64())
 		if len(sp.macs) == 0 {
 			sp.macs = nil
 		}
@@ -177,7 +178,15 @@ func (x *Index) Get(e EID) (Record, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if e.Family() == FamilyMAC {
-		return x.lookupMAC(e.IID, e.MAC)
+		sp := x.spaces[e.IID]
+		if sp == nil {
+			return Record{}, false
+		}
+		en, ok := sp.macs[e.MAC.Uint64()]
+		if !ok {
+			return Record{}, false
+		}
+		return x.decode(e, &en), true
 	}
 	a := e.Prefix.Addr()
 	t := x.table(e.IID, a)
@@ -195,15 +204,11 @@ func (x *Index) Get(e EID) (Record, bool) {
 func (x *Index) LookupMAC(iid uint32, m MAC) (Record, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.lookupMAC(iid, m)
-}
-
-func (x *Index) lookupMAC(iid uint32, m MAC) (Record, bool) {
 	sp := x.spaces[iid]
 	if sp == nil {
 		return Record{}, false
 	}
-	en, ok := sp.macs[m]
+	en, ok := sp.macs[m.Uint64()]
 	if !ok {
 		return Record{}, false
 	}
@@ -303,7 +308,7 @@ func (x *Index) RangeIID(iid uint32, fn func(Record) bool) {
 
 func (x *Index) rangeSpace(iid uint32, sp *space, fn func(Record) bool) bool {
 	for m, en := range sp.macs {
-		if !fn(x.decode(EID{IID: iid, MAC: m}, &en)) {
+		if !fn(x.decode(EID{IID: iid, MAC: MACFromUint64(m)}, &en)) {
 			return false
 		}
 	}

@@ -88,6 +88,12 @@ func TestDeleteNetworkWithDependents(t *testing.T) {
 		t.Errorf("events of the network deletion = %v, want a mapping.deleted per mapping", got)
 	}
 	e.wantNegative("4100", "198.51.100.7")
+	// No site may go on serving a network that is gone.
+	var site struct{ Networks []int }
+	e.must("GET", "/api/v1/sites/dc1", nil, 200, &site)
+	if slices.Contains(site.Networks, 4100) {
+		t.Errorf("site dc1 still serves the deleted network 4100: %v", site.Networks)
+	}
 }
 
 // An xTR's port bindings are its dependents: deleting it is refused while

@@ -206,3 +206,39 @@ func TestEventsReplay(t *testing.T) {
 		t.Errorf("with Last-Event-ID and since, the first event is %d, want %d", ev.id, all[len(all)-1].ID)
 	}
 }
+
+// TestEventsReplayLongBacklog replays more events than one backlog read
+// holds: the stream must still deliver every id, in order, without a hole.
+func TestEventsReplayLongBacklog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 10k events")
+	}
+	e := newEnv(t)
+	const n = 10050
+	work := make(chan int)
+	errs := make(chan error, n)
+	for range 32 {
+		go func() {
+			for i := range work {
+				errs <- e.ctl.Emit(context.Background(), controller.EvXTRUp, nil, "", "", "x", map[string]int{"i": i})
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := e.openEvents("?since=0", nil)
+	e.must("POST", "/api/v1/networks", map[string]any{"instance_id": 4300, "name": "green"}, 201, nil)
+	for want := int64(1); want <= n+1; want++ {
+		ev := s.next()
+		if ev.id != want {
+			t.Fatalf("replay of %d events: got event %d (%s) where %d was due", n, ev.id, ev.typ, want)
+		}
+	}
+}

@@ -1,0 +1,7 @@
+package lisp
+
+// System call numbers the syscall package does not (all) export.
+const (
+	sysRecvmmsg = 299
+	sysSendmmsg = 307
+)
