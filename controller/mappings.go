@@ -308,7 +308,10 @@ func rowFromRecord(r mapping.Record, expires time.Time) store.Mapping {
 	locs, _ := json.Marshal(r.Locators)
 	row := store.Mapping{InstanceID: r.EID.IID, EID: r.EID.Address(), Family: r.EID.Family().String(),
 		Locators: string(locs), TTL: r.TTL, Origin: string(r.Origin), Site: r.Site, XTR: r.XTR,
-		Port: r.Port, NoProxy: r.NoProxy, Version: r.Version, UpdatedAt: r.UpdatedAt}
+		Port: r.Port, NoProxy: r.NoProxy, Frozen: r.Frozen, Version: r.Version, UpdatedAt: r.UpdatedAt}
+	if r.HasMAC() {
+		row.MAC = r.MAC.String()
+	}
 	if !expires.IsZero() {
 		e := expires.UTC()
 		row.ExpiresAt = &e
@@ -322,7 +325,12 @@ func recordFromRow(r store.Mapping) (mapping.Record, error) {
 		return mapping.Record{}, fmt.Errorf("stored mapping %d %s: %w", r.InstanceID, r.EID, err)
 	}
 	rec := mapping.Record{EID: eid, TTL: r.TTL, Origin: mapping.Origin(r.Origin), Site: r.Site,
-		XTR: r.XTR, Port: r.Port, NoProxy: r.NoProxy, Version: r.Version, UpdatedAt: r.UpdatedAt}
+		XTR: r.XTR, Port: r.Port, NoProxy: r.NoProxy, Frozen: r.Frozen, Version: r.Version, UpdatedAt: r.UpdatedAt}
+	if r.MAC != "" {
+		if rec.MAC, err = mapping.ParseMAC(r.MAC); err != nil {
+			return rec, fmt.Errorf("stored mapping %d %s mac: %w", r.InstanceID, r.EID, err)
+		}
+	}
 	if err := json.Unmarshal([]byte(r.Locators), &rec.Locators); err != nil {
 		return rec, fmt.Errorf("stored mapping %d %s locators: %w", r.InstanceID, r.EID, err)
 	}

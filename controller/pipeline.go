@@ -13,9 +13,10 @@ import (
 // stages (ACLs, egress) can slot in without renumbering the existing ones.
 const (
 	TableClassifier uint8 = 0  // in_port (+ tun_id) → instance-id in metadata
-	TableLearn      uint8 = 10 // source learning; pass-through for now
-	TableResponder  uint8 = 20 // ARP/ND responder; pass-through for now
+	TableLearn      uint8 = 10 // source learning: known sources pass, others are marked for punting
+	TableResponder  uint8 = 20 // ARP responder for bound IP EIDs
 	TableL2Forward  uint8 = 30 // eth_dst lookup per instance-id, flooding on miss
+	TablePunt       uint8 = 40 // metered packet-in of marked frames, after forwarding
 )
 
 // Pipeline stages, the middle byte of every flow cookie
@@ -28,6 +29,7 @@ const (
 	StageL2Forward    uint8 = 4 // table 30: known unicast destinations and table-miss drop
 	StageSplitHorizon uint8 = 5 // table 30: drop tunnel frames bound for a remote EID
 	StageFlood        uint8 = 6 // table 30: broadcast, multicast and unknown unicast
+	StagePunt         uint8 = 7 // table 40: packet-in of frames marked in table 10
 )
 
 // Metadata layout written by the classifier: the instance-id in the low 24
@@ -37,6 +39,9 @@ const (
 	MetaFromLocal  uint64 = 1 << 24        // received on an access port
 	MetaFromTunnel uint64 = 1 << 25        // received from the LISP tunnel
 	MetaMask       uint64 = MetaIIDMask | MetaFromLocal | MetaFromTunnel
+	// MetaPunt is set by table 10 on frames the controller should see (an
+	// unknown source, ARP or ND); table 40 sends them after forwarding.
+	MetaPunt uint64 = 1 << 26
 )
 
 // Flow priorities.
@@ -69,12 +74,14 @@ func FloodGroupID(iid, kind uint32) uint32 { return iid<<4 | kind }
 func Compile(v SwitchView) ([]openflow.Flow, []openflow.GroupEntry) {
 	c := newCompiler(v)
 	c.classify()
-	c.passThrough()
+	c.learn()
+	c.respond()
 	c.flood()
 	for _, r := range c.records() {
 		c.forward(r)
 	}
 	c.add(TableL2Forward, PriorityTableMiss, StageL2Forward, nil, nil)
+	c.punt()
 	return c.result()
 }
 
@@ -163,15 +170,6 @@ func (c *compiler) classify() {
 		f.Goto = TableLearn
 	}
 	c.add(TableClassifier, PriorityTableMiss, StageClassifier, nil, nil)
-}
-
-// passThrough fills the learning and responder tables with a single
-// goto-next flow. Host learning (packet-in of unknown sources) and ARP/ND
-// suppression will add higher-priority flows here later; the pass-through
-// stays as their table-miss.
-func (c *compiler) passThrough() {
-	c.add(TableLearn, PriorityTableMiss, StageLearn, nil, nil).Goto = TableResponder
-	c.add(TableResponder, PriorityTableMiss, StageResponder, nil, nil).Goto = TableL2Forward
 }
 
 // metaMatch matches an iid and, when from is non-zero, the source bit.

@@ -20,8 +20,11 @@ type SwitchView struct {
 	// Peers lists, per instance-id, the RLOCs of the other xTRs serving it:
 	// the head-end replication targets for broadcast and unknown unicast.
 	Peers map[uint32][]netip.Addr
-	// Records are the mapping records of the served instance-ids.
+	// Records are the MAC records of the served instance-ids, and the IP
+	// host records bound to a MAC (for the ARP responder).
 	Records []mapping.Record
+	// Learn configures host learning (tables 10 and 40).
+	Learn LearnView
 }
 
 // PortView is one access port bound to an instance-id.
@@ -53,6 +56,7 @@ func (c *Controller) View(name string) (SwitchView, bool) {
 		}
 	}
 	c.mu.RUnlock()
+	v.Learn = c.LearnConfig().view()
 	sort.Slice(v.Ports, func(i, j int) bool { return v.Ports[i].OFPort < v.Ports[j].OFPort })
 	for iid, ps := range v.Peers {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Less(ps[j]) })
@@ -60,7 +64,7 @@ func (c *Controller) View(name string) (SwitchView, bool) {
 	}
 	for _, iid := range v.Networks {
 		c.idx.RangeIID(iid, func(r mapping.Record) bool {
-			if r.EID.Family() == mapping.FamilyMAC {
+			if r.EID.Family() == mapping.FamilyMAC || r.HasMAC() {
 				v.Records = append(v.Records, r)
 			}
 			return true

@@ -35,7 +35,7 @@ type Index struct {
 // space holds the EIDs of one instance-id.
 type space struct {
 	macs map[uint64]entry // by MAC.Uint64: the runtime's fast path for 8-byte keys
-	ip   [2]*ipTable    // IPv4, IPv6; nil while empty
+	ip   [2]*ipTable      // IPv4, IPv6; nil while empty
 	n    int
 }
 

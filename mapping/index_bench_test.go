@@ -237,7 +237,7 @@ func benchTrieLPM(b *testing.B, x *Index, q []netip.Addr) {
 	for i := range b.N {
 		k := addrKey(q[i&(benchQueries-1)])
 		if n, ok := t.trieLPM(k, t.maxBits); ok {
-			_ = t.lens[n][k.mask(n)] // fetch the entry, as LookupAddr does
+			t.get(k.mask(n), n) // fetch the entry, as LookupAddr does
 		}
 	}
 }

@@ -79,41 +79,74 @@ type tnode struct {
 type ipTable struct {
 	v4      bool
 	maxBits int
-	lens    []map[u128]entry // by prefix length, key masked
-	present [3]uint64         // bit l set when lens[l] is not empty
+	// Entries by prefix length, keyed by the masked address: an IPv4 key
+	// is u128.hi, which takes the runtime's faster path for 8-byte keys.
+	lens4   []map[uint64]entry
+	lens6   []map[u128]entry
+	present [3]uint64 // bit l set when prefix length l is in use
 	n       int
 	nodes   []tnode // nodes[0] is the root, the /0 prefix
 	free    []uint32
 }
 
 func newIPTable(v4 bool) *ipTable {
-	maxBits := 128
+	t := &ipTable{v4: v4, maxBits: 128, nodes: make([]tnode, 1)}
 	if v4 {
-		maxBits = 32
+		t.maxBits = 32
+		t.lens4 = make([]map[uint64]entry, 33)
+	} else {
+		t.lens6 = make([]map[u128]entry, 129)
 	}
-	return &ipTable{
-		v4:      v4,
-		maxBits: maxBits,
-		lens:    make([]map[u128]entry, maxBits+1),
-		nodes:   make([]tnode, 1),
-	}
+	return t
 }
 
+// get returns the entry of prefix k/n, k masked.
 func (t *ipTable) get(k u128, n int) (entry, bool) {
-	en, ok := t.lens[n][k]
+	if t.v4 {
+		en, ok := t.lens4[n][k.hi]
+		return en, ok
+	}
+	en, ok := t.lens6[n][k]
 	return en, ok
+}
+
+// store sets the entry of prefix k/n, k masked, in the hash maps only.
+func (t *ipTable) store(k u128, n int, en entry) {
+	if t.v4 {
+		if t.lens4[n] == nil {
+			t.lens4[n] = make(map[uint64]entry)
+		}
+		t.lens4[n][k.hi] = en
+		return
+	}
+	if t.lens6[n] == nil {
+		t.lens6[n] = make(map[u128]entry)
+	}
+	t.lens6[n][k] = en
+}
+
+// drop removes prefix k/n from the hash maps and reports whether its
+// length is now unused; emptied maps are released to free their buckets.
+func (t *ipTable) drop(k u128, n int) (emptied bool) {
+	if t.v4 {
+		delete(t.lens4[n], k.hi)
+		if emptied = len(t.lens4[n]) == 0; emptied {
+			t.lens4[n] = nil
+		}
+		return emptied
+	}
+	delete(t.lens6[n], k)
+	if emptied = len(t.lens6[n]) == 0; emptied {
+		t.lens6[n] = nil
+	}
+	return emptied
 }
 
 // put stores the entry of prefix k/n (k masked) and returns the one it
 // replaced, if any.
 func (t *ipTable) put(k u128, n int, en entry) (old entry, replaced bool) {
-	m := t.lens[n]
-	if m == nil {
-		m = make(map[u128]entry)
-		t.lens[n] = m
-	}
-	old, replaced = m[k]
-	m[k] = en
+	old, replaced = t.get(k, n)
+	t.store(k, n, en)
 	if !replaced {
 		t.present[n>>6] |= 1 << (n & 63)
 		t.n++
@@ -124,13 +157,11 @@ func (t *ipTable) put(k u128, n int, en entry) (old entry, replaced bool) {
 
 // remove deletes a prefix and returns its entry.
 func (t *ipTable) remove(k u128, n int) (entry, bool) {
-	en, ok := t.lens[n][k]
+	en, ok := t.get(k, n)
 	if !ok {
 		return entry{}, false
 	}
-	delete(t.lens[n], k)
-	if len(t.lens[n]) == 0 {
-		t.lens[n] = nil // drop the emptied map's buckets
+	if t.drop(k, n) {
 		t.present[n>>6] &^= 1 << (n & 63)
 	}
 	t.n--
@@ -142,19 +173,17 @@ func (t *ipTable) remove(k u128, n int) (entry, bool) {
 func (t *ipTable) lpm(k u128, limit int) (en entry, n int, ok bool) {
 	top := limit >> 6
 	for w := top; w >= 0; w-- {
-		m := t.present[w]
+		used := t.present[w]
 		if w == top {
-			m &= ^uint64(0) >> (63 - limit&63)
+			used &= ^uint64(0) >> (63 - limit&63)
 		}
-		for m != 0 {
-			hb := 63 - bits.LeadingZeros64(m)
+		for used != 0 {
+			hb := 63 - bits.LeadingZeros64(used)
 			l := w<<6 | hb
-			if m := t.lens[l]; m != nil {
-				if e, ok := m[k.mask(l)]; ok {
-					return e, l, true
-				}
+			if en, ok := t.get(k.mask(l), l); ok {
+				return en, l, true
 			}
-			m &^= 1 << hb
+			used &^= 1 << hb
 		}
 	}
 	return entry{}, 0, false
@@ -323,7 +352,7 @@ func (t *ipTable) walk(fn func(k u128, n int, en *entry) bool) bool {
 		nd := t.nodes[stack[len(stack)-1]]
 		stack = stack[:len(stack)-1]
 		if nd.eid {
-			en := t.lens[nd.bits][nd.key]
+			en, _ := t.get(nd.key, int(nd.bits))
 			if !fn(nd.key, int(nd.bits), &en) {
 				return false
 			}

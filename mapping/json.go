@@ -18,6 +18,8 @@ type recordJSON struct {
 	XTR        string    `json:"xtr,omitempty"`
 	Port       string    `json:"port,omitempty"`
 	NoProxy    bool      `json:"no_proxy,omitempty"`
+	MAC        string    `json:"mac,omitempty"`
+	Frozen     bool      `json:"frozen,omitempty"`
 	Version    uint64    `json:"version"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
@@ -28,10 +30,14 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	if locs == nil {
 		locs = []Locator{}
 	}
+	var mac string
+	if r.HasMAC() {
+		mac = r.MAC.String()
+	}
 	return json.Marshal(recordJSON{
 		InstanceID: r.EID.IID, EID: r.EID.Address(), Family: r.EID.Family().String(),
 		RLOCs: locs, TTL: r.TTL, Origin: r.Origin, Site: r.Site, XTR: r.XTR, Port: r.Port,
-		NoProxy: r.NoProxy, Version: r.Version, UpdatedAt: r.UpdatedAt,
+		NoProxy: r.NoProxy, MAC: mac, Frozen: r.Frozen, Version: r.Version, UpdatedAt: r.UpdatedAt,
 	})
 }
 
@@ -45,7 +51,14 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
+	var mac MAC
+	if j.MAC != "" {
+		if mac, err = ParseMAC(j.MAC); err != nil {
+			return fmt.Errorf("record mac: %w", err)
+		}
+	}
 	*r = Record{EID: eid, Locators: j.RLOCs, TTL: j.TTL, Origin: j.Origin, Site: j.Site,
-		XTR: j.XTR, Port: j.Port, NoProxy: j.NoProxy, Version: j.Version, UpdatedAt: j.UpdatedAt}
+		XTR: j.XTR, Port: j.Port, NoProxy: j.NoProxy, MAC: mac, Frozen: j.Frozen,
+		Version: j.Version, UpdatedAt: j.UpdatedAt}
 	return nil
 }

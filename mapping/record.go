@@ -48,8 +48,18 @@ type Record struct {
 	Port      string // the access port of XTR where the EID was learned, if known
 	Version   uint64 // grows on every change of the record
 	NoProxy   bool   // the registrant asked the Map-Server not to proxy-reply
+	// MAC is the Ethernet address an IP EID is bound to (learned from ARP
+	// or ND); the zero MAC means no binding. The ARP responder answers
+	// for bound addresses.
+	MAC MAC
+	// Frozen marks a MAC EID flagged duplicate: it moved too often, so
+	// further moves are ignored until an operator clears the flag.
+	Frozen    bool
 	UpdatedAt time.Time
 }
+
+// HasMAC reports whether an IP EID is bound to a MAC.
+func (r Record) HasMAC() bool { return r.MAC != MAC{} }
 
 // DefaultTTL is the record TTL, in minutes, when none is given (RFC 9301: 1 day).
 const DefaultTTL = 1440

@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/metrics"
 )
 
 // MaxBody is the largest request body accepted.
@@ -107,6 +109,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.GET("/mappings", s.listMappings)
 	api.DELETE("/mappings", s.deleteMapping)
 	api.GET("/mappings/history", s.mappingHistory)
+	api.POST("/mappings/duplicates/clear", s.clearDuplicate)
 	api.GET("/lookup", s.lookup)
 	api.GET("/events", s.events)
 }
@@ -150,7 +153,12 @@ func limitBody(c *gin.Context) {
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	if s.opt.Log != nil && c.FullPath() != "/api/v1/events" {
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched" // keeps scanners from creating a series per URL
+	}
+	metrics.HTTPRequests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	if s.opt.Log != nil && route != "/api/v1/events" {
 		s.opt.Log.Debug("http", "method", c.Request.Method, "path", c.FullPath(),
 			"status", c.Writer.Status(), "duration", time.Since(start))
 	}

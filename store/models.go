@@ -59,6 +59,8 @@ type Mapping struct {
 	XTR        string `gorm:"column:xtr"`
 	Port       string
 	NoProxy    bool
+	MAC        string `gorm:"column:mac"` // the MAC an IP EID is bound to, or ""
+	Frozen     bool   // duplicate MAC: moves ignored until cleared
 	Version    uint64
 	UpdatedAt  time.Time
 	ExpiresAt  *time.Time

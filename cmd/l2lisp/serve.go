@@ -16,6 +16,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
+	"github.com/l2lisp/l2lisp/southbound/lisp"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -23,6 +24,9 @@ type serveConfig struct {
 	db, listen, ofListen, ofTarget, lispListen string
 	apiToken, readToken                        string
 	logFormat, logLevel                        string
+	learn                                      controller.LearnConfig
+	registrationTTL                            time.Duration
+	lispReplyRate                              float64
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -37,6 +41,10 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.readToken, "read-token", envOr("L2LISP_READ_TOKEN", ""), "read-only bearer token (env L2LISP_READ_TOKEN)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("L2LISP_LOG_FORMAT", "text"), "log format: text or json (env L2LISP_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("L2LISP_LOG_LEVEL", "info"), "debug, info, warn or error (env L2LISP_LOG_LEVEL)")
+	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", lisp.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
+	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", lisp.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
+	c.learn = controller.DefaultLearnConfig()
+	learnFlags(fs, &c.learn)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -99,6 +107,12 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sb.Close()
+
+	stopLISP, err := startLISP(ctx, ctl, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopLISP()
 
 	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
 		Status: sb, Log: log, Extra: sb.Routes})

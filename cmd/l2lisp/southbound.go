@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,8 +30,34 @@ type southbound struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	since map[uint64]time.Time // OpenFlow connection times by datapath-id
+	punts  *controller.Punts
+	learn  controller.LearnConfig
+
+	mu     sync.Mutex
+	since  map[uint64]time.Time        // OpenFlow connection times by datapath-id
+	meters map[uint64]map[uint32]bool // meters set on each switch's current connection
+}
+
+// learnFlags adds the host-learning flags of serve to fs.
+func learnFlags(fs *flag.FlagSet, lc *controller.LearnConfig) {
+	fs.BoolVar(&lc.Enabled, "learn", lc.Enabled, "learn hosts (MACs, ARP/ND bindings) from their traffic")
+	fs.DurationVar(&lc.IdleTimeout, "learn-idle-timeout", lc.IdleTimeout, "silence after which a learned host ages out")
+	fs.IntVar(&lc.MaxPerPort, "learn-max-per-port", lc.MaxPerPort, "learned MACs per access port (0: no limit)")
+	fs.IntVar(&lc.DupMoves, "duplicate-moves", lc.DupMoves, "moves within --duplicate-window that freeze a MAC as duplicate (0: never)")
+	fs.DurationVar(&lc.DupWindow, "duplicate-window", lc.DupWindow, "window of duplicate MAC detection")
+	fs.Func("learn-punt-rate", fmt.Sprintf("packet-ins per second per access port, enforced by an OpenFlow meter; 0: no meter (default %d)", lc.MeterRate),
+		func(v string) error { return parseUint32(v, &lc.MeterRate) })
+	fs.Func("learn-punt-burst", fmt.Sprintf("burst of the per-port packet-in meter, packets (default %d)", lc.MeterBurst),
+		func(v string) error { return parseUint32(v, &lc.MeterBurst) })
+}
+
+func parseUint32(v string, dst *uint32) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return fmt.Errorf("want a number 0-4294967295: %w", err)
+	}
+	*dst = uint32(n)
+	return nil
 }
 
 func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveConfig, log *slog.Logger) (*southbound, error) {
@@ -39,11 +67,19 @@ func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveC
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &southbound{ctl: ctl, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb")),
-		log: log, cancel: cancel, since: map[uint64]time.Time{}}
+		log: log, cancel: cancel, since: map[uint64]time.Time{}, meters: map[uint64]map[uint32]bool{},
+		learn: cfg.learn, punts: &controller.Punts{Ctl: ctl, Log: log.With("component", "learn")}}
+	ctl.SetLearnConfig(cfg.learn)
 	s.rec = &controller.Reconciler{Ctl: ctl, Log: log.With("component", "reconciler"), Prov: s.ovs,
 		DefaultTarget: cfg.ofTarget, Switch: s.flowSwitch}
 	s.of.OnConnect = s.connected
 	s.of.OnDisconnect = s.disconnected
+	s.of.OnPacketIn = s.packetIn
+	s.of.OnFlowRemoved = s.flowRemoved
+	if cfg.learn.Enabled {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.sweep(ctx) }()
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); _ = s.of.Serve(ctx, ln) }()
 	go func() { defer s.wg.Done(); s.rec.Run(ctx) }()
@@ -55,7 +91,7 @@ func (s *southbound) flowSwitch(dpid uint64) (controller.FlowSyncer, bool) {
 	if !ok || !sw.Connected() {
 		return nil, false
 	}
-	return sw, true
+	return meteredSwitch{s: s, sw: sw}, true
 }
 
 func (s *southbound) xtrOf(dpid uint64) string {
@@ -69,6 +105,7 @@ func (s *southbound) xtrOf(dpid uint64) string {
 
 func (s *southbound) connected(sw *openflow.Switch) {
 	s.mu.Lock()
+	delete(s.meters, sw.DPID())
 	s.since[sw.DPID()] = time.Now().UTC()
 	s.mu.Unlock()
 	name := s.xtrOf(sw.DPID())
@@ -83,6 +120,7 @@ func (s *southbound) connected(sw *openflow.Switch) {
 
 func (s *southbound) disconnected(sw *openflow.Switch) {
 	s.mu.Lock()
+	delete(s.meters, sw.DPID())
 	delete(s.since, sw.DPID())
 	s.mu.Unlock()
 	if name := s.xtrOf(sw.DPID()); name != "" {

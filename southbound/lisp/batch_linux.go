@@ -61,11 +61,10 @@ type mmsgState struct {
 // sendmmsg system call each, without allocating. One goroutine may read
 // while another writes; neither direction is safe for concurrent use.
 type BatchConn struct {
-	c       *net.UDPConn
-	rc      syscall.RawConn
-	is4     bool
-	r, w    mmsgState
-	maxSize int
+	c    *net.UDPConn
+	rc   syscall.RawConn
+	is4  bool
+	r, w mmsgState
 }
 
 // NewBatchConn wraps c for batches of up to n datagrams.

@@ -119,5 +119,9 @@ export function describe(ev) {
   if (ev.eid) parts.push(ev.eid + iidOf(ev));
   if (ev.site) parts.push('site ' + ev.site);
   if (ev.xtr) parts.push('xTR ' + ev.xtr);
+  if (ev.data !== undefined && ev.data !== null) {
+    const raw = JSON.stringify(ev.data);
+    parts.push(raw.length > 160 ? raw.slice(0, 159) + '…' : raw);
+  }
   return parts.join(' · ');
 }

@@ -113,6 +113,7 @@ export function ago(iso) {
 }
 
 // table builds a table with a caption and headers; rows are <tr> elements.
+// A header may be [label, class], e.g. ['Flows', 'num'] to align it right.
 export function table(id, caption, headers, rows, empty) {
   const body = h('tbody', null, rows);
   if (!rows.length) {
@@ -120,7 +121,8 @@ export function table(id, caption, headers, rows, empty) {
   }
   return h('table', {id, class: 'grid'},
     caption ? h('caption', null, caption) : null,
-    h('thead', null, h('tr', null, headers.map((x) => h('th', {scope: 'col'}, x)))),
+    h('thead', null, h('tr', null, headers.map((x) => (Array.isArray(x)
+      ? h('th', {scope: 'col', class: x[1]}, x[0]) : h('th', {scope: 'col'}, x))))),
     body);
 }
 

@@ -28,7 +28,7 @@ function locators(r) {
   const rows = (r.rlocs || []).map((l) => h('tr', {dataset: {rloc: l.address}},
     h('th', {scope: 'row', class: 'mono'}, l.address), h('td', {class: 'num'}, l.priority),
     h('td', {class: 'num'}, l.weight), h('td', null, badge(l.up === false ? 'down' : 'up', l.up === false ? 'bad' : 'good'))));
-  return table('locators-table', 'Locator set', ['RLOC', 'Priority', 'Weight', 'State'], rows, 'No locators.');
+  return table('locators-table', 'Locator set', ['RLOC', ['Priority', 'num'], ['Weight', 'num'], 'State'], rows, 'No locators.');
 }
 
 // history lists the EID's events newest first, marking each change of site.

@@ -101,7 +101,7 @@ export function mount(root, params) {
     try {
       const page = await get('/mappings' + qs(q), {signal: ctl.signal});
       if (!alive || my !== seq) return;
-      replace(body, table('mappings-table', null, ['EID', 'IID', 'Family', 'Origin', 'Site', 'xTR/port', 'RLOCs', 'Ver.', 'Updated'],
+      replace(body, table('mappings-table', null, ['EID', ['IID', 'num'], 'Family', 'Origin', 'Site', 'xTR/port', 'RLOCs', ['Ver.', 'num'], 'Updated'],
         rows(page.items), 'No mappings match.'));
       replace(pagerSlot, pager(st, page));
       body.dataset.state = 'ready';

@@ -44,7 +44,7 @@ function xtrTable(xtrs) {
       h('td', null, connBadge(s.ovsdb, 'OVSDB')), h('td', null, connBadge(s.openflow, 'OpenFlow')),
       h('td', {class: 'num'}, fmtNum(s.flows || 0)));
   });
-  return table('xtrs-table', null, ['xTR', 'Site', 'RLOC', 'Bridge', 'OVSDB', 'OpenFlow', 'Flows'], rows,
+  return table('xtrs-table', null, ['xTR', 'Site', 'RLOC', 'Bridge', 'OVSDB', 'OpenFlow', ['Flows', 'num']], rows,
     'No xTRs yet — add one on the Manage page.');
 }
 

@@ -60,13 +60,14 @@ function linkEl(l, health) {
 }
 
 function nodeEl(n, st, xtrs, hosts) {
-  const hostText = hosts === undefined ? '… hosts' : `${hosts.partial ? '≥' : ''}${fmtNum(hosts.n)} hosts`;
+  const hostText = hosts === undefined ? '… hosts'
+    : `${hosts.partial ? '≥' : ''}${fmtNum(hosts.n)} host${hosts.n === 1 && !hosts.partial ? '' : 's'}`;
   return s('g', {class: `node ${st}`, dataset: {site: n.site.name, state: st}, transform: `translate(${n.x},${n.y})`},
     s('title', null, `Site ${n.site.name}: ${xtrs.length} xTRs, ${hostText}, networks ${(n.site.networks || []).join(', ') || 'none'}`),
     s('circle', {r: NODE}),
     s('text', {class: 'node-name', y: -4, 'text-anchor': 'middle'}, n.site.name),
     s('text', {class: 'node-sub', y: 12, 'text-anchor': 'middle'}, `${xtrs.length} xTR${xtrs.length === 1 ? '' : 's'}`),
-    s('text', {class: 'node-hosts', y: NODE + 18, 'text-anchor': 'middle'}, hostText));
+    s('text', {class: 'node-hosts', y: NODE + 22, 'text-anchor': 'middle'}, hostText));
 }
 
 function legend() {
@@ -99,7 +100,7 @@ function siteTable(d) {
       h('td', {class: 'num'}, hs ? `${hs.partial ? '≥' : ''}${fmtNum(hs.n)}` : '…'),
       h('td', {class: 'num'}, hs ? fmtNum(hs.total) : '…'));
   });
-  return table('topology-table', 'Sites', ['Site', 'Networks', 'xTRs', 'Hosts (MAC)', 'EIDs'], rows, 'No sites yet.');
+  return table('topology-table', 'Sites', ['Site', 'Networks', 'xTRs', ['Hosts (MAC)', 'num'], ['EIDs', 'num']], rows, 'No sites yet.');
 }
 
 async function countHosts(site) {

@@ -1,0 +1,214 @@
+package controller
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/southbound/openflow"
+)
+
+// LearnView is the part of the view that turns host learning on. The zero
+// value leaves tables 10 and 40 as a bare pass-through and no-op, which is
+// what a controller with learning disabled (or an old view) compiles.
+type LearnView struct {
+	Enabled     bool
+	IdleTimeout uint16 // seconds a learned MAC may stay silent; 0: never ages
+	Meter       bool   // meter packet-ins per access port (meter id = OFPort)
+	PuntLen     uint16 // bytes of each punted frame sent; 0: PuntMaxLen
+}
+
+// Priorities of the learning, responder and punt tables.
+const (
+	PriorityARPKnown   uint16 = 110 // table 10: ARP from a known (port, MAC, IP)
+	PriorityARPPunt    uint16 = 105 // table 10: other ARP / ND: punt
+	PriorityKnownSrc   uint16 = 100 // table 10: known (port, MAC)
+	PrioritySuppress   uint16 = 90  // table 10: MAC never learned here (static elsewhere-known, frozen)
+	PriorityUnknownSrc uint16 = 1   // table 10: unknown source from an access port: punt
+	PriorityNoAnswer   uint16 = 110 // table 20: ARP probes and gratuitous ARP are flooded, not answered
+	PriorityAnswer     uint16 = 100 // table 20: ARP request for a bound IP: answered
+	PriorityPunt       uint16 = 100 // table 40
+)
+
+// PuntMaxLen is how much of a punted frame the switch sends by default:
+// enough for Ethernet + VLAN + IPv6 + an ND message with its options.
+const PuntMaxLen = 128
+
+// Ethernet types and ICMPv6 types the pipeline matches.
+const (
+	ethTypeARP   uint16 = 0x0806
+	ethTypeIPv6  uint16 = 0x86dd
+	ipProtoICMP6 uint8  = 58
+	icmp6NS      uint8  = 135
+	icmp6NA      uint8  = 136
+	arpRequest   uint16 = 1
+	arpReply     uint16 = 2
+)
+
+// localBit matches any frame from an access port.
+func localBit() openflow.OXM { return openflow.Metadata(MetaFromLocal, MetaFromLocal) }
+
+// markPunt is the table-10 instruction pair "mark for table 40, go on".
+func (c *compiler) markPunt(f *openflow.Flow) {
+	f.WriteMeta = &openflow.MetadataWrite{Value: MetaPunt, Mask: MetaPunt}
+	f.Goto = TableResponder
+}
+
+// learn builds table 10. Without learning it is a single goto. With it:
+// a known (port, MAC) passes on (learned ones with the idle timeout that
+// ages them out, and flow-removed notification), ARP and ND from access
+// ports are marked for punting unless the (port, MAC, IP) binding is known,
+// and any other frame from an access port is marked too. Marked frames are
+// still forwarded; table 40 sends a metered copy to the controller.
+func (c *compiler) learn() {
+	c.add(TableLearn, PriorityTableMiss, StageLearn, nil, nil).Goto = TableResponder
+	if !c.v.Learn.Enabled || len(c.byName) == 0 {
+		return
+	}
+	c.markPunt(c.add(TableLearn, PriorityUnknownSrc, StageLearn, openflow.Match{localBit()}, nil))
+	c.markPunt(c.add(TableLearn, PriorityARPPunt, StageLearn,
+		openflow.Match{localBit(), openflow.EthType(ethTypeARP)}, nil))
+	for _, t := range []uint8{icmp6NS, icmp6NA} {
+		c.markPunt(c.add(TableLearn, PriorityARPPunt, StageLearn, openflow.Match{localBit(),
+			openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6), openflow.ICMPv6Type(t)}, nil))
+	}
+	for _, r := range c.records() {
+		c.learnRecord(r)
+	}
+	for _, b := range c.bindings() {
+		if p, ok := c.localPort(b); ok && b.EID.Prefix.Addr().Is4() {
+			c.add(TableLearn, PriorityARPKnown, StageLearn, openflow.Match{openflow.InPort(p.OFPort),
+				openflow.EthSrc([6]byte(b.MAC)), openflow.EthType(ethTypeARP),
+				openflow.ArpSPA(b.EID.Prefix.Addr())}, nil).Goto = TableResponder
+		}
+	}
+}
+
+// learnRecord emits the table-10 flows of one MAC record.
+func (c *compiler) learnRecord(r *mapping.Record) {
+	iid, mac := r.EID.IID, [6]byte(r.EID.MAC)
+	local := c.isLocal(r)
+	p, onPort := c.localPort(r)
+	if onPort {
+		f := c.add(TableLearn, PriorityKnownSrc, StageLearn,
+			openflow.Match{openflow.InPort(p.OFPort), openflow.EthSrc(mac)}, nil)
+		f.Goto = TableResponder
+		if r.Origin == mapping.OriginLearned {
+			f.IdleTimeout, f.NotifyRemoval = c.v.Learn.IdleTimeout, true
+		}
+	}
+	// A MAC the controller would not learn here anyway: one configured
+	// locally on no particular port (a static record), or one frozen as a
+	// duplicate. Punting it would only load the controller. A learned MAC
+	// whose port is gone is punted so it can be learned again.
+	if (local && !onPort && r.Origin != mapping.OriginLearned) || r.Frozen {
+		c.add(TableLearn, PrioritySuppress, StageLearn,
+			openflow.Match{metaMatch(iid, MetaFromLocal), openflow.EthSrc(mac)}, nil).Goto = TableResponder
+	}
+}
+
+// localPort is the access port a record sits on at this xTR, if any.
+func (c *compiler) localPort(r *mapping.Record) (PortView, bool) {
+	if c.v.XTR == "" || r.XTR != c.v.XTR {
+		return PortView{}, false
+	}
+	p, ok := c.byName[r.Port]
+	return p, ok && p.IID == r.EID.IID
+}
+
+// bindings returns the IPv4 and IPv6 host EIDs of served iids that are
+// bound to a unicast MAC, sorted by EID, one per EID (highest version).
+func (c *compiler) bindings() []*mapping.Record {
+	rs := make([]*mapping.Record, 0)
+	for i := range c.v.Records {
+		r := &c.v.Records[i]
+		if r.EID.Family() == mapping.FamilyMAC || !r.HasMAC() || r.MAC.IsMulticast() ||
+			!c.served[r.EID.IID] || !r.EID.Prefix.IsSingleIP() {
+			continue
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b *mapping.Record) int {
+		return cmp.Or(cmp.Compare(a.EID.IID, b.EID.IID), a.EID.Prefix.Addr().Compare(b.EID.Prefix.Addr()),
+			cmp.Compare(b.Version, a.Version), cmp.Compare(a.MAC.Uint64(), b.MAC.Uint64()),
+			cmp.Compare(a.XTR, b.XTR), cmp.Compare(a.Port, b.Port))
+	})
+	return slices.CompactFunc(rs, func(a, b *mapping.Record) bool { return a.EID == b.EID })
+}
+
+// respond builds table 20: an ARP request from an access port for a bound
+// IPv4 EID is turned into the reply in place and sent back out its port,
+// so it never crosses the WAN. Probes (sender 0.0.0.0) and gratuitous
+// requests (sender = target) are not answered: they are announcements the
+// network must see. IPv6 NS is not answered in flows (docs/pipeline.md).
+func (c *compiler) respond() {
+	c.add(TableResponder, PriorityTableMiss, StageResponder, nil, nil).Goto = TableL2Forward
+	any := false
+	for _, b := range c.bindings() {
+		ip := b.EID.Prefix.Addr()
+		if !ip.Is4() || len(c.ports[b.EID.IID]) == 0 {
+			continue
+		}
+		any = true
+		meta := metaMatch(b.EID.IID, MetaFromLocal)
+		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{meta,
+			openflow.EthType(ethTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
+		c.add(TableResponder, PriorityAnswer, StageResponder, openflow.Match{meta,
+			openflow.EthType(ethTypeARP), openflow.ArpOp(arpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
+	}
+	if any {
+		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{localBit(),
+			openflow.EthType(ethTypeARP), openflow.ArpSPA(netip.IPv4Unspecified())}, nil).Goto = TableL2Forward
+	}
+}
+
+// arpReplyActions rewrite an ARP request for ip into the reply "ip is at
+// mac" and send it back where it came from.
+func arpReplyActions(mac mapping.MAC, ip netip.Addr) []openflow.Action {
+	m := [6]byte(mac)
+	return []openflow.Action{
+		openflow.Move{Src: openflow.EthSrc(m), Dst: openflow.EthDst(m), NBits: 48},
+		openflow.SetField{Field: openflow.EthSrc(m)},
+		openflow.SetField{Field: openflow.ArpOp(arpReply)},
+		openflow.Move{Src: openflow.ArpSHA(m), Dst: arpTHA(m), NBits: 48},
+		openflow.Move{Src: openflow.ArpSPA(ip), Dst: openflow.ArpTPA(ip), NBits: 32},
+		openflow.SetField{Field: openflow.ArpSHA(m)},
+		openflow.SetField{Field: openflow.ArpSPA(ip)},
+		openflow.Output{Port: openflow.PortInPort},
+	}
+}
+
+// arpTHA is the ARP target hardware address field (OXM basic 25); the
+// openflow package has no constructor for it.
+func arpTHA(m [6]byte) openflow.OXM {
+	return openflow.OXM{Class: openflow.ClassOpenFlowBasic, Field: 25, Value: m[:]}
+}
+
+// punt builds table 40 when learning is on, and points every forwarding
+// flow of table 30 at it: the frame has already been output by then, so a
+// meter dropping the copy never drops the frame itself.
+func (c *compiler) punt() {
+	if !c.v.Learn.Enabled || len(c.byName) == 0 {
+		return
+	}
+	for i := range c.flows {
+		if f := &c.flows[i]; f.Table == TableL2Forward && len(f.Actions) > 0 {
+			f.Goto = TablePunt
+		}
+	}
+	maxLen := c.v.Learn.PuntLen
+	if maxLen == 0 {
+		maxLen = PuntMaxLen
+	}
+	for _, iid := range c.iids {
+		for _, p := range c.ports[iid] {
+			f := c.add(TablePunt, PriorityPunt, StagePunt, openflow.Match{openflow.InPort(p.OFPort),
+				openflow.Metadata(MetaPunt, MetaPunt)}, []openflow.Action{openflow.Controller{MaxLen: maxLen}})
+			if c.v.Learn.Meter {
+				f.Meter = p.OFPort
+			}
+		}
+	}
+	c.add(TablePunt, PriorityTableMiss, StagePunt, nil, nil)
+}

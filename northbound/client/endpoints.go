@@ -1,0 +1,158 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// call is Do for endpoints that answer a JSON value of type T.
+func call[T any](ctx context.Context, c *Client, method, path string, q url.Values, in any) (T, error) {
+	var v T
+	_, err := c.Do(ctx, method, path, q, in, &v)
+	return v, err
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+func iidPath(iid int64) string { return "/networks/" + strconv.FormatInt(iid, 10) }
+
+func eidQuery(iid int64, eid string) url.Values {
+	return url.Values{"instance_id": {strconv.FormatInt(iid, 10)}, "eid": {eid}}
+}
+
+// Health reads /healthz (outside /api/v1, no token needed).
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var h Health
+	_, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, &h)
+	return h, err
+}
+
+// CreateNetwork adds a tenant network.
+func (c *Client) CreateNetwork(ctx context.Context, in NetworkInput) (Network, error) {
+	return call[Network](ctx, c, http.MethodPost, "/networks", nil, in)
+}
+
+// Networks lists the tenant networks.
+func (c *Client) Networks(ctx context.Context) ([]Network, error) {
+	return call[[]Network](ctx, c, http.MethodGet, "/networks", nil, nil)
+}
+
+// Network shows one network.
+func (c *Client) Network(ctx context.Context, iid int64) (Network, error) {
+	return call[Network](ctx, c, http.MethodGet, iidPath(iid), nil, nil)
+}
+
+// DeleteNetwork deletes a network and its mappings.
+func (c *Client) DeleteNetwork(ctx context.Context, iid int64) error {
+	_, err := c.Do(ctx, http.MethodDelete, iidPath(iid), nil, nil, nil)
+	return err
+}
+
+// CreateSite adds a site.
+func (c *Client) CreateSite(ctx context.Context, in SiteInput) (Site, error) {
+	return call[Site](ctx, c, http.MethodPost, "/sites", nil, in)
+}
+
+// Sites lists the sites.
+func (c *Client) Sites(ctx context.Context) ([]Site, error) {
+	return call[[]Site](ctx, c, http.MethodGet, "/sites", nil, nil)
+}
+
+// Site shows one site.
+func (c *Client) Site(ctx context.Context, name string) (Site, error) {
+	return call[Site](ctx, c, http.MethodGet, "/sites/"+esc(name), nil, nil)
+}
+
+// UpdateSite changes the set fields of a site (PATCH).
+func (c *Client) UpdateSite(ctx context.Context, name string, in SiteInput) (Site, error) {
+	return call[Site](ctx, c, http.MethodPatch, "/sites/"+esc(name), nil, in)
+}
+
+// DeleteSite deletes a site that has no xTRs.
+func (c *Client) DeleteSite(ctx context.Context, name string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/sites/"+esc(name), nil, nil, nil)
+	return err
+}
+
+// CreateXTR registers an edge switch of a site.
+func (c *Client) CreateXTR(ctx context.Context, site string, in XTRInput) (XTR, error) {
+	return call[XTR](ctx, c, http.MethodPost, "/sites/"+esc(site)+"/xtrs", nil, in)
+}
+
+// XTRs lists the xTRs with their connection status.
+func (c *Client) XTRs(ctx context.Context) ([]XTR, error) {
+	return call[[]XTR](ctx, c, http.MethodGet, "/xtrs", nil, nil)
+}
+
+// XTR shows one xTR with its connection status.
+func (c *Client) XTR(ctx context.Context, name string) (XTR, error) {
+	return call[XTR](ctx, c, http.MethodGet, "/xtrs/"+esc(name), nil, nil)
+}
+
+// DeleteXTR deletes an xTR.
+func (c *Client) DeleteXTR(ctx context.Context, name string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/xtrs/"+esc(name), nil, nil, nil)
+	return err
+}
+
+// BindPort binds an access port of an xTR to a network.
+func (c *Client) BindPort(ctx context.Context, xtr string, in PortInput) (Port, error) {
+	return call[Port](ctx, c, http.MethodPost, "/xtrs/"+esc(xtr)+"/ports", nil, in)
+}
+
+// Ports lists the bound access ports of an xTR.
+func (c *Client) Ports(ctx context.Context, xtr string) ([]Port, error) {
+	return call[[]Port](ctx, c, http.MethodGet, "/xtrs/"+esc(xtr)+"/ports", nil, nil)
+}
+
+// UnbindPort unbinds an access port.
+func (c *Client) UnbindPort(ctx context.Context, xtr, port string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/xtrs/"+esc(xtr)+"/ports/"+esc(port), nil, nil, nil)
+	return err
+}
+
+// CreateMapping creates or replaces a static mapping; it reports whether
+// the EID was new.
+func (c *Client) CreateMapping(ctx context.Context, in MappingInput) (Mapping, bool, error) {
+	var m Mapping
+	status, err := c.Do(ctx, http.MethodPost, "/mappings", nil, in, &m)
+	return m, status == http.StatusCreated, err
+}
+
+// Mappings reads one page of mappings.
+func (c *Client) Mappings(ctx context.Context, f MappingFilter) (MappingPage, error) {
+	q := url.Values{}
+	if f.InstanceID != nil {
+		q.Set("instance_id", strconv.FormatInt(*f.InstanceID, 10))
+	}
+	for k, v := range map[string]string{"site": f.Site, "origin": f.Origin, "q": f.Text} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.Offset > 0 {
+		q.Set("offset", strconv.Itoa(f.Offset))
+	}
+	return call[MappingPage](ctx, c, http.MethodGet, "/mappings", q, nil)
+}
+
+// DeleteMapping deletes the mapping of an EID.
+func (c *Client) DeleteMapping(ctx context.Context, iid int64, eid string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/mappings", eidQuery(iid, eid), nil, nil)
+	return err
+}
+
+// MappingHistory lists the mapping events of one EID, oldest first.
+func (c *Client) MappingHistory(ctx context.Context, iid int64, eid string) ([]Event, error) {
+	return call[[]Event](ctx, c, http.MethodGet, "/mappings/history", eidQuery(iid, eid), nil)
+}
+
+// Lookup resolves an EID as the Map-Resolver would.
+func (c *Client) Lookup(ctx context.Context, iid int64, eid string) (LookupResult, error) {
+	return call[LookupResult](ctx, c, http.MethodGet, "/lookup", eidQuery(iid, eid), nil)
+}

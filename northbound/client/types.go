@@ -1,0 +1,185 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The types below mirror the schemas of northbound/openapi.json. They are
+// the client's own so that users of this package do not pull in the
+// controller and its database drivers.
+
+// Network is a tenant network, one LISP instance-id.
+type Network struct {
+	InstanceID uint32    `json:"instance_id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// NetworkInput is the body of POST /networks.
+type NetworkInput struct {
+	InstanceID int64  `json:"instance_id"`
+	Name       string `json:"name,omitempty"`
+}
+
+// Site is a LISP site (a datacenter); its key is never shown.
+type Site struct {
+	Name        string    `json:"name"`
+	Networks    []uint32  `json:"networks"`
+	EIDPrefixes []string  `json:"eid_prefixes"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SiteInput is the body of POST /sites and PATCH /sites/{name}: nil
+// fields are left out, so a PATCH changes only what is set.
+type SiteInput struct {
+	Name        string    `json:"name,omitempty"`
+	AuthKey     *string   `json:"auth_key,omitempty"`
+	Networks    *[]int64  `json:"networks,omitempty"`
+	EIDPrefixes *[]string `json:"eid_prefixes,omitempty"`
+}
+
+// XTR is an edge switch with what the southbound knows of it.
+type XTR struct {
+	Name           string    `json:"name"`
+	Site           string    `json:"site"`
+	RLOC           string    `json:"rloc"`
+	OVSDB          string    `json:"ovsdb"`
+	Bridge         string    `json:"bridge"`
+	DatapathType   string    `json:"datapath_type"`
+	OpenFlowTarget string    `json:"openflow_target,omitempty"`
+	DatapathID     string    `json:"datapath_id"`
+	Priority       uint8     `json:"priority"`
+	Weight         uint8     `json:"weight"`
+	CreatedAt      time.Time `json:"created_at"`
+	Status         XTRStatus `json:"status"`
+}
+
+// XTRStatus is the live state of an xTR's connections.
+type XTRStatus struct {
+	OVSDB    ConnState `json:"ovsdb"`
+	OpenFlow ConnState `json:"openflow"`
+	Flows    int       `json:"flows"`
+}
+
+// ConnState is the state of one connection to a switch.
+type ConnState struct {
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// XTRInput is the body of POST /sites/{name}/xtrs.
+type XTRInput struct {
+	Name           string `json:"name"`
+	RLOC           string `json:"rloc"`
+	OVSDB          string `json:"ovsdb,omitempty"`
+	Bridge         string `json:"bridge,omitempty"`
+	DatapathType   string `json:"datapath_type,omitempty"`
+	OpenFlowTarget string `json:"openflow_target,omitempty"`
+	Priority       *int64 `json:"priority,omitempty"`
+	Weight         *int64 `json:"weight,omitempty"`
+}
+
+// Port is an access port of an xTR bound to a tenant network.
+type Port struct {
+	XTR        string    `json:"xtr"`
+	Name       string    `json:"name"`
+	InstanceID uint32    `json:"instance_id"`
+	OFPort     uint32    `json:"ofport"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// PortInput is the body of POST /xtrs/{name}/ports.
+type PortInput struct {
+	Name       string `json:"name"`
+	InstanceID int64  `json:"instance_id"`
+}
+
+// Locator is one RLOC of a mapping.
+type Locator struct {
+	Address  string `json:"address"`
+	Priority uint8  `json:"priority"`
+	Weight   uint8  `json:"weight"`
+	Up       bool   `json:"up"`
+}
+
+// LocatorInput is an RLOC as given to POST /mappings; nil means the default.
+type LocatorInput struct {
+	Address  string `json:"address"`
+	Priority *int64 `json:"priority,omitempty"`
+	Weight   *int64 `json:"weight,omitempty"`
+}
+
+// Mapping is one EID-to-RLOC mapping.
+type Mapping struct {
+	InstanceID uint32    `json:"instance_id"`
+	EID        string    `json:"eid"`
+	Family     string    `json:"family"`
+	RLOCs      []Locator `json:"rlocs"`
+	TTL        uint32    `json:"ttl"` // minutes
+	Origin     string    `json:"origin"`
+	Site       string    `json:"site"`
+	XTR        string    `json:"xtr,omitempty"`
+	Port       string    `json:"port,omitempty"`
+	NoProxy    bool      `json:"no_proxy,omitempty"`
+	Version    uint64    `json:"version"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// MappingInput is the body of POST /mappings. No RLOCs means the site's xTRs.
+type MappingInput struct {
+	InstanceID int64          `json:"instance_id"`
+	EID        string         `json:"eid"`
+	Site       string         `json:"site"`
+	RLOCs      []LocatorInput `json:"rlocs,omitempty"`
+	TTL        *int64         `json:"ttl,omitempty"`
+}
+
+// MappingFilter selects mappings for GET /mappings; zero fields are unset.
+type MappingFilter struct {
+	InstanceID *int64
+	Site       string
+	Origin     string
+	Text       string // substring of the EID
+	Limit      int
+	Offset     int
+}
+
+// MappingPage is one page of GET /mappings.
+type MappingPage struct {
+	Items  []Mapping `json:"items"`
+	Total  int64     `json:"total"`
+	Limit  int64     `json:"limit"`
+	Offset int64     `json:"offset"`
+}
+
+// LookupResult is what GET /lookup answers: a mapping, or, when Negative is
+// set, the covering prefix to forward natively (Action) for TTL minutes.
+type LookupResult struct {
+	Negative  bool   `json:"negative"`
+	EIDPrefix string `json:"eid_prefix"`
+	Action    string `json:"action"`
+	Mapping          // TTL is shared by both answers
+}
+
+// Event is one entry of the change feed.
+type Event struct {
+	ID         int64           `json:"id"`
+	Time       time.Time       `json:"time"`
+	Type       string          `json:"type"`
+	InstanceID *uint32         `json:"instance_id,omitempty"`
+	EID        string          `json:"eid,omitempty"`
+	Site       string          `json:"site,omitempty"`
+	XTR        string          `json:"xtr,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	// Raw is the event's JSON as the server sent it.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Health is the answer of GET /healthz.
+type Health struct {
+	Status      string `json:"status"`
+	LastEventID int64  `json:"last_event_id"`
+}

@@ -1,0 +1,17 @@
+// Package lisp is the l2lisp LISP control plane on UDP 4342: a Map-Server
+// that authenticates Map-Registers against the sites of the controller and
+// stores what they register, and a Map-Resolver that answers Map-Requests
+// (plain or encapsulated) from the controller's mapping index.
+//
+// The server reads with several goroutines, each on its own SO_REUSEPORT
+// socket where the platform has it, in batches of datagrams per system
+// call (recvmmsg/sendmmsg on Linux). A Map-Request is answered without
+// allocating. Registrations that change nothing only extend the expiry,
+// which is persisted in batches (write-behind); registrations that do
+// change a record go to a pool of workers that write through the
+// controller and answer once the change is committed.
+//
+// The package also holds the clients behind the l2lisp lig and register
+// commands (Lig, Register) and the batch I/O the benchmark uses
+// (BatchConn).
+package lisp
