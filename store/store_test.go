@@ -3,25 +3,30 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/l2lisp/l2lisp/migrations"
 	"github.com/l2lisp/l2lisp/store"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func open(t *testing.T, path string, version int64) *gorm.DB {
+func open(t *testing.T, file string, version int64) *gorm.DB {
 	t.Helper()
-	db, err := store.OpenAt(context.Background(), path, version, quiet)
+	db, err := store.OpenAt(context.Background(), file, version, quiet)
 	if err != nil {
-		t.Fatalf("OpenAt(%s, %d): %v", path, version, err)
+		t.Fatalf("OpenAt(%s, %d): %v", file, version, err)
 	}
 	t.Cleanup(func() { closeDB(t, db) })
 	return db
@@ -43,6 +48,24 @@ func schemaVersion(t *testing.T, db *gorm.DB) int64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// newestVersion is the number of the last SQLite migration.
+func newestVersion(t *testing.T) int64 {
+	t.Helper()
+	files, err := fs.Glob(migrations.FS, "sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations: %v", err)
+	}
+	var newest int64
+	for _, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(path.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", f, err)
+		}
+		newest = max(newest, n)
+	}
+	return newest
 }
 
 func columns(t *testing.T, db *gorm.DB, table string) map[string]bool {
@@ -73,8 +96,8 @@ var v1Rows = []string{
 }
 
 func TestMigrateFromVersion1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "l2lisp.db")
-	db := open(t, path, 1)
+	file := filepath.Join(t.TempDir(), "l2lisp.db")
+	db := open(t, file, 1)
 	if v := schemaVersion(t, db); v != 1 {
 		t.Fatalf("schema version after OpenAt(1) = %d", v)
 	}
@@ -88,11 +111,12 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	closeDB(t, db)
 
-	db = open(t, path, -1)
-	if v := schemaVersion(t, db); v != 2 {
-		t.Errorf("schema version after Open = %d, want 2", v)
+	db = open(t, file, -1)
+	newest := newestVersion(t)
+	if v := schemaVersion(t, db); v != newest || v < 2 {
+		t.Errorf("schema version after Open = %d, want %d (the newest migration)", v, newest)
 	}
-	for _, c := range []string{"xtr", "port", "no_proxy", "expires_at"} {
+	for _, c := range []string{"xtr", "port", "no_proxy", "expires_at", "mac", "frozen"} {
 		if !columns(t, db, "mappings")[c] {
 			t.Errorf("mappings.%s missing after the migration", c)
 		}
@@ -123,9 +147,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if m.Version != 3 || m.Origin != "static" || m.Site != "dc1" || m.TTL != 1440 || !strings.Contains(m.Locators, "192.0.2.1") {
 		t.Errorf("mapping = %+v", m)
 	}
-	if m.XTR != "" || m.Port != "" || m.NoProxy || m.ExpiresAt != nil {
-		t.Errorf("new mapping columns are not at their defaults: xtr %q port %q no_proxy %v expires_at %v",
-			m.XTR, m.Port, m.NoProxy, m.ExpiresAt)
+	if m.XTR != "" || m.Port != "" || m.NoProxy || m.ExpiresAt != nil || m.MAC != "" || m.Frozen {
+		t.Errorf("new mapping columns are not at their defaults: xtr %q port %q no_proxy %v expires_at %v mac %q frozen %v",
+			m.XTR, m.Port, m.NoProxy, m.ExpiresAt, m.MAC, m.Frozen)
 	}
 	var evs []store.Event
 	if err := db.Order("id").Find(&evs).Error; err != nil || len(evs) != 2 {
@@ -143,8 +167,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 	closeDB(t, db)
 
 	// Opening the newest schema again changes nothing.
-	db = open(t, path, -1)
-	if v := schemaVersion(t, db); v != 2 {
+	db = open(t, file, -1)
+	if v := schemaVersion(t, db); v != newest {
 		t.Errorf("schema version after a second Open = %d", v)
 	}
 	var count int64
@@ -157,25 +181,27 @@ func TestMigrateFromVersion1(t *testing.T) {
 // TestOpenSettings checks that the connection settings of the DSN apply,
 // also when the path has characters that mean something in a URI.
 func TestOpenSettings(t *testing.T) {
-	for _, name := range []string{"l2lisp.db", "with space.db", "a?b.db", "a#b.db", "100%.db", "a&b=c.db"} {
-		t.Run(name, func(t *testing.T) {
+	for i, name := range []string{"l2lisp.db", "with space.db", "a?b.db", "a#b.db", "100%.db", "a&b=c.db"} {
+		// The subtest name stays plain: TempDir is named after it, and a
+		// '#' there would send a mis-parsed path outside the directory.
+		t.Run(fmt.Sprintf("name%d", i), func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, name)
-			db := open(t, path, -1)
+			file := filepath.Join(dir, name)
+			db := open(t, file, -1)
 			var mode string
 			var fk int
 			db.Raw("PRAGMA journal_mode").Scan(&mode)
 			db.Raw("PRAGMA foreign_keys").Scan(&fk)
 			if mode != "wal" || fk != 1 {
-				t.Errorf("journal_mode %q foreign_keys %d, want wal and 1", mode, fk)
+				t.Errorf("Open(%q): journal_mode %q foreign_keys %d, want wal and 1", name, mode, fk)
 			}
-			if _, err := os.Stat(path); err != nil {
+			if _, err := os.Stat(file); err != nil {
 				ents, _ := os.ReadDir(dir)
 				var names []string
 				for _, e := range ents {
 					names = append(names, e.Name())
 				}
-				t.Errorf("no database at %q; the directory holds %q", path, names)
+				t.Errorf("Open(%q): no database at that path; the directory holds %q", name, names)
 			}
 		})
 	}

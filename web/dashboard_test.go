@@ -202,7 +202,17 @@ func liveEvents(t *testing.T, e *env, b *browser) {
 	if err := e.ctl.Emit(ctx, "fabric.surprise", nil, "", "dc2", "", map[string]int{"n": 1}); err != nil {
 		t.Fatalf("emit: %v", err)
 	}
+	conv := map[string]any{"from_site": "dc1", "to_site": "dc2", "converged": true, "seconds": 0.0125,
+		"switches": []string{"dc1-leaf1", "dc2-leaf1"}}
+	iid := uint32(100)
+	if err := e.ctl.Emit(ctx, "mapping.converged", &iid, "02:00:00:00:00:01", "dc2", "dc2-leaf1", conv); err != nil {
+		t.Fatalf("emit: %v", err)
+	}
 	b.visible(`#events-list li[data-type="fabric.surprise"]`)
+	b.visible(`#events-list li[data-type="mapping.converged"]`)
+	if got := b.text(`#events-list li[data-type="mapping.converged"]`); !strings.Contains(got, "from dc1 to dc2 converged in 13 ms on 2 switches") {
+		t.Errorf("convergence text = %q", got)
+	}
 	if got := b.text(`#events-list li[data-type="xtr.down"]`); !strings.Contains(got, "xTR dc1-leaf1 is down (openflow): connection refused") {
 		t.Errorf("xtr.down text = %q", got)
 	}

@@ -257,6 +257,8 @@ func (b *browser) fill(id, value string) {
 // screenshot saves a full-page PNG into the artifacts directory.
 func (b *browser) screenshot(dir, name string) string {
 	b.t.Helper()
+	// From the top, or the sticky header is drawn where the page was scrolled.
+	b.do("scroll to top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)

@@ -15,9 +15,22 @@ const usage = `usage: l2lisp COMMAND [flags]
 commands:
   serve      run the controller (REST API, dashboard, OpenFlow, OVSDB, LISP Map-Server/Resolver)
   lab        build or remove the local multi-datacenter lab: lab up|down|status
+  lig        send a LISP Map-Request and print the answer: lig [--mr ADDR] [--iid N] EID
+  register   send a signed LISP Map-Register: register --ms ADDR --key KEY --eid EID --rloc ADDR ...
+  bench      load a Map-Resolver or Map-Server: bench map-request|map-register [flags]
+  network    tenant networks: network add|list|show|rm
+  site       sites (datacenters): site add|list|show|set|rm
+  xtr        edge switches: xtr add|list|show|rm
+  port       access ports: port add|list|rm
+  mapping    EID-to-RLOC mappings: mapping add|list|show|rm|history|import
+  lookup     resolve an EID as the Map-Resolver would: lookup --iid N EID
+  events     list or follow the change feed: events [--follow] [--since N]
   version    print the version
 
-Run 'l2lisp COMMAND -h' for a command's flags.
+Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
+(network ... events) find the controller and token in --server/--token,
+else $L2LISP_SERVER/$L2LISP_TOKEN, else ~/.config/l2lisp/config.json
+(or $L2LISP_CONFIG): {"server":"http://host:8080","token":"..."}.
 `
 
 var version = "dev"
@@ -26,8 +39,18 @@ type command func(ctx context.Context, args []string) error
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve": cmdServe,
-		"lab":   cmdLab,
+		"serve":    cmdServe,
+		"lab":      cmdLab,
+		"lig":      cmdLig,
+		"register": cmdRegister,
+		"bench":    cmdBench,
+		"network":  cliCommand("network"),
+		"site":     cliCommand("site"),
+		"xtr":      cliCommand("xtr"),
+		"port":     cliCommand("port"),
+		"mapping":  cliCommand("mapping"),
+		"lookup":   cliCommand("lookup"),
+		"events":   cliCommand("events"),
 		"version": func(context.Context, []string) error {
 			fmt.Println("l2lisp", version)
 			return nil

@@ -14,10 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/southbound/lisp"
 	"github.com/l2lisp/l2lisp/store"
+	"github.com/l2lisp/l2lisp/web"
 )
 
 type serveConfig struct {
@@ -115,7 +117,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer stopLISP()
 
 	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
-		Status: sb, Log: log, Extra: sb.Routes})
+		Status: sb, Log: log, Extra: func(r *gin.Engine) { sb.Routes(r); web.Register(r) }})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.listen, err)

@@ -27,7 +27,7 @@ function rlocs(d) {
 export function convergence(data) {
   if (!data || typeof data !== 'object') return null;
   const units = {convergence_ms: 1, convergence_us: 0.001, convergence_ns: 1e-6,
-    convergence_seconds: 1000, convergence_s: 1000, convergence_sec: 1000};
+    convergence_seconds: 1000, convergence_s: 1000, convergence_sec: 1000, seconds: 1000};
   for (const [k, mul] of Object.entries(units)) {
     if (typeof data[k] === 'number') return data[k] * mul;
   }
@@ -57,15 +57,30 @@ function mappingText(ev, d) {
       return `Mapping of ${eid}${iidOf(ev)} updated${where(ev)}${rlocs(d)}`;
     case 'mapping.moved': {
       const ms = convergence(d);
-      return `Host ${eid}${iidOf(ev)} moved to ${ev.site || d.site || '?'}` +
-        `${ev.xtr || d.xtr ? ' via ' + (ev.xtr || d.xtr) : ''}${ms === null ? '' : ` — converged in ${fmtMs(ms)}`}`;
+      return `Host ${eid}${iidOf(ev)} moved${d.from_site ? ' from ' + d.from_site : ''} to ${ev.site || d.site || '?'}` +
+        `${ev.xtr || d.xtr ? ' via ' + (ev.xtr || d.xtr) : ''}${rlocs(d)}${ms === null ? '' : ` — converged in ${fmtMs(ms)}`}`;
     }
+    case 'mapping.converged': return convergedText(ev, d, eid);
     case 'mapping.deleted':
       return `Host ${eid}${iidOf(ev)} withdrawn${where(ev)}`;
     case 'mapping.duplicate':
-      return `Duplicate EID ${eid}${iidOf(ev)}${where(ev)}${d.other_site ? ' (also at ' + d.other_site + ')' : ''}`;
+      return `Duplicate ${eid}${iidOf(ev)}: flapping${d.from_site ? ' between ' + d.from_site + ' and' : ' at'} ` +
+        `${ev.site || d.site || '?'}${d.moves ? ` (${d.moves} moves in ${d.window_seconds || '?'} s)` : ''} — frozen`;
+    case 'mapping.duplicate_cleared':
+      return `Duplicate flag of ${eid}${iidOf(ev)} cleared; it may move again`;
   }
   return null;
+}
+
+// convergedText reports how long a move took to reach every switch.
+function convergedText(ev, d, eid) {
+  const ms = convergence(d);
+  const n = Array.isArray(d.switches) ? d.switches.length : null;
+  const route = `${d.from_site ? ' from ' + d.from_site : ''} to ${d.to_site || ev.site || '?'}`;
+  const took = ms === null ? '' : ` in ${fmtMs(ms)}`;
+  const on = n === null ? '' : ` on ${n} switch${n === 1 ? '' : 'es'}`;
+  if (d.converged === false) return `Move of ${eid}${route} not confirmed by every switch${took}${on}`;
+  return `Move of ${eid}${iidOf(ev)}${route} converged${took}${on}`;
 }
 
 function objectText(ev, d) {
@@ -88,11 +103,16 @@ function reason(d) {
   return r ? `: ${r}` : '';
 }
 
+function rloc(d) { return d.rloc ? ` (RLOC ${d.rloc})` : ''; }
+
 function alertText(ev, d) {
   const conn = d.conn || d.connection || d.kind;
   switch (ev.type) {
-    case 'xtr.up': return `xTR ${ev.xtr || d.xtr || d.name} is up${conn ? ' (' + conn + ')' : ''}`;
-    case 'xtr.down': return `xTR ${ev.xtr || d.xtr || d.name} is down${conn ? ' (' + conn + ')' : ''}${reason(d)}`;
+    case 'xtr.up': return `xTR ${ev.xtr || d.xtr || d.name}${rloc(d)} is up${conn ? ' (' + conn + ')' : ''}`;
+    case 'xtr.down': return `xTR ${ev.xtr || d.xtr || d.name}${rloc(d)} is down${conn ? ' (' + conn + ')' : ''}${reason(d)}`;
+    case 'learn.limit':
+      return `Port ${d.port || '?'} of ${ev.xtr || '?'}${iidOf(ev)} reached its limit of ${d.limit ?? '?'} learned MACs` +
+        `${d.mac ? '; ' + d.mac + ' not learned' : ''}`;
     case 'registration.refused': {
       const who = ev.xtr || d.source || d.from || ev.site || 'an ETR';
       const eid = ev.eid || d.eid;
@@ -106,6 +126,7 @@ function alertText(ev, d) {
 const kinds = {
   'mapping.created': 'good', 'mapping.moved': 'info', 'mapping.deleted': 'warn',
   'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
+  'mapping.converged': 'info', 'mapping.duplicate_cleared': 'good', 'learn.limit': 'warn',
 };
 
 export function kindOf(type) { return kinds[type] || 'plain'; }

@@ -13,11 +13,12 @@ const GROUPS = [
   ['', 'All events'],
   ['mapping.', 'Mappings (learns, moves, withdrawals)'],
   ['mapping.moved', 'Moves'],
+  ['mapping.converged', 'Convergence of moves'],
   ['alerts', 'Alerts (refused, duplicates, xTR down)'],
   ['xtr.', 'xTRs'],
   ['objects', 'Configuration (networks, sites, ports)'],
 ];
-const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down']);
+const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;

@@ -3,7 +3,7 @@
 import {h, replace, table, fmtTime, throttle, badge} from '../dom.js';
 import {get, qs, del, post, ApiError} from '../api.js';
 import {stream} from '../stream.js';
-import {describe, convergence, fmtMs} from '../describe.js';
+import {describe, kindOf} from '../describe.js';
 import {pageHeader, errorBox} from './common.js';
 
 export const title = 'Host';
@@ -19,7 +19,9 @@ function summary(r) {
   const row = (k, v) => [h('dt', null, k), h('dd', null, v === undefined || v === '' ? '–' : v)];
   return h('dl', {class: 'facts', id: 'host-facts'},
     row('EID', h('span', {class: 'mono'}, r.eid)), row('Instance-id', String(r.instance_id)),
-    row('Family', r.family), row('Origin', badge(r.origin, r.origin)), row('Site', r.site),
+    row('Family', r.family), row('Origin', badge(r.origin, r.origin)),
+    row('Duplicate', r.frozen ? badge('frozen: moves ignored until cleared', 'bad') : 'no'),
+    row('Site', r.site), r.mac ? row('MAC', h('span', {class: 'mono'}, r.mac)) : null,
     row('xTR', r.xtr), row('Port', r.port), row('TTL', `${r.ttl} min`), row('Version', String(r.version)),
     row('Updated', fmtTime(r.updated_at)));
 }
@@ -39,14 +41,11 @@ function history(evs) {
     const site = ev.site || d.site || '';
     const relocated = prevSite !== null && site && site !== prevSite;
     if (site) prevSite = site;
-    const ms = convergence(d);
-    return h('li', {class: `event ${relocated || ev.type === 'mapping.moved' ? 'info' : 'plain'}`,
+    return h('li', {class: `event ${relocated ? 'info' : kindOf(ev.type)}`,
       dataset: {type: ev.type, id: ev.id, site}},
     h('time', {datetime: ev.time}, fmtTime(ev.time)),
     h('span', {class: 'ev-type'}, ev.type),
-    h('span', {class: 'ev-text'}, describe(ev),
-      (d.rlocs || []).length ? h('small', {class: 'muted mono'}, ` [${d.rlocs.map((l) => l.address).join(', ')}]`) : null,
-      ms !== null ? h('small', {class: 'conv'}, ` convergence ${fmtMs(ms)}`) : null));
+    h('span', {class: 'ev-text'}, describe(ev)));
   }).reverse();
   const list = h('ol', {class: 'timeline', id: 'history-list'}, items);
   if (!items.length) list.append(h('li', {class: 'empty muted'}, 'No history recorded.'));

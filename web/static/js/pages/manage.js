@@ -14,7 +14,7 @@ function datalist(id, values) {
 }
 
 function networksTable(ns) {
-  return table('networks-table', null, ['Instance-id', 'Name'],
+  return table('networks-table', null, [['Instance-id', 'num'], 'Name'],
     ns.map((n) => h('tr', {dataset: {key: n.instance_id}}, h('th', {scope: 'row', class: 'num'}, n.instance_id), h('td', null, n.name))),
     'No networks yet.');
 }

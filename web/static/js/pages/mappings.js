@@ -42,7 +42,7 @@ function rows(items) {
     const tr = h('tr', {class: 'clickable', dataset: {eid: r.eid, iid: r.instance_id, href}},
       h('th', {scope: 'row', class: 'mono'}, h('a', {href}, r.eid)),
       h('td', {class: 'num'}, r.instance_id), h('td', null, r.family),
-      h('td', null, badge(r.origin, r.origin)), h('td', null, r.site),
+      h('td', null, badge(r.origin, r.origin), r.frozen ? [' ', badge('duplicate', 'bad')] : null), h('td', null, r.site),
       h('td', {class: 'mono'}, [r.xtr, r.port].filter(Boolean).join('/') || '–'),
       h('td', {class: 'mono'}, rlocText(r)), h('td', {class: 'num'}, r.version),
       h('td', null, fmtTime(r.updated_at)));
