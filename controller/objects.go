@@ -82,16 +82,55 @@ func (c *Controller) DeleteNetwork(ctx context.Context, iid uint32) error {
 		} else if count > 0 {
 			return nil, conflict("instance_id", "%d access ports are bound to network %d; unbind them first", count, iid)
 		}
-		if err := tx.Where("instance_id = ?", iid).Delete(&store.Mapping{}).Error; err != nil {
-			return nil, fmt.Errorf("delete mappings: %w", err)
+		evs, err := deleteMappingsWhere(tx, "instance_id = ?", iid)
+		if err != nil {
+			return nil, err
+		}
+		siteEvs, err := dropNetworkFromSites(tx, iid)
+		if err != nil {
+			return nil, err
 		}
 		if err := tx.Delete(&n).Error; err != nil {
 			return nil, fmt.Errorf("delete network: %w", err)
 		}
 		ev := newEvent(EvNetworkDeleted, Network(n))
 		ev.InstanceID = iidPtr(iid)
-		return []store.Event{ev}, nil
+		return append(append(evs, siteEvs...), ev), nil
 	})
+}
+
+// dropNetworkFromSites removes a deleted instance-id from every site that
+// served it, so re-creating the network later grants nobody access.
+func dropNetworkFromSites(tx *gorm.DB, iid uint32) ([]store.Event, error) {
+	var rows []store.Site
+	if err := tx.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	var evs []store.Event
+	for _, r := range rows {
+		s, err := siteFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		if !s.Serves(iid) {
+			continue
+		}
+		kept := s.Networks[:0]
+		for _, n := range s.Networks {
+			if n != iid {
+				kept = append(kept, n)
+			}
+		}
+		s.Networks, s.UpdatedAt = kept, time.Now().UTC()
+		row := siteToRow(s)
+		if err := tx.Save(&row).Error; err != nil {
+			return nil, fmt.Errorf("update site: %w", err)
+		}
+		ev := newEvent(EvSiteUpdated, s)
+		ev.Site = s.Name
+		evs = append(evs, ev)
+	}
+	return evs, nil
 }
 
 // SiteInput is what an operator gives to create or change a site.

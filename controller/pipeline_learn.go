@@ -22,9 +22,10 @@ type LearnView struct {
 // Priorities of the learning, responder and punt tables.
 const (
 	PriorityARPKnown   uint16 = 110 // table 10: ARP from a known (port, MAC, IP)
+	PriorityFrozen     uint16 = 107 // table 10: a frozen duplicate MAC, ARP included: no punt
 	PriorityARPPunt    uint16 = 105 // table 10: other ARP / ND: punt
 	PriorityKnownSrc   uint16 = 100 // table 10: known (port, MAC)
-	PrioritySuppress   uint16 = 90  // table 10: MAC never learned here (static elsewhere-known, frozen)
+	PrioritySuppress   uint16 = 90  // table 10: MAC configured here on no particular port (static)
 	PriorityUnknownSrc uint16 = 1   // table 10: unknown source from an access port: punt
 	PriorityNoAnswer   uint16 = 110 // table 20: ARP probes and gratuitous ARP are flooded, not answered
 	PriorityAnswer     uint16 = 100 // table 20: ARP request for a bound IP: answered
@@ -102,8 +103,15 @@ func (c *compiler) learnRecord(r *mapping.Record) {
 	// locally on no particular port (a static record), or one frozen as a
 	// duplicate. Punting it would only load the controller. A learned MAC
 	// whose port is gone is punted so it can be learned again.
-	if (local && !onPort && r.Origin != mapping.OriginLearned) || r.Frozen {
-		c.add(TableLearn, PrioritySuppress, StageLearn,
+	prio := uint16(0)
+	switch {
+	case r.Frozen:
+		prio = PriorityFrozen
+	case local && !onPort && r.Origin != mapping.OriginLearned:
+		prio = PrioritySuppress
+	}
+	if prio != 0 {
+		c.add(TableLearn, prio, StageLearn,
 			openflow.Match{metaMatch(iid, MetaFromLocal), openflow.EthSrc(mac)}, nil).Goto = TableResponder
 	}
 }
@@ -204,7 +212,7 @@ func (c *compiler) punt() {
 	for _, iid := range c.iids {
 		for _, p := range c.ports[iid] {
 			f := c.add(TablePunt, PriorityPunt, StagePunt, openflow.Match{openflow.InPort(p.OFPort),
-				openflow.Metadata(MetaPunt, MetaPunt)}, []openflow.Action{openflow.Controller{MaxLen: maxLen}})
+				openflow.Metadata(MetaPunt, MetaPunt)}, []openflow.Action{openflow.Controller{MaxLen: maxLen, Reason: openflow.ReasonAction}})
 			if c.v.Learn.Meter {
 				f.Meter = p.OFPort
 			}

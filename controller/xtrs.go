@@ -115,8 +115,12 @@ func (c *Controller) DeleteXTR(ctx context.Context, name string) error {
 		} else if err != nil {
 			return nil, fmt.Errorf("find xtr: %w", err)
 		}
-		if err := tx.Where("xtr = ?", name).Delete(&store.Port{}).Error; err != nil {
-			return nil, fmt.Errorf("delete ports: %w", err)
+		var ports []store.Port
+		if err := tx.Where("xtr = ?", name).Find(&ports).Error; err != nil {
+			return nil, fmt.Errorf("list ports: %w", err)
+		}
+		if len(ports) > 0 {
+			return nil, conflict("name", "xTR %q still has %d bound ports; unbind them first", name, len(ports))
 		}
 		if err := tx.Delete(&row).Error; err != nil {
 			return nil, fmt.Errorf("delete xtr: %w", err)

@@ -114,8 +114,10 @@ type entry struct {
 	site    uint32
 	xtr     uint32
 	port    uint32
-	zone    uint8 // index into Index.zones, the time.Location of UpdatedAt
+	mac     uint64 // Record.MAC packed (MAC.Uint64); 0 when unbound
+	zone    uint8  // index into Index.zones, the time.Location of UpdatedAt
 	noProxy bool
+	frozen  bool
 }
 
 // maxZones bounds the time.Location table; beyond it times are kept in UTC.
@@ -162,8 +164,10 @@ func (x *Index) encode(r *Record) entry {
 		site:    site,
 		xtr:     xtr,
 		port:    port,
+		mac:     r.MAC.Uint64(),
 		zone:    x.zoneID(r.UpdatedAt.Location()),
 		noProxy: r.NoProxy,
+		frozen:  r.Frozen,
 	}
 }
 
@@ -191,6 +195,8 @@ func (x *Index) decode(e EID, en *entry) Record {
 		Port:      x.strs.keys[en.port],
 		Version:   en.version,
 		NoProxy:   en.noProxy,
+		MAC:       unpackMAC(en.mac),
+		Frozen:    en.frozen,
 		UpdatedAt: time.Unix(en.sec, int64(en.nsec)).In(x.zones[en.zone]),
 	}
 }

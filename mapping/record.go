@@ -39,15 +39,15 @@ func (l Locator) String() string {
 
 // Record is one EID-to-RLOC mapping.
 type Record struct {
-	EID       EID
-	Locators  []Locator // read-only once handed out: the index shares locator sets
-	TTL       uint32    // minutes, as RFC 9301 records carry it
-	Origin    Origin
-	Site      string
-	XTR       string // the registering or learning xTR, if any
-	Port      string // the access port of XTR where the EID was learned, if known
-	Version   uint64 // grows on every change of the record
-	NoProxy   bool   // the registrant asked the Map-Server not to proxy-reply
+	EID      EID
+	Locators []Locator // read-only once handed out: the index shares locator sets
+	TTL      uint32    // minutes, as RFC 9301 records carry it
+	Origin   Origin
+	Site     string
+	XTR      string // the registering or learning xTR, if any
+	Port     string // the access port of XTR where the EID was learned, if known
+	Version  uint64 // grows on every change of the record
+	NoProxy  bool   // the registrant asked the Map-Server not to proxy-reply
 	// MAC is the Ethernet address an IP EID is bound to (learned from ARP
 	// or ND); the zero MAC means no binding. The ARP responder answers
 	// for bound addresses.
@@ -56,6 +56,16 @@ type Record struct {
 	// further moves are ignored until an operator clears the flag.
 	Frozen    bool
 	UpdatedAt time.Time
+}
+
+// unpackMAC is the inverse of MAC.Uint64.
+func unpackMAC(v uint64) MAC {
+	var m MAC
+	for i := 5; i >= 0; i-- {
+		m[i] = byte(v)
+		v >>= 8
+	}
+	return m
 }
 
 // HasMAC reports whether an IP EID is bound to a MAC.

@@ -45,6 +45,7 @@ func TestDeleteSiteWithDependents(t *testing.T) {
 	if after := e.snapshot(); after != before || e.lastEventID() != last {
 		t.Errorf("a refused site deletion changed something")
 	}
+	e.must("DELETE", "/api/v1/xtrs/dc1-edge/ports/dc1-h1", nil, 204, nil)
 	e.must("DELETE", "/api/v1/xtrs/dc1-edge", nil, 204, nil)
 	last = e.lastEventID()
 	e.must("DELETE", "/api/v1/sites/dc1", nil, 204, nil)
@@ -84,7 +85,7 @@ func TestDeleteNetworkWithDependents(t *testing.T) {
 	}
 	// Other replicas learn of the deleted mappings only from the feed.
 	got := eventTypes(e.eventsAfter(last))
-	if !slices.Equal(got, []string{"mapping.deleted", "network.deleted"}) {
+	if !slices.Equal(got, []string{"mapping.deleted", "site.updated", "network.deleted"}) {
 		t.Errorf("events of the network deletion = %v, want a mapping.deleted per mapping", got)
 	}
 	e.wantNegative("4100", "198.51.100.7")

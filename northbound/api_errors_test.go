@@ -3,6 +3,7 @@ package northbound_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,21 +37,12 @@ type badCase struct {
 }
 
 func badInputs() []badCase {
+	return slices.Concat(badNetworks(), badSites(), badXTRs(), badPorts(), badMappings(), badQueries())
+}
+
+func badNetworks() []badCase {
 	long := strings.Repeat("a", 64)
-	mp := func(kv ...any) map[string]any {
-		m := map[string]any{"instance_id": 4100, "eid": "02:00:00:00:00:09", "site": "dc1"}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(m, kv[i].(string))
-				continue
-			}
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}
-	rl := func(l ...map[string]any) []map[string]any { return l }
 	return []badCase{
-		// Networks.
 		{"dup iid", "POST", "/networks", `{"instance_id":4100,"name":"other"}`, 409, "conflict", "instance_id"},
 		{"dup name", "POST", "/networks", `{"instance_id":4300,"name":"blue"}`, 409, "conflict", "name"},
 		{"negative iid", "POST", "/networks", `{"instance_id":-1,"name":"x"}`, 400, "invalid", "instance_id"},
@@ -80,8 +72,11 @@ func badInputs() []badCase {
 		{"delete iid wraps to 4100", "DELETE", "/networks/4294971396", nil, 404, "not_found", "instance_id"},
 		{"delete iid negative", "DELETE", "/networks/-4100", nil, 404, "not_found", "instance_id"},
 		{"delete iid unknown", "DELETE", "/networks/99", nil, 404, "not_found", "instance_id"},
+	}
+}
 
-		// Sites.
+func badSites() []badCase {
+	return []badCase{
 		{"site dup", "POST", "/sites", map[string]any{"name": "dc1", "auth_key": keyNew}, 409, "conflict", "name"},
 		{"site bad name", "POST", "/sites", map[string]any{"name": "dc 3", "auth_key": keyNew}, 400, "invalid", "name"},
 		{"site no key", "POST", "/sites", map[string]any{"name": "dc3"}, 400, "invalid", "auth_key"},
@@ -104,8 +99,11 @@ func badInputs() []badCase {
 		{"patch unknown field", "PATCH", "/sites/dc1", map[string]any{"xtrs": []string{}}, 400, "invalid", "xtrs"},
 		{"get unknown site", "GET", "/sites/nope", nil, 404, "not_found", "name"},
 		{"delete unknown site", "DELETE", "/sites/nope", nil, 404, "not_found", "name"},
+	}
+}
 
-		// xTRs.
+func badXTRs() []badCase {
+	return []badCase{
 		{"xtr unknown site", "POST", "/sites/nope/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9"}, 404, "not_found", "site"},
 		{"xtr dup name", "POST", "/sites/dc1/xtrs", map[string]any{"name": "dc1-edge", "rloc": "192.0.2.9"}, 409, "conflict", "name"},
 		{"xtr dup rloc", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.1"}, 409, "conflict", "rloc"},
@@ -129,8 +127,11 @@ func badInputs() []badCase {
 		{"xtr unknown field", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "site": "dc1"}, 400, "invalid", "site"},
 		{"get unknown xtr", "GET", "/xtrs/nope", nil, 404, "not_found", "name"},
 		{"delete unknown xtr", "DELETE", "/xtrs/nope", nil, 404, "not_found", "name"},
+	}
+}
 
-		// Ports.
+func badPorts() []badCase {
+	return []badCase{
 		{"port unknown xtr", "POST", "/xtrs/nope/ports", map[string]any{"name": "p1", "instance_id": 4100}, 404, "not_found", "xtr"},
 		{"port name 16", "POST", "/xtrs/dc1-edge/ports", map[string]any{"name": "abcdefghijklmnop", "instance_id": 4100}, 400, "invalid", "name"},
 		{"port bad name", "POST", "/xtrs/dc1-edge/ports", map[string]any{"name": "p 1", "instance_id": 4100}, 400, "invalid", "name"},
@@ -142,8 +143,25 @@ func badInputs() []badCase {
 		{"ports unknown xtr", "GET", "/xtrs/nope/ports", nil, 404, "not_found", "xtr"},
 		{"unbind unknown port", "DELETE", "/xtrs/dc1-edge/ports/nope", nil, 404, "not_found", "port"},
 		{"unbind on unknown xtr", "DELETE", "/xtrs/nope/ports/dc1-h1", nil, 404, "not_found", "port"},
+	}
+}
 
-		// Mappings.
+// badMappings are bad bodies of POST /mappings, each a good body with one
+// field changed (nil: removed).
+func badMappings() []badCase {
+	mp := func(kv ...any) map[string]any {
+		m := map[string]any{"instance_id": 4100, "eid": "02:00:00:00:00:09", "site": "dc1"}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(m, kv[i].(string))
+				continue
+			}
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	rl := func(l ...map[string]any) []map[string]any { return l }
+	return []badCase{
 		{"eid bad MAC", "POST", "/mappings", mp("eid", "02:00:00:00:00:zz"), 400, "invalid", "eid"},
 		{"eid short MAC", "POST", "/mappings", mp("eid", "02:00:00:00:00"), 400, "invalid", "eid"},
 		{"eid group MAC", "POST", "/mappings", mp("eid", "01:00:5e:00:00:01"), 400, "invalid", "eid"},
@@ -175,6 +193,12 @@ func badInputs() []badCase {
 		{"ttl over 32 bits", "POST", "/mappings", mp("ttl", 4294967296), 400, "invalid", "ttl"},
 		{"ttl text", "POST", "/mappings", mp("ttl", "10"), 400, "invalid", "ttl"},
 		{"mapping unknown field", "POST", "/mappings", mp("origin", "learned"), 400, "invalid", "origin"},
+	}
+}
+
+// badQueries are bad query parameters of the mapping, lookup and event endpoints.
+func badQueries() []badCase {
+	return []badCase{
 		{"delete no params", "DELETE", "/mappings", nil, 400, "invalid", "instance_id"},
 		{"delete no eid", "DELETE", "/mappings?instance_id=4100", nil, 400, "invalid", "eid"},
 		{"delete no iid", "DELETE", "/mappings?eid=02:00:00:00:00:01", nil, 400, "invalid", "instance_id"},

@@ -106,15 +106,11 @@ func (s *Server) listMappings(c *gin.Context) {
 }
 
 func (s *Server) deleteMapping(c *gin.Context) {
-	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	iid, eid, ok := eidQuery(c)
 	if !ok {
 		return
 	}
-	if iid < 0 || c.Query("eid") == "" {
-		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id and eid query parameters are required")
-		return
-	}
-	if err := s.ctl.DeleteMapping(c, iid, c.Query("eid")); err != nil {
+	if err := s.ctl.DeleteMapping(c, iid, eid); err != nil {
 		failErr(c, err)
 		return
 	}
@@ -122,15 +118,11 @@ func (s *Server) deleteMapping(c *gin.Context) {
 }
 
 func (s *Server) mappingHistory(c *gin.Context) {
-	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	iid, eid, ok := eidQuery(c)
 	if !ok {
 		return
 	}
-	if iid < 0 || c.Query("eid") == "" {
-		fail(c, http.StatusBadRequest, "invalid", "eid", "instance_id and eid query parameters are required")
-		return
-	}
-	evs, err := s.ctl.History(c, iid, c.Query("eid"), 500)
+	evs, err := s.ctl.History(c, iid, eid, 500)
 	if err != nil {
 		failErr(c, err)
 		return
@@ -146,15 +138,11 @@ type negativeBody struct {
 }
 
 func (s *Server) lookup(c *gin.Context) {
-	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	iid, eid, ok := eidQuery(c)
 	if !ok {
 		return
 	}
-	if iid < 0 || c.Query("eid") == "" {
-		fail(c, http.StatusBadRequest, "invalid", "eid", "instance_id and eid query parameters are required")
-		return
-	}
-	res, err := s.ctl.Lookup(iid, c.Query("eid"))
+	res, err := s.ctl.Lookup(iid, eid)
 	if err != nil {
 		failErr(c, err)
 		return
@@ -188,15 +176,9 @@ func (s *Server) events(c *gin.Context) {
 	}
 	ch, cancel := s.ctl.Subscribe(4096)
 	defer cancel()
-	backlog, err := s.ctl.EventsSince(c, since, 10000)
-	if err != nil {
-		failErr(c, err)
-		return
-	}
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-cache")
 	c.Header("X-Accel-Buffering", "no")
-	c.Status(http.StatusOK)
 	last := since
 	send := func(ev controller.Event) {
 		if ev.ID <= last {
@@ -206,8 +188,25 @@ func (s *Server) events(c *gin.Context) {
 		b, _ := json.Marshal(ev)
 		fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
 	}
-	for _, ev := range backlog {
-		send(ev)
+	// Replay what the client missed page by page; the subscription taken
+	// above holds whatever arrives meanwhile, and send skips repeats.
+	for page := 0; ; page++ {
+		backlog, err := s.ctl.EventsSince(c, last, 1000)
+		if err != nil {
+			if page == 0 {
+				failErr(c, err)
+			}
+			return
+		}
+		if page == 0 {
+			c.Status(http.StatusOK)
+		}
+		for _, ev := range backlog {
+			send(ev)
+		}
+		if len(backlog) < 1000 {
+			break
+		}
 	}
 	c.Writer.Flush()
 	keepalive := time.NewTicker(15 * time.Second)
@@ -225,6 +224,27 @@ func (s *Server) events(c *gin.Context) {
 			return true
 		case <-c.Request.Context().Done():
 			return false
+		case <-s.done:
+			return false
 		}
 	})
+}
+
+// eidQuery reads the instance_id and eid query parameters every
+// single-EID endpoint takes, naming whichever is missing.
+func eidQuery(c *gin.Context) (int64, string, bool) {
+	iid, ok := queryInt(c, "instance_id", -1, 0, mapping.MaxIID)
+	if !ok {
+		return 0, "", false
+	}
+	if iid < 0 {
+		fail(c, http.StatusBadRequest, "invalid", "instance_id", "the instance_id query parameter is required")
+		return 0, "", false
+	}
+	eid := c.Query("eid")
+	if eid == "" {
+		fail(c, http.StatusBadRequest, "invalid", "eid", "the eid query parameter is required")
+		return 0, "", false
+	}
+	return iid, eid, true
 }

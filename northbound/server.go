@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -32,7 +33,7 @@ type XTRStatus struct {
 // ConnState is the state of one connection to a switch.
 type ConnState struct {
 	Connected bool      `json:"connected"`
-	Since     time.Time `json:"since,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
 }
 
@@ -53,16 +54,18 @@ type Options struct {
 
 // Server is the REST API over a controller.
 type Server struct {
-	ctl  *controller.Controller
-	opt  Options
-	gin  *gin.Engine
-	auth gin.HandlerFunc
+	ctl *controller.Controller
+	opt Options
+	gin *gin.Engine
+	// done is closed by Close to end event streams on shutdown.
+	done chan struct{}
+	once sync.Once
 }
 
 // New builds the API's routes.
 func New(ctl *controller.Controller, opt Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{ctl: ctl, opt: opt, gin: gin.New()}
+	s := &Server{ctl: ctl, opt: opt, gin: gin.New(), done: make(chan struct{})}
 	s.gin.Use(gin.Recovery(), s.logRequests)
 	s.gin.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "last_event_id": ctl.LastEventID()})
@@ -78,6 +81,10 @@ func New(ctl *controller.Controller, opt Options) *Server {
 	})
 	return s
 }
+
+// Close ends the open event streams, so an HTTP server shutdown does not
+// wait for clients that never hang up.
+func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
 
 // Handler is the http.Handler of the API.
 func (s *Server) Handler() http.Handler { return s.gin }
@@ -117,7 +124,8 @@ func (s *Server) routes(api *gin.RouterGroup) {
 // authorize checks the bearer token: the read token may only GET.
 func (s *Server) authorize(c *gin.Context) {
 	h := c.GetHeader("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
+	scheme, tok, ok := strings.Cut(h, " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 7235)
 	if !ok && c.Request.Method == http.MethodGet {
 		// EventSource cannot set headers; the dashboard passes the token as a query parameter.
 		tok, ok = c.GetQuery("access_token")
@@ -212,7 +220,7 @@ func bind(c *gin.Context, v any) bool {
 		fail(c, http.StatusBadRequest, "invalid", field, msg)
 		return false
 	}
-	if dec.More() {
+	if dec.Decode(&struct{}{}) != io.EOF {
 		fail(c, http.StatusBadRequest, "invalid", "", "trailing data after the JSON object")
 		return false
 	}

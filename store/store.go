@@ -75,7 +75,9 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 	// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode
 	// loses nothing when the process dies (only on power loss).
 	q := "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
-	return "sqlite3", sqlite.Open("file:" + dsn + q), nil
+	// The path goes into a file: URI, where '?' and '#' would end it.
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(dsn)
+	return "sqlite3", sqlite.Open("file:" + esc + q), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, dialect string, version int64) error {

@@ -121,6 +121,29 @@ func TestMigrateFromVersion1(t *testing.T) {
 			t.Errorf("mappings.%s missing after the migration", c)
 		}
 	}
+	checkMigratedRows(t, db)
+	// The feed keeps counting after the migration.
+	ev := store.Event{Time: time.Now().UTC(), Type: "xtr.down"}
+	if err := db.Create(&ev).Error; err != nil || ev.ID != 3 {
+		t.Errorf("new event id %d, %v", ev.ID, err)
+	}
+	closeDB(t, db)
+
+	// Opening the newest schema again changes nothing.
+	db = open(t, file, -1)
+	if v := schemaVersion(t, db); v != newest {
+		t.Errorf("schema version after a second Open = %d", v)
+	}
+	var count int64
+	db.Model(&store.Mapping{}).Count(&count)
+	if count != 1 {
+		t.Errorf("%d mappings after reopening", count)
+	}
+}
+
+// checkMigratedRows finds the v1Rows intact and the new columns at their defaults.
+func checkMigratedRows(t *testing.T, db *gorm.DB) {
+	t.Helper()
 	var n store.Network
 	if err := db.First(&n, "instance_id = ?", 4100).Error; err != nil || n.Name != "blue" ||
 		!n.CreatedAt.Equal(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) {
@@ -158,23 +181,6 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if evs[0].ID != 1 || evs[0].Type != "network.created" || evs[0].InstanceID == nil || *evs[0].InstanceID != 4100 ||
 		evs[1].ID != 2 || evs[1].InstanceID != nil || evs[1].Data != "{}" {
 		t.Errorf("events = %+v", evs)
-	}
-	// The feed keeps counting after the migration.
-	ev := store.Event{Time: time.Now().UTC(), Type: "xtr.down"}
-	if err := db.Create(&ev).Error; err != nil || ev.ID != 3 {
-		t.Errorf("new event id %d, %v", ev.ID, err)
-	}
-	closeDB(t, db)
-
-	// Opening the newest schema again changes nothing.
-	db = open(t, file, -1)
-	if v := schemaVersion(t, db); v != newest {
-		t.Errorf("schema version after a second Open = %d", v)
-	}
-	var count int64
-	db.Model(&store.Mapping{}).Count(&count)
-	if count != 1 {
-		t.Errorf("%d mappings after reopening", count)
 	}
 }
 

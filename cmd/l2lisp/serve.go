@@ -137,6 +137,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	api.Close()
 	_ = srv.Shutdown(shut)
 	return nil
 }

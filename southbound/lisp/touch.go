@@ -69,7 +69,10 @@ func (s *Server) flushTouches(ctx context.Context) error {
 	if len(out) == 0 {
 		return nil
 	}
-	return s.ctl.TouchMappings(ctx, out)
+	start := time.Now()
+	err := s.ctl.TouchMappings(ctx, out)
+	s.log.Debug("lisp: persisted registration refreshes", "count", len(out), "took", time.Since(start))
+	return err
 }
 
 // maintain runs the write-behind flush and then the expiry sweep, in that

@@ -192,7 +192,7 @@ func mobMove(t *testing.T, e *Env, h *lab.Host, to int) {
 		t.Fatalf("unbind %s at %s: %d %s", h.Port, from.XTR, status, body)
 	}
 	mobWaitFlow(t, dst, fmt.Sprintf("table=0,in_port=%d", p.OFPort), "goto_table:10")
-	mobWaitFlow(t, dst, fmt.Sprintf("table=40,in_port=%d", p.OFPort), "CONTROLLER")
+	mobWaitFlow(t, dst, fmt.Sprintf("table=40,in_port=%d", p.OFPort), "actions=meter:")
 }
 
 // mobWaitFlow waits until dump-flows of filter on the DC's bridge shows want.

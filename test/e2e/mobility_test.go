@@ -239,7 +239,7 @@ func duplicateMAC(t *testing.T, e *Env) {
 	mobWaitEvent(t, e, "mapping.duplicate", func(ev mobEvent) bool { return ev.EID == mac })
 	// Frozen at dc2: dc1 now stops the MAC in table 10 without a packet-in.
 	d1 := e.Topo.DC(1)
-	mobWaitFlow(t, d1, "table=10,dl_src="+mac, "priority=90")
+	mobWaitFlow(t, d1, "table=10,dl_src="+mac, "priority=107")
 	mobGARP(t, at[1], mac, ip)
 	out := mobWaitFlow(t, d1, "table=10,dl_src="+mac, "n_packets=1,")
 	if r, _ := mobGet(t, e, 4100, mac); r.Site != "dc2" || !r.Frozen {

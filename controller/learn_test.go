@@ -1,0 +1,350 @@
+package controller
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/southbound/openflow"
+	"github.com/l2lisp/l2lisp/store"
+)
+
+func TestDecide(t *testing.T) {
+	learned := func(site, xtr, port string, frozen bool) *mapping.Record {
+		return &mapping.Record{Origin: mapping.OriginLearned, Site: site, XTR: xtr, Port: port, Frozen: frozen}
+	}
+	tests := []struct {
+		name string
+		old  *mapping.Record
+		want string
+	}{
+		{"new MAC", nil, VerdictLearn},
+		{"static record", &mapping.Record{Origin: mapping.OriginStatic, Site: "dc2"}, VerdictForeign},
+		{"registered record", &mapping.Record{Origin: mapping.OriginRegistered, Site: "dc1"}, VerdictForeign},
+		{"same place", learned("dc1", "x1", "p1", false), VerdictNone},
+		{"same place, frozen", learned("dc1", "x1", "p1", true), VerdictNone},
+		{"other port", learned("dc1", "x1", "p2", false), VerdictPort},
+		{"other xTR of the site", learned("dc1", "x9", "p1", false), VerdictPort},
+		{"other site", learned("dc2", "x2", "p1", false), VerdictMove},
+		{"other site, frozen", learned("dc2", "x2", "p1", true), VerdictFrozen},
+		{"other port, frozen", learned("dc1", "x1", "p2", true), VerdictFrozen},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := decide(tc.old, "dc1", "x1", "p1"); got != tc.want {
+				t.Errorf("decide = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+var (
+	tMAC   = mapping.MAC{0x02, 0, 0, 0, 0, 0x01}
+	tMAC2  = mapping.MAC{0x02, 0, 0, 0, 0, 0x02}
+	tBcast = mapping.MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+)
+
+func ethHdr(dst, src mapping.MAC, typ uint16, vlan bool) []byte {
+	b := append(append([]byte{}, dst[:]...), src[:]...)
+	if vlan {
+		b = binary.BigEndian.AppendUint16(b, 0x8100)
+		b = binary.BigEndian.AppendUint16(b, 42)
+	}
+	return binary.BigEndian.AppendUint16(b, typ)
+}
+
+func arpFrame(op uint16, sha mapping.MAC, spa, tpa string, vlan bool) []byte {
+	b := ethHdr(tBcast, sha, 0x0806, vlan)
+	b = append(b, 0, 1, 8, 0, 6, 4)
+	b = binary.BigEndian.AppendUint16(b, op)
+	b = append(b, sha[:]...)
+	b = append(b, netip.MustParseAddr(spa).AsSlice()...)
+	b = append(b, make([]byte, 6)...)
+	return append(b, netip.MustParseAddr(tpa).AsSlice()...)
+}
+
+// ndFrame builds an IPv6 NS (135) or NA (136) with an optional
+// link-layer address option (type 1 for NS, 2 for NA).
+func ndFrame(typ uint8, src mapping.MAC, ipSrc, target string, opt *mapping.MAC) []byte {
+	b := ethHdr(mapping.MAC{0x33, 0x33, 0, 0, 0, 1}, src, 0x86dd, false)
+	icmp := []byte{typ, 0, 0, 0, 0, 0, 0, 0}
+	icmp = append(icmp, netip.MustParseAddr(target).AsSlice()...)
+	if opt != nil {
+		icmp = append(icmp, map[uint8]byte{135: 1, 136: 2}[typ], 1)
+		icmp = append(icmp, opt[:]...)
+	}
+	ip := []byte{0x60, 0, 0, 0}
+	ip = binary.BigEndian.AppendUint16(ip, uint16(len(icmp)))
+	ip = append(ip, 58, 255)
+	ip = append(ip, netip.MustParseAddr(ipSrc).AsSlice()...)
+	ip = append(ip, netip.MustParseAddr("ff02::1").AsSlice()...)
+	return append(append(b, ip...), icmp...)
+}
+
+func TestParseFrame(t *testing.T) {
+	other := mapping.MAC{0x02, 0, 0, 0, 0, 0x99}
+	tests := []struct {
+		name   string
+		data   []byte
+		typ    uint16
+		ip     string // "" = none
+		owner  mapping.MAC
+		errors bool
+	}{
+		{"short", []byte{1, 2, 3}, 0, "", mapping.MAC{}, true},
+		{"plain IPv4", append(ethHdr(tMAC2, tMAC, 0x0800, false), make([]byte, 20)...), 0x0800, "", mapping.MAC{}, false},
+		{"ARP request", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", false), 0x0806, "198.51.100.1", tMAC, false},
+		{"ARP reply", arpFrame(2, tMAC, "198.51.100.1", "198.51.100.2", false), 0x0806, "198.51.100.1", tMAC, false},
+		{"gratuitous ARP", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.1", false), 0x0806, "198.51.100.1", tMAC, false},
+		{"ARP probe", arpFrame(1, tMAC, "0.0.0.0", "198.51.100.1", false), 0x0806, "", mapping.MAC{}, false},
+		{"ARP, VLAN tag", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", true), 0x0806, "198.51.100.1", tMAC, false},
+		{"ARP truncated", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", false)[:30], 0x0806, "", mapping.MAC{}, false},
+		{"NS with SLL", ndFrame(135, tMAC, "2001:db8::1", "2001:db8::2", &other), 0x86dd, "2001:db8::1", other, false},
+		{"NS without SLL", ndFrame(135, tMAC, "2001:db8::1", "2001:db8::2", nil), 0x86dd, "2001:db8::1", tMAC, false},
+		{"NS for DAD", ndFrame(135, tMAC, "::", "2001:db8::2", nil), 0x86dd, "", mapping.MAC{}, false},
+		{"NS link-local", ndFrame(135, tMAC, "fe80::1", "2001:db8::2", nil), 0x86dd, "", mapping.MAC{}, false},
+		{"NA with TLL", ndFrame(136, tMAC, "2001:db8::5", "2001:db8::2", &other), 0x86dd, "2001:db8::2", other, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ParseFrame(tc.data)
+			if (err != nil) != tc.errors {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				return
+			}
+			if f.EtherType != tc.typ || f.Src != tMAC {
+				t.Errorf("type %#x src %s", f.EtherType, f.Src)
+			}
+			got := ""
+			if f.Announced.IsValid() {
+				got = f.Announced.String()
+			}
+			if got != tc.ip || (tc.ip != "" && f.Owner != tc.owner) {
+				t.Errorf("announced %q owner %s, want %q %s", got, f.Owner, tc.ip, tc.owner)
+			}
+		})
+	}
+}
+
+func TestBucket(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var b bucket
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {0, true}, {0, false}, {400 * time.Millisecond, false}, {500 * time.Millisecond, true}, {500 * time.Millisecond, false}, {10 * time.Second, true}, {10 * time.Second, true}, {10 * time.Second, false}}
+	for i, s := range steps {
+		if got := b.take(t0.Add(s.at), 2, 2); got != s.want {
+			t.Errorf("step %d at %v: %v, want %v", i, s.at, got, s.want)
+		}
+	}
+}
+
+// learnEnv is a controller on a fresh SQLite database with one network,
+// three sites with an xTR each, and two access ports per xTR.
+func learnEnv(t testing.TB) *Controller {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	db, err := store.Open(ctx, t.TempDir()+"/l2lisp.db", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(ctx, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		if s, err := db.DB(); err == nil {
+			_ = s.Close()
+		}
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.CreateNetwork(ctx, 4100, "blue")
+	must(err)
+	key, nets := "0123456789abcdef", []int64{4100}
+	for i := 1; i <= 3; i++ {
+		_, err = c.CreateSite(ctx, SiteInput{Name: fmt.Sprintf("dc%d", i), AuthKey: &key, Networks: &nets})
+		must(err)
+		_, err = c.CreateXTR(ctx, XTRInput{Site: fmt.Sprintf("dc%d", i), Name: fmt.Sprintf("x%d", i),
+			RLOC: fmt.Sprintf("192.0.2.%d", i)})
+		must(err)
+		for p := 1; p <= 2; p++ {
+			_, err = c.BindPort(ctx, fmt.Sprintf("x%d", i), fmt.Sprintf("p%d", p), 4100)
+			must(err)
+		}
+	}
+	lc := DefaultLearnConfig()
+	lc.MaxPerPort = 3
+	c.SetLearnConfig(lc)
+	return c
+}
+
+func sight(xtr, port string, mac mapping.MAC, ip string) Sighting {
+	s := Sighting{XTR: xtr, Port: port, IID: 4100, MAC: mac, At: time.Now()}
+	if ip != "" {
+		s.IP, s.BindMAC = netip.MustParseAddr(ip), mac
+	}
+	return s
+}
+
+func TestLearnAndMove(t *testing.T) {
+	c := learnEnv(t)
+	ctx := context.Background()
+	steps := []struct {
+		s       Sighting
+		verdict string
+		bound   bool
+		site    string
+	}{
+		{sight("x1", "p1", tMAC, "198.51.100.1"), VerdictLearn, true, "dc1"},
+		{sight("x1", "p1", tMAC, "198.51.100.1"), VerdictNone, false, "dc1"},
+		{sight("x1", "p2", tMAC, ""), VerdictPort, false, "dc1"},
+		{sight("x2", "p1", tMAC, "198.51.100.1"), VerdictMove, false, "dc2"},
+		{sight("x2", "p1", tMAC, "198.51.100.7"), VerdictNone, true, "dc2"},
+	}
+	for i, st := range steps {
+		res, err := c.Learn(ctx, st.s)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if res.Verdict != st.verdict || res.Bound != st.bound || res.Record.Site != st.site {
+			t.Fatalf("step %d: verdict %s bound %v site %s, want %s %v %s", i, res.Verdict, res.Bound,
+				res.Record.Site, st.verdict, st.bound, st.site)
+		}
+	}
+	ip, ok := c.Index().Get(hostEID(4100, netip.MustParseAddr("198.51.100.1")))
+	if !ok || ip.Site != "dc2" || ip.MAC != tMAC || ip.XTR != "x2" {
+		t.Fatalf("binding did not follow the MAC: %+v", ip)
+	}
+	evs, err := c.History(ctx, 4100, tMAC.String(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if got := strings.Join(types, " "); got != "mapping.created mapping.updated mapping.moved" {
+		t.Fatalf("history %s", got)
+	}
+	var moved map[string]any
+	_ = json.Unmarshal(evs[2].Data, &moved)
+	if moved["from_site"] != "dc1" || moved["site"] != "dc2" || moved["detected_at"] == nil {
+		t.Errorf("moved event data %s", evs[2].Data)
+	}
+}
+
+func TestDuplicateDetection(t *testing.T) {
+	c := learnEnv(t)
+	ctx := context.Background()
+	learn := func(xtr string) LearnResult {
+		t.Helper()
+		res, err := c.Learn(ctx, sight(xtr, "p1", tMAC, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	learn("x1")
+	for i, x := range []string{"x2", "x1", "x2", "x1"} {
+		if res := learn(x); res.Verdict != VerdictMove || res.Duplicate {
+			t.Fatalf("move %d: %+v", i+1, res)
+		}
+	}
+	res := learn("x3") // fifth move within the window
+	if res.Verdict != VerdictMove || !res.Duplicate || !res.Record.Frozen {
+		t.Fatalf("fifth move: %+v", res)
+	}
+	if res := learn("x1"); res.Verdict != VerdictFrozen || res.Record.Site != "dc3" {
+		t.Fatalf("move of a frozen MAC: %+v", res)
+	}
+	rec, err := c.ClearDuplicate(ctx, 4100, tMAC.String())
+	if err != nil || rec.Frozen {
+		t.Fatalf("clear: %+v %v", rec, err)
+	}
+	if res := learn("x1"); res.Verdict != VerdictMove || res.Duplicate {
+		t.Fatalf("move after clear: %+v", res)
+	}
+	// The frozen flag survives a restart: it is in the database.
+	rows, _, err := c.ListMappings(ctx, MappingFilter{Limit: 10})
+	if err != nil || len(rows) != 1 || rows[0].Frozen {
+		t.Fatalf("stored %+v %v", rows, err)
+	}
+	if _, err := c.ClearDuplicate(ctx, 4100, "198.51.100.1"); err == nil {
+		t.Error("clearing an IP EID succeeded")
+	}
+}
+
+func TestLearnLimitAgeSweep(t *testing.T) {
+	c := learnEnv(t)
+	ctx := context.Background()
+	for i := range 5 {
+		m := mapping.MAC{0x02, 0, 0, 0, 1, byte(i)}
+		res, err := c.Learn(ctx, sight("x1", "p1", m, ""))
+		want := VerdictLearn
+		if i >= 3 {
+			want = VerdictLimit
+		}
+		if err != nil || res.Verdict != want {
+			t.Fatalf("MAC %d: %+v %v, want %s", i, res, err, want)
+		}
+	}
+	if _, err := c.Learn(ctx, sight("x1", "p2", tMAC, "198.51.100.9")); err != nil {
+		t.Fatal(err)
+	}
+	if aged, err := c.Age(ctx, "x1", "p1", 4100, tMAC, time.Second); err != nil || aged {
+		t.Fatalf("aged a MAC from the wrong port: %v %v", aged, err)
+	}
+	fr := openflow.FlowRemoved{Reason: openflow.RemovedIdleTimeout, Flow: openflow.Flow{Table: TableLearn,
+		Cookie: openflow.StageCookie(StageLearn) | 0x1234, IdleTimeout: 300,
+		Match: openflow.Match{openflow.InPort(FirstAccessOFPort + 1), openflow.EthSrc(tMAC)}}}
+	p := &Punts{Ctl: c, Log: slog.New(slog.DiscardHandler)}
+	if aged, err := p.FlowRemoved(ctx, "x1", fr); err != nil || !aged {
+		t.Fatalf("flow-removed did not age: %v %v", aged, err)
+	}
+	if _, ok := c.Index().Get(hostEID(4100, netip.MustParseAddr("198.51.100.9"))); ok {
+		t.Error("binding survived its MAC")
+	}
+	if err := c.UnbindPort(ctx, "x1", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.SweepLearned(ctx, 0)
+	if err != nil || n != 3 {
+		t.Fatalf("sweep withdrew %d, %v; want 3", n, err)
+	}
+}
+
+func TestPacketInLearns(t *testing.T) {
+	c := learnEnv(t)
+	ctx := context.Background()
+	p := &Punts{Ctl: c, Log: slog.New(slog.DiscardHandler)}
+	pi := openflow.PacketIn{Table: TablePunt, InPort: FirstAccessOFPort, Data: arpFrame(1, tMAC, "198.51.100.3", "198.51.100.4", false)}
+	res, err := p.PacketIn(ctx, "x3", pi, time.Now())
+	if err != nil || res.Verdict != VerdictLearn || !res.Bound || res.Record.Port != "p1" || res.Record.Site != "dc3" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	pi.Table = TableLearn
+	if res, _ := p.PacketIn(ctx, "x3", pi, time.Now()); res.Verdict != "" {
+		t.Errorf("packet-in of another table handled: %+v", res)
+	}
+	pi.Table, pi.InPort = TablePunt, 4242
+	if res, _ := p.PacketIn(ctx, "x3", pi, time.Now()); res.Verdict != "" {
+		t.Errorf("packet-in of an unbound port handled: %+v", res)
+	}
+}
