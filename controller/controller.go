@@ -118,9 +118,21 @@ func (c *Controller) load(ctx context.Context) error {
 	return c.loadMappings(ctx)
 }
 
+// loadMappings reads the mappings in key order, a page at a time, so a
+// large table is never held in memory twice.
 func (c *Controller) loadMappings(ctx context.Context) error {
-	var rows []store.Mapping
-	res := c.db.WithContext(ctx).FindInBatches(&rows, 5000, func(tx *gorm.DB, _ int) error {
+	const page = 5000
+	var lastIID uint32
+	lastEID := ""
+	for first := true; ; first = false {
+		var rows []store.Mapping
+		q := c.db.WithContext(ctx).Order("instance_id, eid").Limit(page)
+		if !first {
+			q = q.Where("instance_id > ? OR (instance_id = ? AND eid > ?)", lastIID, lastIID, lastEID)
+		}
+		if err := q.Find(&rows).Error; err != nil {
+			return fmt.Errorf("load mappings: %w", err)
+		}
 		for _, r := range rows {
 			rec, err := recordFromRow(r)
 			if err != nil {
@@ -128,12 +140,11 @@ func (c *Controller) loadMappings(ctx context.Context) error {
 			}
 			c.idx.Put(rec)
 		}
-		return nil
-	})
-	if res.Error != nil {
-		return fmt.Errorf("load mappings: %w", res.Error)
+		if len(rows) < page {
+			return nil
+		}
+		lastIID, lastEID = rows[len(rows)-1].InstanceID, rows[len(rows)-1].EID
 	}
-	return nil
 }
 
 func (c *Controller) setPort(p Port) {

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
@@ -320,5 +323,40 @@ func TestErrorKinds(t *testing.T) {
 	}
 	if _, ok := controller.AsError(errors.New("plain")); ok {
 		t.Errorf("AsError of a plain error succeeded")
+	}
+}
+
+// TestLoadManyMappings restarts a controller on more mappings than one
+// load page holds.
+func TestLoadManyMappings(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/l2lisp.db"
+	db, err := store.Open(ctx, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (7, 'n7', CURRENT_TIMESTAMP)").Error; err != nil {
+		t.Fatal(err)
+	}
+	const n = 12345
+	err = db.Transaction(func(tx *gorm.DB) error {
+		for i := 0; i < n; i++ {
+			eid := fmt.Sprintf("02:00:00:%02x:%02x:%02x", i>>16, (i>>8)&0xff, i&0xff)
+			if err := tx.Exec("INSERT INTO mappings (instance_id, eid, family, locators, ttl, origin, site, version, updated_at) VALUES (7, ?, 'mac', '[]', 1440, 'static', 's', 1, CURRENT_TIMESTAMP)", eid).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := controller.New(ctx, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	if got := ctl.Index().Len(); got != n {
+		t.Fatalf("index holds %d mappings, want %d", got, n)
 	}
 }

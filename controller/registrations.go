@@ -22,7 +22,7 @@ type Touch struct {
 const (
 	// touchOpRows bounds the rows one write op updates, so a large flush
 	// does not hold the writer away from real changes for long.
-	touchOpRows = 5000
+	touchOpRows = 20000
 	// touchStmtRows bounds the EIDs of one UPDATE ... IN (...) statement.
 	touchStmtRows = 500
 	// expireOpRows bounds the records one expiry op deletes (and the
@@ -69,7 +69,10 @@ func (c *Controller) TouchMappings(ctx context.Context, touches []Touch) error {
 		})
 	}
 	for _, g := range keys {
+		// In key order, rows that share a page are updated together: far
+		// fewer pages to write than in arrival order.
 		eids := groups[g]
+		sort.Strings(eids)
 		for len(eids) > 0 {
 			chunk := eids[:min(len(eids), touchStmtRows)]
 			eids = eids[len(chunk):]

@@ -30,11 +30,11 @@ type southbound struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	punts  *controller.Punts
-	learn  controller.LearnConfig
+	punts *controller.Punts
+	learn controller.LearnConfig
 
 	mu     sync.Mutex
-	since  map[uint64]time.Time        // OpenFlow connection times by datapath-id
+	since  map[uint64]time.Time       // OpenFlow connection times by datapath-id
 	meters map[uint64]map[uint32]bool // meters set on each switch's current connection
 }
 

@@ -7,10 +7,14 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
 )
 
-// replyAuthoritative is the A bit of the records the resolver sends. The
-// mapping database lives here, so its answers are authoritative for the
-// whole system (the brief of this component asks for the bit to be set).
-const replyAuthoritative = true
+// The A bit of the records the resolver sends. RFC 9301 §5.4: a Map-Server
+// proxy-replying for a site sets it to 0, since the answer does not come
+// from the site itself; a negative answer for space no site registered is
+// ours alone to give, so it is marked authoritative.
+const (
+	proxyAuthoritative    = false
+	negativeAuthoritative = true
+)
 
 // ecmTTL is the inner IP TTL of a forwarded Map-Request.
 const ecmTTL = 64
@@ -135,7 +139,7 @@ func withIID(req *packet.EID, e packet.EID) packet.EID {
 
 func (r *reader) negative(req *packet.EID, e packet.EID, ttl uint32, act packet.Action) {
 	r.reply.Records = append(r.reply.Records, packet.Record{TTL: ttl, EID: withIID(req, e),
-		Action: act, Authoritative: replyAuthoritative})
+		Action: act, Authoritative: negativeAuthoritative})
 	r.st.negative++
 }
 
@@ -161,7 +165,7 @@ func (r *reader) positive(req *packet.EID, rec *mapping.Record, src netip.AddrPo
 			MPriority: 255, Reachable: l.Up, Addr: packet.AddrFromIP(l.Addr)})
 	}
 	r.reply.Records = append(r.reply.Records, packet.Record{TTL: rec.TTL, EID: withIID(req, e),
-		Authoritative: replyAuthoritative, Locators: r.locs[start:len(r.locs):len(r.locs)]})
+		Authoritative: proxyAuthoritative, Locators: r.locs[start:len(r.locs):len(r.locs)]})
 }
 
 // forward sends the request in an ECM with the to-ETR bit to the ETR that

@@ -76,7 +76,7 @@ func TestRegisterAndResolve(t *testing.T) {
 			}
 			r := res.Records[0]
 			got := strings.TrimPrefix(r.EID.String(), "["+strconv.Itoa(int(c.iid))+"]")
-			if got != c.want || len(r.Locators) != c.locs || r.TTL != c.ttl || r.Action != c.act || !r.Authoritative {
+			if got != c.want || len(r.Locators) != c.locs || r.TTL != c.ttl || r.Action != c.act || r.Authoritative != (c.locs == 0) {
 				t.Fatalf("answer %s ttl %d act %v locs %d, want %s ttl %d act %v locs %d",
 					r.EID, r.TTL, r.Action, len(r.Locators), c.want, c.ttl, c.act, c.locs)
 			}
@@ -91,4 +91,3 @@ func TestRegisterAndResolve(t *testing.T) {
 		})
 	}
 }
-

@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,18 +40,10 @@ func BenchmarkMappingToFlows3Switches(b *testing.B) {
 	arr := newArrivals()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mons := make([]*flowMonitor, len(topo.DCs))
-	for i := range topo.DCs {
-		mons[i] = startFlowMonitor(ctx, b, topo.DCs[i].OVS, i, arr)
-	}
+	watchers := watchSwitches(ctx, b, ctl, topo, arr)
 	diag := func() string {
-		var sb strings.Builder
-		for i, m := range mons {
-			fmt.Fprintf(&sb, "monitor of switch %d, last lines:\n%s\n", i, m.tail())
-		}
 		out, _ := topo.DCs[0].OVS.Ofctl("dump-flows", "br-int", "table=30")
-		fmt.Fprintf(&sb, "switch 0 table 30:\n%s\ncontroller log:\n%s", out, tail(ctl.Log(), 20))
-		return sb.String()
+		return fmt.Sprintf("%s\nswitch 0 table 30:\n%s\ncontroller log:\n%s", watchers.diag(), out, tail(ctl.Log(), 20))
 	}
 	iid := topo.Networks[0].InstanceID
 	run := func(b *testing.B, burst bool) {
@@ -73,7 +61,11 @@ func BenchmarkMappingToFlows3Switches(b *testing.B) {
 			rs = append(rs, r.do(b, nextRunID()))
 		}
 		b.StopTimer()
-		reportLatency(b, fmt.Sprintf("3 OVS switches (burst=%v)", burst), rs)
+		reportLatency(b, fmt.Sprintf("3 OVS switches, seen by %s (burst=%v)", watchers.mode, burst), rs)
+		if watchers.mode == "polling" {
+			b.ReportMetric(watchers.pollPeriod(), "ms-poll")
+			b.Log(watchers.note)
+		}
 	}
 	b.Run("sequential", func(b *testing.B) { run(b, false) })
 	b.Run("burst", func(b *testing.B) { run(b, true) })
@@ -88,84 +80,6 @@ func needOneLocal(n, local int) []int {
 	}
 	need[local] = 1
 	return need
-}
-
-// flowMonitor keeps the last lines of one ovs-ofctl monitor for diagnostics.
-type flowMonitor struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (m *flowMonitor) keep(line string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.lines) >= 20 {
-		m.lines = m.lines[1:]
-	}
-	m.lines = append(m.lines, line)
-}
-
-func (m *flowMonitor) tail() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return strings.Join(m.lines, "\n")
-}
-
-// startFlowMonitor runs ovs-ofctl monitor on one switch's br-int and feeds
-// every ADDED flow with a dl_dst into arr as switch index sw. It returns
-// once the monitor printed its initial reply, i.e. is registered with OVS.
-func startFlowMonitor(ctx context.Context, b *testing.B, ovs *lab.OVS, sw int, arr *arrivals) *flowMonitor {
-	b.Helper()
-	cmd := ovs.Command(ctx, "ovs-ofctl", "-O", "OpenFlow13", "monitor", "br-int", "watch:")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("ovs-ofctl monitor: %v", err)
-	}
-	mon := &flowMonitor{}
-	ready := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		first := true
-		for sc.Scan() {
-			at := time.Now()
-			if first {
-				close(ready)
-				first = false
-			}
-			line := sc.Text()
-			mon.keep(line)
-			if !strings.Contains(line, "event=ADDED") {
-				continue
-			}
-			if i := strings.Index(line, "dl_dst="); i >= 0 && len(line) >= i+7+17 {
-				if m, err := net.ParseMAC(line[i+7 : i+7+17]); err == nil && len(m) == 6 {
-					arr.arrive(sw, [6]byte(m), at)
-				}
-			}
-		}
-		_ = cmd.Wait()
-	}()
-	b.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	select {
-	case <-ready:
-		return mon
-	case <-exited:
-		b.Fatalf("ovs-ofctl monitor on switch %d ended: %s", sw, stderr.String())
-	case <-time.After(10 * time.Second):
-		b.Fatalf("ovs-ofctl monitor on switch %d printed nothing", sw)
-	}
-	return nil
 }
 
 // BenchmarkTunnelThroughput compares iperf3 TCP throughput between two
@@ -220,25 +134,21 @@ func iperfGbps(ctx context.Context, b *testing.B, from, to lab.Host, secs int) f
 	b.Helper()
 	var out []byte
 	var err error
-	for try := 0; try < 20; try++ {
+	for try := 0; try < 40; try++ {
 		out, err = from.Exec(ctx, "iperf3", "-c", to.IPv4.Addr().String(), "-p", "5201", "-t", strconv.Itoa(secs), "-J")
-		if err == nil {
-			break
+		var res struct {
+			End struct {
+				SumReceived struct {
+					BitsPerSecond float64 `json:"bits_per_second"`
+				} `json:"sum_received"`
+			} `json:"end"`
+			Error string `json:"error"`
+		}
+		if jerr := json.Unmarshal(out, &res); jerr == nil && res.Error == "" && res.End.SumReceived.BitsPerSecond > 0 {
+			return res.End.SumReceived.BitsPerSecond / 1e9
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if err != nil {
-		b.Fatalf("iperf3 %s -> %s: %v: %s", from.Name, to.Name, err, out)
-	}
-	var res struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil || res.End.SumReceived.BitsPerSecond == 0 {
-		b.Fatalf("iperf3 %s -> %s: no result (%v): %s", from.Name, to.Name, err, out)
-	}
-	return res.End.SumReceived.BitsPerSecond / 1e9
+	b.Fatalf("iperf3 %s -> %s: no result (%v): %s", from.Name, to.Name, err, out)
+	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -213,16 +214,18 @@ func benchLab(b *testing.B, staticHosts bool) (*benchCtl, *lab.Topology) {
 	if w := time.Since(waitStart); w > time.Second {
 		b.Logf("waited %v for the lab lock", w.Round(time.Second))
 	}
-	_ = lab.Down(ctx, lab.Config{})
+	// The lab's progress lines would interleave with the benchmark lines.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_ = lab.Down(ctx, lab.Config{Log: quiet})
 	ctl := startBenchController(b, ":6653", lab.ControllerOF, "info")
 	b.Cleanup(func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
 		defer dcancel()
-		if err := lab.Down(dctx, lab.Config{}); err != nil {
+		if err := lab.Down(dctx, lab.Config{Log: quiet}); err != nil {
 			b.Logf("lab down: %v", err)
 		}
 	})
-	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: ctl.API, Token: token, StaticHosts: staticHosts})
+	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: ctl.API, Token: token, StaticHosts: staticHosts, Log: quiet})
 	if err != nil {
 		b.Fatalf("lab up: %v", err)
 	}

@@ -45,22 +45,34 @@ func (a *arrivals) expect(mac [6]byte, need []int) *pending {
 
 // arrive records one flow with eth_dst mac added on switch sw at time at.
 // MACs nobody expects (the lab's own hosts, earlier runs) are ignored.
-func (a *arrivals) arrive(sw int, mac [6]byte, at time.Time) {
+func (a *arrivals) arrive(sw int, mac [6]byte, at time.Time) { a.update(sw, mac, at, -1) }
+
+// observe records that switch sw held n flows with eth_dst mac at time at
+// (a snapshot, as a dump-flows poll gives).
+func (a *arrivals) observe(sw int, mac [6]byte, n int, at time.Time) { a.update(sw, mac, at, n) }
+
+// update adds one flow (n < 0) or sets the count seen to n.
+func (a *arrivals) update(sw int, mac [6]byte, at time.Time, n int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p := a.pend[mac]
 	if p == nil || sw < 0 || sw >= len(p.need) || p.got[sw] >= p.need[sw] {
 		return
 	}
-	p.got[sw]++
+	if n < 0 {
+		p.got[sw]++
+	} else {
+		p.got[sw] = min(n, p.need[sw])
+	}
+	if p.got[sw] < p.need[sw] {
+		return
+	}
 	if at.After(p.last) {
 		p.last = at
 	}
-	if p.got[sw] == p.need[sw] {
-		p.left--
-		if p.left == 0 {
-			close(p.done)
-		}
+	p.left--
+	if p.left == 0 {
+		close(p.done)
 	}
 }
 

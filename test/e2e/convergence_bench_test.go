@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMoveConvergenceLab measures (it asserts no times) how long a move
+// takes in the 3-datacenter lab: from the packet-in of the host's
+// gratuitous ARP at the new site (detected_at of the mapping.moved event)
+// to the first packet from a remote host (pinging every 1 ms) that reaches
+// it. Set L2LISP_BENCH_MOVES=50 to run it.
+func TestMoveConvergenceLab(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("L2LISP_BENCH_MOVES"))
+	if n <= 0 {
+		t.Skip("set L2LISP_BENCH_MOVES to the number of moves to measure")
+	}
+	e := StartEnv(t, EnvOptions{ServeFlags: []string{"--duplicate-moves", "0"}})
+	h, peer := e.Topo.Host("dc1-blue-h1"), e.Host("blue", 3, 1)
+	bin := hostctl(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pinger := hostCmd(ctx, peer, "ping", "-q", "-i", "0.001", h.IPv4.Addr().String())
+	if err := pinger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mobWait(t, e, h.InstanceID, h.MAC, "learned", func(r *mobRecord) bool { return r != nil && r.Site == "dc1" })
+	var fromPacketIn, fromGARP []time.Duration
+	for i := range n {
+		to := 2
+		if h.DC == 2 {
+			to = 1
+		}
+		mobMove(t, e, h, to)
+		out, err := hostCmd(ctx, *h, bin, "garpwait", "-ip", h.IPv4.Addr().String(),
+			"-from", peer.IPv4.Addr().String()).CombinedOutput()
+		if err != nil {
+			t.Fatalf("move %d: %v: %s", i, err, out)
+		}
+		f := strings.Fields(string(out))
+		sent, _ := strconv.ParseInt(f[0], 10, 64)
+		got, _ := strconv.ParseInt(f[1], 10, 64)
+		site := e.Topo.DC(to).Name
+		r := mobWait(t, e, h.InstanceID, h.MAC, "at "+site, func(r *mobRecord) bool { return r != nil && r.Site == site })
+		var detected time.Time
+		for _, ev := range mobHistory(t, e, h.InstanceID, h.MAC) {
+			var d struct {
+				Version  uint64    `json:"version"`
+				Detected time.Time `json:"detected_at"`
+			}
+			if ev.Type == "mapping.moved" && json.Unmarshal(ev.Data, &d) == nil && d.Version == r.Version {
+				detected = d.Detected
+			}
+		}
+		fromGARP = append(fromGARP, time.Duration(got-sent))
+		fromPacketIn = append(fromPacketIn, time.Unix(0, got).Sub(detected))
+	}
+	var synced []time.Duration
+	for _, ev := range mobHistory(t, e, h.InstanceID, h.MAC) {
+		var d struct {
+			Seconds float64 `json:"seconds"`
+		}
+		if ev.Type == "mapping.converged" && json.Unmarshal(ev.Data, &d) == nil {
+			synced = append(synced, time.Duration(d.Seconds*float64(time.Second)))
+		}
+	}
+	logQuantiles(t, "packet-in -> all 3 switches synced (mapping.converged)", synced)
+	logQuantiles(t, "packet-in -> first remote packet delivered", fromPacketIn)
+	logQuantiles(t, "GARP sent -> first remote packet delivered", fromGARP)
+}
+
+func logQuantiles(t *testing.T, what string, d []time.Duration) {
+	slices.Sort(d)
+	q := func(p float64) time.Duration { return d[int(p*float64(len(d)-1))] }
+	t.Logf("%s over %d moves: min %v p50 %v p99 %v max %v", what, len(d), d[0], q(0.5), q(0.99), d[len(d)-1])
+}
