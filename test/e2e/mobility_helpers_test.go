@@ -224,3 +224,21 @@ func mobGARP(t *testing.T, h lab.Host, mac, ip string) {
 		t.Fatalf("garp from %s: %v: %s", h.Name, err, out)
 	}
 }
+
+// syncBuf is an output buffer safe to read while a command writes to it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

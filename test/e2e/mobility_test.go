@@ -149,7 +149,7 @@ func moveWithTCP(t *testing.T, e *Env) {
 	defer cancel()
 	mobWait(t, e, h.InstanceID, h.MAC, "learned at dc1", func(r *mobRecord) bool { return r != nil && r.Site == "dc1" })
 	server := hostCmd(ctx, *h, bin, "tcpserve", "-l", ":5001")
-	var srvOut strings.Builder
+	var srvOut syncBuf
 	server.Stdout, server.Stderr = &srvOut, &srvOut
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func moveWithTCP(t *testing.T, e *Env) {
 	const size = 16 << 20
 	client := hostCmd(ctx, peer, bin, "tcpsend", "-c", h.IPv4.Addr().String()+":5001",
 		"-n", fmt.Sprint(size), "-d", "12s")
-	var cliOut strings.Builder
+	var cliOut syncBuf
 	client.Stdout, client.Stderr = &cliOut, &cliOut
 	if err := client.Start(); err != nil {
 		t.Fatal(err)
