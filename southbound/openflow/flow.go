@@ -1,10 +1,13 @@
 package openflow
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -40,15 +43,23 @@ type OXM struct {
 	Mask  []byte
 }
 
-func (o OXM) String() string {
-	name := fmt.Sprintf("oxm(%#x,%d)", o.Class, o.Field)
+func (o OXM) String() string { return string(o.appendText(nil)) }
+
+// appendText writes name=value[/mask] in hex. It avoids fmt because the
+// pipeline keys every flow by this text on every compile.
+func (o OXM) appendText(b []byte) []byte {
 	if n, ok := fieldNames[[2]uint16{o.Class, uint16(o.Field)}]; ok {
-		name = n
+		b = append(b, n...)
+	} else {
+		b = fmt.Appendf(b, "oxm(%#x,%d)", o.Class, o.Field)
 	}
+	b = append(b, '=')
+	b = hex.AppendEncode(b, o.Value)
 	if o.Mask != nil {
-		return fmt.Sprintf("%s=%x/%x", name, o.Value, o.Mask)
+		b = append(b, '/')
+		b = hex.AppendEncode(b, o.Mask)
 	}
-	return fmt.Sprintf("%s=%x", name, o.Value)
+	return b
 }
 
 // Match is a list of OXM fields; order does not matter to the switch, and
@@ -57,12 +68,26 @@ type Match []OXM
 
 // Key is a canonical text form of the match, independent of field order.
 func (m Match) Key() string {
-	parts := make([]string, len(m))
-	for i, o := range m {
-		parts[i] = o.String()
+	if len(m) == 1 {
+		return m[0].String()
 	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
+	var buf [256]byte
+	parts := make([][]byte, len(m))
+	b := buf[:0]
+	for i, o := range m {
+		start := len(b)
+		b = o.appendText(b)
+		parts[i] = b[start:len(b):len(b)]
+	}
+	slices.SortFunc(parts, bytes.Compare)
+	out := make([]byte, 0, len(b)+len(m))
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, p...)
+	}
+	return string(out)
 }
 
 // Field numbers (OpenFlow 1.3 §7.2.3.7 and OVS's meta-flow for Nicira ones).
@@ -213,8 +238,8 @@ const (
 
 // Learn and other Nicira actions are added here when the pipeline needs them.
 
-func (a Output) String() string   { return fmt.Sprintf("output:%d", a.Port) }
-func (a Group) String() string    { return fmt.Sprintf("group:%d", a.ID) }
+func (a Output) String() string   { return "output:" + strconv.FormatUint(uint64(a.Port), 10) }
+func (a Group) String() string    { return "group:" + strconv.FormatUint(uint64(a.ID), 10) }
 func (a SetField) String() string { return "set_field:" + a.Field.String() }
 func (a Controller) String() string {
 	return fmt.Sprintf("controller(reason=%d,max_len=%d,id=%d)", a.Reason, a.MaxLen, a.ID)
@@ -244,11 +269,13 @@ type MetadataWrite struct{ Value, Mask uint64 }
 
 // Key identifies a flow in a table the way OpenFlow does: table, priority
 // and match. Two flows with the same key cannot both be installed.
-func (f Flow) Key() string { return fmt.Sprintf("%d/%d/%s", f.Table, f.Priority, f.Match.Key()) }
+func (f Flow) Key() string {
+	return strconv.Itoa(int(f.Table)) + "/" + strconv.Itoa(int(f.Priority)) + "/" + f.Match.Key()
+}
 
 func (f Flow) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "table=%d,priority=%d,%s actions=", f.Table, f.Priority, f.Match.Key())
+	b.WriteString("table=" + strconv.Itoa(int(f.Table)) + ",priority=" + strconv.Itoa(int(f.Priority)) + "," + f.Match.Key() + " actions=")
 	for i, a := range f.Actions {
 		if i > 0 {
 			b.WriteByte(',')
