@@ -36,6 +36,7 @@ var (
 	NegativeReplies  = counter("negative_map_replies_total", "Negative Map-Replies sent.")
 	MapRegisters     = counterVec("map_registers_total", "Map-Registers by outcome.", "outcome")
 	MapNotifies      = counter("map_notifies_total", "Map-Notifies sent.")
+	SMRsSent         = counter("smrs_sent_total", "Solicit-Map-Requests sent to ITRs holding a changed mapping.")
 	LISPDropped      = counterVec("lisp_packets_dropped_total", "LISP control packets dropped, by reason.", "reason")
 	RateLimited      = counter("map_replies_rate_limited_total", "Replies not sent because the source exceeded its rate.")
 	MapRequestsFwd   = counter("map_requests_forwarded_total", "Map-Requests forwarded to the registering ETR.")

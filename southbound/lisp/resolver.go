@@ -44,6 +44,7 @@ func (r *reader) handleRequest(req *packet.MapRequest, src netip.AddrPort, raw [
 		return
 	}
 	dst = netip.AddrPortFrom(dst.Addr(), src.Port())
+	r.replyTo = dst
 	// Limit by the reply's destination: with a spoofed request that is the
 	// victim, so the resolver cannot be used as an amplifier against it.
 	if !r.s.limiter.allow(dst.Addr(), r.mono) {
@@ -153,6 +154,7 @@ func (r *reader) positive(req *packet.EID, rec *mapping.Record, src netip.AddrPo
 		return
 	}
 	r.st.lookup[lookupHit]++
+	r.requesters.note(rec.EID, r.replyTo, r.now)
 	var e packet.EID
 	if rec.EID.Family() == mapping.FamilyMAC {
 		e = packet.NewMACEID(rec.EID.MAC)

@@ -106,6 +106,7 @@ type Server struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+	readers []*reader
 }
 
 // Listen binds the sockets and starts serving; Close stops.
@@ -130,10 +131,14 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 			s.Close()
 			return nil, err
 		}
+		s.readers = append(s.readers, r)
+	}
+	for _, r := range s.readers {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); r.run() }()
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.solicit(s.ctx) }()
 	go func() { defer s.wg.Done(); s.maintain() }()
 	go func() { defer s.wg.Done(); s.emitRefusals() }()
 	return s, nil
@@ -239,6 +244,10 @@ type reader struct {
 	touch   *touchSet
 	eids    []mapping.EID
 	scratch []byte
+	// replyTo is where the answer to the request being handled goes;
+	// requesters remembers it per EID for SMRs.
+	replyTo    netip.AddrPort
+	requesters *requesterLog
 }
 
 func (s *Server) newReader(i int) (*reader, error) {
@@ -249,7 +258,7 @@ func (s *Server) newReader(i int) (*reader, error) {
 	}
 	r := &reader{s: s, id: i, bc: bc, is4: socketIs4(c), in: NewDatagrams(s.cfg.Batch, maxDatagram),
 		out: NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
-		auth: authCache{}, touch: s.touches[i], scratch: make([]byte, 0, 64)}
+		auth: authCache{}, touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
 	r.reply.Records = make([]packet.Record, 0, 8)
 	r.ecm.Inner = &r.ecmReq
 	return r, nil
