@@ -87,7 +87,7 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 // solicit follows the change feed and sends SMRs for changed mappings.
 func (s *Server) solicit(ctx context.Context) {
 	events, cancel := s.ctl.Subscribe(4096)
-	defer cancel()
+	defer func() { cancel() }()
 	for {
 		select {
 		case <-ctx.Done():

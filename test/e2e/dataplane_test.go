@@ -182,8 +182,10 @@ var lossRE = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
 // pingLoss runs ping every 10 ms in the background; the returned function
 // stops it and reports sent and received.
 func pingLoss(t *testing.T, from lab.Host, to netip.Addr, d time.Duration) func() (int, int) {
+	// A count, not a deadline (-w): with -w the last request can be cut
+	// off before its reply and show as lost.
 	cmd := exec.Command("ip", "netns", "exec", from.Netns, "ping", "-i", "0.01", "-W", "1",
-		"-w", strconv.Itoa(int(d.Seconds())), to.String())
+		"-c", strconv.Itoa(int(d/(10*time.Millisecond))), to.String())
 	var buf strings.Builder
 	cmd.Stdout = &buf
 	if err := cmd.Start(); err != nil {
