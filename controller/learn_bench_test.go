@@ -18,8 +18,9 @@ import (
 // flows against what it holds, like the real sync does before talking to
 // the switch, and keeps the result. No wire, no switch latency.
 type fakeSwitch struct {
-	mu    sync.Mutex
-	flows map[string]string
+	mu      sync.Mutex
+	flows   map[string]string
+	applies int
 }
 
 func (f *fakeSwitch) Sync(_ context.Context, flows []openflow.Flow, groups []openflow.GroupEntry) (openflow.SyncResult, error) {
@@ -45,9 +46,37 @@ func (f *fakeSwitch) Sync(_ context.Context, flows []openflow.Flow, groups []ope
 	return res, nil
 }
 
+// Apply changes the named flows only, like the real Apply does.
+func (f *fakeSwitch) Apply(_ context.Context, d openflow.Delta) (openflow.SyncResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.flows == nil {
+		return openflow.SyncResult{}, openflow.ErrNeedSync
+	}
+	f.applies++
+	var res openflow.SyncResult
+	for _, fl := range d.Flows {
+		k, v := fl.Key(), fl.String()
+		if old, ok := f.flows[k]; !ok {
+			res.Added++
+		} else if old != v {
+			res.Modified++
+		}
+		f.flows[k] = v
+	}
+	for _, fl := range d.DelFlows {
+		if _, ok := f.flows[fl.Key()]; ok {
+			res.Deleted++
+			delete(f.flows, fl.Key())
+		}
+	}
+	res.GroupsChanged = len(d.Groups) + len(d.DelGroups)
+	return res, nil
+}
+
 // benchSites builds n sites with one xTR and one access port each, and
 // macs learned hosts spread over them.
-func benchSites(b *testing.B, n, macs int) *Controller {
+func benchSites(b testing.TB, n, macs int) *Controller {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	db, err := store.Open(ctx, b.TempDir()+"/l2lisp.db", log)

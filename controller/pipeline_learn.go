@@ -27,8 +27,8 @@ const (
 	PriorityKnownSrc   uint16 = 100 // table 10: known (port, MAC)
 	PrioritySuppress   uint16 = 90  // table 10: MAC configured here on no particular port (static)
 	PriorityUnknownSrc uint16 = 1   // table 10: unknown source from an access port: punt
-	PriorityNoAnswer   uint16 = 110 // table 20: ARP probes and gratuitous ARP are flooded, not answered
-	PriorityAnswer     uint16 = 100 // table 20: ARP request for a bound IP: answered
+	PriorityNoAnswer   uint16 = 110 // table 20: ARP probes, gratuitous ARP, DAD and NS without SLL: not answered
+	PriorityAnswer     uint16 = 100 // tables 20, 21: ARP request or NS for a bound IP: answered
 	PriorityPunt       uint16 = 100 // table 40
 )
 
@@ -145,29 +145,92 @@ func (c *compiler) bindings() []*mapping.Record {
 	return slices.CompactFunc(rs, func(a, b *mapping.Record) bool { return a.EID == b.EID })
 }
 
-// respond builds table 20: an ARP request from an access port for a bound
-// IPv4 EID is turned into the reply in place and sent back out its port,
-// so it never crosses the WAN. Probes (sender 0.0.0.0) and gratuitous
-// requests (sender = target) are not answered: they are announcements the
-// network must see. IPv6 NS is not answered in flows (docs/pipeline.md).
+// TableNDAdvert is the second half of the ND responder: table 20 turns a
+// neighbour solicitation for a bound IPv6 EID into an advertisement
+// (icmpv6_type 136) and sends it here, where OVS accepts a set-field of
+// nd_tll, whose prerequisite is an NA in the match (docs/pipeline.md).
+// Only frames of the table-20 NS flows ever reach it.
+const TableNDAdvert uint8 = 21
+
+// NA flags of an answer on a host's behalf: Solicited and Override, not
+// Router (RFC 4861 §7.2.4).
+const ndAnswerFlags = openflow.NDFlagSolicited | openflow.NDFlagOverride
+
+// respond builds table 20 (and 21): an ARP request or an IPv6 neighbour
+// solicitation from an access port for a bound IP EID is turned into the
+// reply in place and sent back out its port, so it never crosses the WAN.
+// Probes (ARP sender 0.0.0.0, DAD NS from ::), NS without a source
+// link-layer option and gratuitous ARP (sender = target) are not answered:
+// they are announcements the network must see, or the answer could not be
+// addressed.
 func (c *compiler) respond() {
 	c.add(TableResponder, PriorityTableMiss, StageResponder, nil, nil).Goto = TableL2Forward
-	any := false
+	any4, any6 := false, false
 	for _, b := range c.bindings() {
 		ip := b.EID.Prefix.Addr()
-		if !ip.Is4() || len(c.ports[b.EID.IID]) == 0 {
+		if len(c.ports[b.EID.IID]) == 0 {
 			continue
 		}
-		any = true
 		meta := metaMatch(b.EID.IID, MetaFromLocal)
+		if !ip.Is4() {
+			any6 = true
+			c.add(TableResponder, PriorityAnswer, StageResponder, ndMatch(meta, icmp6NS, ip),
+				[]openflow.Action{openflow.SetField{Field: openflow.ICMPv6Type(icmp6NA)}}).Goto = TableNDAdvert
+			c.add(TableNDAdvert, PriorityAnswer, StageResponder, ndMatch(meta, icmp6NA, ip), ndAdvertActions(b.MAC, ip))
+			continue
+		}
+		any4 = true
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{meta,
 			openflow.EthType(ethTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
 		c.add(TableResponder, PriorityAnswer, StageResponder, openflow.Match{meta,
 			openflow.EthType(ethTypeARP), openflow.ArpOp(arpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
 	}
-	if any {
+	if any4 {
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{localBit(),
 			openflow.EthType(ethTypeARP), openflow.ArpSPA(netip.IPv4Unspecified())}, nil).Goto = TableL2Forward
+	}
+	if any6 {
+		// DAD (source ::) must reach the owner so it can defend its
+		// address; an NS without an SLL option has no option to turn into
+		// the TLL one. RFC 4861 forbids SLL with source ::, so the second
+		// flow covers the first; both are kept so neither case hinges on
+		// the other.
+		ns := func(o openflow.OXM) openflow.Match {
+			return openflow.Match{localBit(), openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6),
+				openflow.ICMPv6Type(icmp6NS), o}
+		}
+		c.add(TableResponder, PriorityNoAnswer, StageResponder,
+			ns(openflow.IPv6Src(netip.IPv6Unspecified())), nil).Goto = TableL2Forward
+		c.add(TableResponder, PriorityNoAnswer, StageResponder, ns(openflow.NDSLL([6]byte{})), nil).Goto = TableL2Forward
+		c.add(TableNDAdvert, PriorityTableMiss, StageResponder, nil, nil)
+	}
+}
+
+// ndMatch matches an NS (or, after table 20's rewrite, NA) for target ip
+// from an access port of the iid in meta.
+func ndMatch(meta openflow.OXM, icmpType uint8, ip netip.Addr) openflow.Match {
+	return openflow.Match{meta, openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6),
+		openflow.ICMPv6Type(icmpType), openflow.NDTarget(ip)}
+}
+
+// ndAdvertActions finish turning a solicitation for ip (its type already
+// rewritten to NA by table 20) into the advertisement "ip is at mac": back
+// to the solicitor, from ip, flags S|O, the SLL option retyped as TLL and
+// carrying mac, out the port it came in on. The target and hop limit (255)
+// stay. OVS's userspace datapath fixes the ICMPv6 checksum (checked by
+// test/e2e TestNeighbourResponder). The option is retyped before nd_tll is
+// set, the order that test verified: OVS writes nd_tll into a TLL option.
+func ndAdvertActions(mac mapping.MAC, ip netip.Addr) []openflow.Action {
+	m := [6]byte(mac)
+	return []openflow.Action{
+		openflow.Move{Src: openflow.EthSrc(m), Dst: openflow.EthDst(m), NBits: 48},
+		openflow.SetField{Field: openflow.EthSrc(m)},
+		openflow.Move{Src: openflow.IPv6Src(ip), Dst: openflow.IPv6Dst(ip), NBits: 128},
+		openflow.SetField{Field: openflow.IPv6Src(ip)},
+		openflow.SetField{Field: openflow.NDReserved(ndAnswerFlags)},
+		openflow.SetField{Field: openflow.NDOptionsType(2)},
+		openflow.SetField{Field: openflow.NDTLL(m)},
+		openflow.Output{Port: openflow.PortInPort},
 	}
 }
 

@@ -6,15 +6,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/southbound/ovsdb"
 )
 
 // FlowSyncer is an OpenFlow switch connection that can be made to hold a
-// given set of flows and groups (sending only the difference).
+// given set of flows and groups (sending only the difference). Apply
+// changes only the entries a delta names, relative to the last successful
+// Sync on the same connection; it fails with openflow.ErrNeedSync when
+// there is none.
 type FlowSyncer interface {
 	Sync(ctx context.Context, flows []openflow.Flow, groups []openflow.GroupEntry) (openflow.SyncResult, error)
+	Apply(ctx context.Context, d openflow.Delta) (openflow.SyncResult, error)
 }
 
 // Provisioner keeps each xTR's bridge, tunnel port and access ports in
@@ -39,8 +44,12 @@ type Reconciler struct {
 	DefaultTarget string      // OpenFlow target for xTRs without their own
 
 	mu        sync.Mutex
-	dirtyFlow map[string]bool
+	dirtyFlow map[string]bool // full recompute
 	dirtyOVS  map[string]bool
+	// dirtyEIDs are, per xTR not marked in dirtyFlow, the MAC EIDs that
+	// changed; incr the compiled state those changes are applied to.
+	dirtyEIDs map[string]map[mapping.EID]bool
+	incr      map[string]*Incremental
 	kick      chan struct{}
 	// synced notes, per xTR, the feed position its switch last reflected;
 	// benchmarks and tests wait on it.
@@ -72,6 +81,7 @@ func (r *Reconciler) init() {
 	if r.kick == nil {
 		r.kick = make(chan struct{}, 1)
 		r.dirtyFlow, r.dirtyOVS, r.synced = map[string]bool{}, map[string]bool{}, map[string]int64{}
+		r.dirtyEIDs, r.incr = map[string]map[mapping.EID]bool{}, map[string]*Incremental{}
 		r.cond = sync.NewCond(&r.mu)
 	}
 }
@@ -113,7 +123,7 @@ func (r *Reconciler) mark(ev Event) {
 	switch ev.Type {
 	case EvMappingCreated, EvMappingUpdated, EvMappingMoved, EvMappingDeleted:
 		if ev.InstanceID != nil {
-			r.markFlows(r.Ctl.XTRsServing(*ev.InstanceID)...)
+			r.markMapping(*ev.InstanceID, ev.EID)
 		}
 	case EvPortBound, EvPortUnbound:
 		r.markFlows(ev.XTR)
@@ -130,6 +140,7 @@ func (r *Reconciler) markFlows(names ...string) {
 	r.mu.Lock()
 	for _, n := range names {
 		r.dirtyFlow[n] = true
+		delete(r.dirtyEIDs, n)
 	}
 	r.mu.Unlock()
 }
@@ -155,7 +166,11 @@ func (r *Reconciler) markAll() {
 
 // SwitchConnected is called when an OpenFlow connection comes up: the first
 // Sync after a connection reads the switch's flows and sends the difference.
-func (r *Reconciler) SwitchConnected(dpid uint64) {
+func (r *Reconciler) SwitchConnected(dpid uint64) { r.Resync(dpid) }
+
+// Resync asks for a full pass over one switch, for when it may have lost a
+// flow behind the incremental path's back (a flow-removed, say).
+func (r *Reconciler) Resync(dpid uint64) {
 	for _, x := range r.Ctl.XTRs() {
 		if x.DatapathID == dpid {
 			r.markFlows(x.Name)
@@ -177,21 +192,30 @@ func (r *Reconciler) Kick() {
 func (r *Reconciler) pass(ctx context.Context) {
 	pos := r.Ctl.LastEventID()
 	r.mu.Lock()
-	flows, ovs := r.dirtyFlow, r.dirtyOVS
-	r.dirtyFlow, r.dirtyOVS = map[string]bool{}, map[string]bool{}
+	flows, ovs, eids := r.dirtyFlow, r.dirtyOVS, r.dirtyEIDs
+	r.dirtyFlow, r.dirtyOVS, r.dirtyEIDs = map[string]bool{}, map[string]bool{}, map[string]map[mapping.EID]bool{}
 	r.mu.Unlock()
+	for name := range eids {
+		if !flows[name] {
+			flows[name] = false // changed EIDs only
+		}
+	}
 	for name := range ovs {
 		r.provision(ctx, name)
 	}
 	sem := make(chan struct{}, syncWorkers)
 	var wg sync.WaitGroup
-	for name := range flows {
+	for name, full := range flows {
 		wg.Add(1)
 		sem <- struct{}{}
+		var changed map[mapping.EID]bool
+		if !full {
+			changed = eids[name]
+		}
 		go func(name string) {
 			defer func() { <-sem; wg.Done() }()
-			if !r.syncFlows(ctx, name, pos) {
-				r.markFlows(name) // retried on the next pass
+			if !r.syncFlows(ctx, name, pos, changed) {
+				r.markFlows(name) // retried on the next pass, in full
 			}
 		}(name)
 	}
@@ -234,23 +258,28 @@ func (r *Reconciler) desired(x XTR) ovsdb.Desired {
 	return d
 }
 
-// syncFlows pushes one xTR's flows; false means try again later.
-func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64) bool {
+// syncFlows pushes one xTR's flows, only those of the changed MAC EIDs
+// when given and possible; false means try again later.
+func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, changed map[mapping.EID]bool) bool {
 	x, err := r.Ctl.XTR(name)
 	if err != nil {
+		r.setIncr(name, nil)
 		return true // deleted: OVSDB removal takes its bridge away
 	}
 	sw, ok := r.Switch(x.DatapathID)
 	if !ok {
-		return true // not connected: synced on connection
+		r.setIncr(name, nil) // what it holds on return is read back
+		return true          // not connected: synced on connection
 	}
 	start := time.Now()
-	view, _ := r.Ctl.View(name)
-	flows, groups := Compile(view)
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	res, err := sw.Sync(sctx, flows, groups)
+	res, done, err := r.syncDelta(sctx, name, sw, changed)
+	if !done && err == nil {
+		res, err = r.syncFull(sctx, name, sw)
+	}
 	if err != nil {
+		r.setIncr(name, nil)
 		r.Log.Warn("sync flows", "xtr", name, "err", err)
 		return false
 	}
@@ -258,7 +287,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64) bool
 	metrics.FlowModsSent.Add(float64(res.Added + res.Modified + res.Deleted + res.GroupsChanged))
 	if res.Added+res.Modified+res.Deleted+res.GroupsChanged > 0 {
 		r.Log.Debug("synced flows", "xtr", name, "added", res.Added, "modified", res.Modified,
-			"deleted", res.Deleted, "groups", res.GroupsChanged, "took", time.Since(start))
+			"deleted", res.Deleted, "groups", res.GroupsChanged, "took", time.Since(start), "delta", done)
 	}
 	r.mu.Lock()
 	if pos > r.synced[name] {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/l2lisp/l2lisp/mapping"
@@ -36,6 +37,24 @@ type PortView struct {
 
 // View builds the pipeline input of one xTR from the current state.
 func (c *Controller) View(name string) (SwitchView, bool) {
+	v, ok := c.baseView(name)
+	if !ok {
+		return v, false
+	}
+	for _, iid := range v.Networks {
+		c.idx.RangeIID(iid, func(r mapping.Record) bool {
+			if r.EID.Family() == mapping.FamilyMAC || r.HasMAC() {
+				v.Records = append(v.Records, r)
+			}
+			return true
+		})
+	}
+	return v, true
+}
+
+// baseView is View without the records: cheap, as it does not depend on
+// how many hosts the network holds.
+func (c *Controller) baseView(name string) (SwitchView, bool) {
 	c.mu.RLock()
 	x, ok := c.xtrs[name]
 	if !ok {
@@ -62,15 +81,22 @@ func (c *Controller) View(name string) (SwitchView, bool) {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Less(ps[j]) })
 		v.Peers[iid] = ps
 	}
-	for _, iid := range v.Networks {
-		c.idx.RangeIID(iid, func(r mapping.Record) bool {
-			if r.EID.Family() == mapping.FamilyMAC || r.HasMAC() {
-				v.Records = append(v.Records, r)
-			}
-			return true
-		})
-	}
 	return v, true
+}
+
+// sameBase says whether two views agree on everything but their records.
+func sameBase(a, b SwitchView) bool {
+	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
+		a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) || !slices.Equal(a.Networks, b.Networks) ||
+		len(a.Peers) != len(b.Peers) {
+		return false
+	}
+	for iid, pa := range a.Peers {
+		if pb, ok := b.Peers[iid]; !ok || !slices.Equal(pa, pb) {
+			return false
+		}
+	}
+	return true
 }
 
 // XTRsServing lists the xTRs whose site serves instance-id iid.

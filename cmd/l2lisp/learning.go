@@ -81,6 +81,10 @@ func (s *southbound) flowRemoved(sw *openflow.Switch, fr openflow.FlowRemoved) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	aged, err := s.punts.FlowRemoved(ctx, name, fr)
+	if !aged {
+		// Not an aged host: put back whatever the switch dropped.
+		s.rec.Resync(sw.DPID())
+	}
 	if err != nil {
 		s.log.Warn("age learned host", "xtr", name, "err", err)
 	} else if aged {
@@ -117,6 +121,23 @@ type meteredSwitch struct {
 
 // Sync sets missing meters, then syncs flows and groups.
 func (m meteredSwitch) Sync(ctx context.Context, flows []openflow.Flow, groups []openflow.GroupEntry) (openflow.SyncResult, error) {
+	if err := m.ensureMeters(ctx, flows); err != nil {
+		return openflow.SyncResult{}, err
+	}
+	return m.sw.Sync(ctx, flows, groups)
+}
+
+// Apply sets missing meters, then applies the delta.
+func (m meteredSwitch) Apply(ctx context.Context, d openflow.Delta) (openflow.SyncResult, error) {
+	if err := m.ensureMeters(ctx, d.Flows); err != nil {
+		return openflow.SyncResult{}, err
+	}
+	return m.sw.Apply(ctx, d)
+}
+
+// ensureMeters sets the meters flows name that this process has not set
+// on the switch yet.
+func (m meteredSwitch) ensureMeters(ctx context.Context, flows []openflow.Flow) error {
 	dpid := m.sw.DPID()
 	for _, f := range flows {
 		if f.Meter == 0 {
@@ -130,7 +151,7 @@ func (m meteredSwitch) Sync(ctx context.Context, flows []openflow.Flow, groups [
 		}
 		me := openflow.MeterEntry{ID: f.Meter, Rate: m.s.learn.MeterRate, Burst: m.s.learn.MeterBurst}
 		if err := m.sw.SetMeter(ctx, me); err != nil {
-			return openflow.SyncResult{}, err
+			return err
 		}
 		m.s.mu.Lock()
 		if m.s.meters[dpid] == nil {
@@ -139,5 +160,5 @@ func (m meteredSwitch) Sync(ctx context.Context, flows []openflow.Flow, groups [
 		m.s.meters[dpid][f.Meter] = true
 		m.s.mu.Unlock()
 	}
-	return m.sw.Sync(ctx, flows, groups)
+	return nil
 }

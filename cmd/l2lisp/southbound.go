@@ -72,6 +72,7 @@ func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveC
 	ctl.SetLearnConfig(cfg.learn)
 	s.rec = &controller.Reconciler{Ctl: ctl, Log: log.With("component", "reconciler"), Prov: s.ovs,
 		DefaultTarget: cfg.ofTarget, Switch: s.flowSwitch}
+	s.of.Role = ofRoles[cfg.ofRole]
 	s.of.OnConnect = s.connected
 	s.of.OnDisconnect = s.disconnected
 	s.of.OnPacketIn = s.packetIn
@@ -173,3 +174,6 @@ func (s *southbound) Close() {
 	s.wg.Wait()
 	s.ovs.Close()
 }
+
+// ofRoles maps the --openflow-role values to OpenFlow roles.
+var ofRoles = map[string]openflow.Role{"equal": openflow.RoleEqual, "master": openflow.RoleMaster, "slave": openflow.RoleSlave}

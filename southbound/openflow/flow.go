@@ -32,6 +32,10 @@ const (
 	ClassNXM0          uint16 = 0x0000
 	ClassNXM1          uint16 = 0x0001
 	ClassOpenFlowBasic uint16 = 0x8000
+	// ClassEricsson is OVS's ERICOXM_OF_ class (0x1000, not an experimenter
+	// OXM): the ND reserved-flags and option-type fields OVS 2.11+ can set,
+	// as an ND responder needs (ovs-fields(7), "nd_reserved").
+	ClassEricsson uint16 = 0x1000
 )
 
 // OXM is one match field (or set-field target): class, field number, value
@@ -98,7 +102,10 @@ const (
 	fieldEthSrc   = 4
 	fieldEthType  = 5
 	fieldIPProto  = 10
+	fieldIPv6Src  = 26
+	fieldIPv6Dst  = 27
 	fieldICMPv6T  = 29
+	fieldICMPv6C  = 30
 	fieldArpOp    = 21
 	fieldArpSPA   = 22
 	fieldArpTPA   = 23
@@ -113,6 +120,8 @@ const (
 	nxmTunIPv6Src = 109
 	nxmTunIPv6Dst = 110
 	nxmReg0       = 0 // NXM_NX_REG0..7 are fields 0..7 of class NXM_1
+	ericNDRes     = 1 // ERICOXM_OF_ICMPV6_ND_RESERVED, 32 bits, class 0x1000
+	ericNDOptType = 2 // ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE, 8 bits, class 0x1000
 )
 
 var fieldNames = map[[2]uint16]string{
@@ -122,7 +131,10 @@ var fieldNames = map[[2]uint16]string{
 	{ClassOpenFlowBasic, fieldEthSrc}:   "eth_src",
 	{ClassOpenFlowBasic, fieldEthType}:  "eth_type",
 	{ClassOpenFlowBasic, fieldIPProto}:  "ip_proto",
+	{ClassOpenFlowBasic, fieldIPv6Src}:  "ipv6_src",
+	{ClassOpenFlowBasic, fieldIPv6Dst}:  "ipv6_dst",
 	{ClassOpenFlowBasic, fieldICMPv6T}:  "icmpv6_type",
+	{ClassOpenFlowBasic, fieldICMPv6C}:  "icmpv6_code",
 	{ClassOpenFlowBasic, fieldArpOp}:    "arp_op",
 	{ClassOpenFlowBasic, fieldArpSPA}:   "arp_spa",
 	{ClassOpenFlowBasic, fieldArpTPA}:   "arp_tpa",
@@ -137,6 +149,8 @@ var fieldNames = map[[2]uint16]string{
 	{ClassNXM1, nxmTunIPv6Src}:          "tun_ipv6_src",
 	{ClassNXM1, nxmTunIPv6Dst}:          "tun_ipv6_dst",
 	{ClassNXM1, nxmReg0}:                "reg0",
+	{ClassEricsson, ericNDRes}:          "nd_reserved",
+	{ClassEricsson, ericNDOptType}:      "nd_options_type",
 }
 
 func u16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
@@ -162,6 +176,37 @@ func ArpSPA(a netip.Addr) OXM   { return basic(fieldArpSPA, a.AsSlice()) }
 func ArpSHA(mac [6]byte) OXM    { return basic(fieldArpSHA, mac[:]) }
 func NDTarget(a netip.Addr) OXM { return basic(fieldNDTarget, a.AsSlice()) }
 func TunnelID(id uint64) OXM    { return basic(fieldTunnelID, u64(id)) }
+
+// IPv6 and ICMPv6 fields. IPv6Src and IPv6Dst take an IPv6 address (an
+// IPv4-mapped one is written as its 16 bytes); the ND link-layer options
+// are matched and set like any other field, with OVS's prerequisites:
+// nd_sll needs icmpv6_type=135 in the match, nd_tll icmpv6_type=136.
+func IPv6Src(a netip.Addr) OXM { return basic(fieldIPv6Src, v6(a)) }
+func IPv6Dst(a netip.Addr) OXM { return basic(fieldIPv6Dst, v6(a)) }
+func ICMPv6Code(c uint8) OXM   { return basic(fieldICMPv6C, []byte{c}) }
+func NDSLL(mac [6]byte) OXM    { return basic(fieldNDSLL, mac[:]) }
+func NDTLL(mac [6]byte) OXM    { return basic(fieldNDTLL, mac[:]) }
+func v6(a netip.Addr) []byte   { b := a.As16(); return b[:] }
+
+// ND flags (the first bits of the 32-bit field after the ICMPv6 checksum
+// of a neighbour advertisement, RFC 4861 §4.4) for NDReserved.
+const (
+	NDFlagRouter    uint32 = 1 << 31
+	NDFlagSolicited uint32 = 1 << 30
+	NDFlagOverride  uint32 = 1 << 29
+)
+
+// NDReserved is OVS's nd_reserved: the 32 bits after the ICMPv6 checksum
+// of an NS or NA (R/S/O flags and reserved bits). Set-field only in
+// practice; OVS cannot mask it.
+func NDReserved(v uint32) OXM { return OXM{Class: ClassEricsson, Field: ericNDRes, Value: u32(v)} }
+
+// NDOptionsType is OVS's nd_options_type: the type of the first ND option
+// (1 source, 2 target link-layer address). Setting it to 2 turns an NS's
+// SLL option into the TLL option of the advertisement built from it.
+func NDOptionsType(t uint8) OXM {
+	return OXM{Class: ClassEricsson, Field: ericNDOptType, Value: []byte{t}}
+}
 
 // TunSrc matches the outer source address of a decapsulated frame (the
 // sending site's RLOC); TunDst, as a set-field target, picks the remote RLOC

@@ -7,6 +7,9 @@ const (
 	ClassNXM0  uint16 = 0x0000
 	ClassNXM1  uint16 = 0x0001
 	ClassBasic uint16 = 0x8000
+	// ClassEricsson is OVS's ERICOXM_OF_ class: nd_reserved (1, 4 bytes)
+	// and nd_options_type (2, 1 byte).
+	ClassEricsson uint16 = 0x1000
 )
 
 // OXM is one TLV of an OXM match or a set-field action. Mask, when present,
@@ -60,6 +63,9 @@ func init() {
 		31: 4, 32: 4, 109: 16, 110: 16}
 	for f, w := range nxm1 {
 		fieldWidths[uint32(ClassNXM1)<<8|uint32(f)] = w
+	}
+	for f, w := range map[uint8]uint8{1: 4, 2: 1} {
+		fieldWidths[uint32(ClassEricsson)<<8|uint32(f)] = w
 	}
 }
 

@@ -1,0 +1,295 @@
+package controller
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+
+	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/southbound/openflow"
+)
+
+// Incremental compilation. Compile's output splits into a base part, which
+// depends on everything but the MAC records (ports, networks, peers, learn
+// settings and the IP records bound to MACs), and one part per MAC EID:
+// the table-10 and table-30 flows of its winning record and the select
+// group they use. No flow of one MAC EID depends on another, and a select
+// group's id depends only on its content (unless two contents hash alike,
+// which we detect and leave to Compile), so
+//
+//	Compile(v) = sort(base flows ∪ every part's flows), base groups ∪ select groups
+//
+// and a change of one MAC EID changes only its own part. The property test
+// in pipeline_incr_test.go holds this equality on random views.
+
+// recordPart is what one MAC EID contributes.
+type recordPart struct {
+	flows []openflow.Flow
+	keys  []string // Match.Key of each flow, for sorting
+	group uint32   // select group used; 0: none
+}
+
+// selectRef is a select group and how many parts use it.
+type selectRef struct {
+	g openflow.GroupEntry
+	n int
+}
+
+// Incremental is one switch's compiled state kept for incremental updates.
+// It is not safe for concurrent use.
+type Incremental struct {
+	base       SwitchView // the view without its MAC records
+	baseFlows  []openflow.Flow
+	baseGroups []openflow.GroupEntry
+	scratch    *compiler // the base's compiler, for compiling parts
+	learning   bool      // tables 10 and 40 are active (learn and punt)
+	parts      map[mapping.EID]recordPart
+	sel        map[uint32]*selectRef
+}
+
+// isMACRecord says whether Compile's records() could pick r in some view.
+func isMACRecord(r *mapping.Record) bool {
+	return r.EID.Family() == mapping.FamilyMAC
+}
+
+// NewIncremental compiles v as base and parts. It returns false when the
+// split cannot reproduce Compile(v) (a select group id collision).
+func NewIncremental(v SwitchView) (*Incremental, bool) {
+	byEID := map[mapping.EID][]*mapping.Record{}
+	base := v
+	base.Records = nil
+	for i := range v.Records {
+		r := &v.Records[i]
+		if isMACRecord(r) {
+			byEID[r.EID] = append(byEID[r.EID], r)
+		} else {
+			base.Records = append(base.Records, *r)
+		}
+	}
+	in := &Incremental{base: base, parts: map[mapping.EID]recordPart{}, sel: map[uint32]*selectRef{}}
+	in.baseFlows, in.baseGroups = Compile(base)
+	in.scratch = newCompiler(base)
+	in.scratch.flood() // the flood groups forward() looks for
+	in.learning = base.Learn.Enabled && len(in.scratch.byName) > 0
+	for e, rs := range byEID {
+		if !in.set(e, rs, nil) {
+			return nil, false
+		}
+	}
+	return in, true
+}
+
+// Update brings the state in line with a view whose MAC EIDs named in
+// changes now have exactly the records given (none: deleted), everything
+// else unchanged, and returns the change to hand to the switch. IP records
+// belong to the base: a change to one needs NewIncremental. It returns
+// false when the state can no longer reproduce Compile; it must then be
+// dropped.
+func (in *Incremental) Update(changes map[mapping.EID][]mapping.Record) (openflow.Delta, bool) {
+	d := newDeltaBuilder()
+	for e, recs := range changes {
+		if e.Family() != mapping.FamilyMAC {
+			return openflow.Delta{}, false
+		}
+		rs := make([]*mapping.Record, len(recs))
+		for i := range recs {
+			rs[i] = &recs[i]
+		}
+		if !in.set(e, rs, d) {
+			return openflow.Delta{}, false
+		}
+	}
+	return d.delta(in), true
+}
+
+// winner is the record of an EID that Compile uses, nil if none.
+func (in *Incremental) winner(rs []*mapping.Record) *mapping.Record {
+	var best *mapping.Record
+	for _, r := range rs {
+		if r.EID.Family() != mapping.FamilyMAC || r.EID.MAC.IsMulticast() || !in.scratch.served[r.EID.IID] {
+			continue
+		}
+		if best == nil || recordOrder(r, best) < 0 {
+			best = r
+		}
+	}
+	return best
+}
+
+// compilePart runs the per-record stages of Compile on one record.
+func (in *Incremental) compilePart(r *mapping.Record) (recordPart, openflow.GroupEntry) {
+	c := in.scratch
+	c.flows = make([]openflow.Flow, 0, 4)
+	if in.learning {
+		c.learnRecord(r)
+	}
+	c.forward(r)
+	var part recordPart
+	var g openflow.GroupEntry
+	for i := range c.flows {
+		f := &c.flows[i]
+		if in.learning && f.Table == TableL2Forward && len(f.Actions) > 0 {
+			f.Goto = TablePunt // as punt() does
+		}
+		for _, a := range f.Actions {
+			if ga, ok := a.(openflow.Group); ok && ga.ID >= SelectGroupBase {
+				part.group, g = ga.ID, c.groups[ga.ID]
+			}
+		}
+		part.keys = append(part.keys, f.Match.Key())
+	}
+	part.flows, c.flows = c.flows, nil
+	if part.group != 0 {
+		// Leave the scratch compiler as the base left it.
+		delete(c.groups, part.group)
+		clear(c.selectID)
+	}
+	return part, g
+}
+
+// set replaces the part of EID e by the one its records rs give (none if
+// rs is empty) and notes the changes in d when d is not nil. It returns
+// false when a select group id would collide.
+func (in *Incremental) set(e mapping.EID, rs []*mapping.Record, d *deltaBuilder) bool {
+	var part recordPart
+	var g openflow.GroupEntry
+	if r := in.winner(rs); r != nil {
+		part, g = in.compilePart(r)
+	}
+	if part.group != 0 {
+		ref := in.sel[part.group]
+		switch {
+		case ref == nil:
+			d.touchGroup(in, part.group)
+			in.sel[part.group] = &selectRef{g: g, n: 1}
+		case !reflect.DeepEqual(ref.g, g):
+			return false // two locator sets hash alike: Compile probes
+		default:
+			ref.n++
+		}
+	}
+	old, had := in.parts[e]
+	if had && old.group != 0 {
+		ref := in.sel[old.group]
+		if ref.n--; ref.n == 0 {
+			d.touchGroup(in, old.group)
+			delete(in.sel, old.group)
+		}
+	}
+	if len(part.flows) == 0 {
+		delete(in.parts, e)
+	} else {
+		in.parts[e] = part
+	}
+	d.flows(old.flows, part.flows)
+	return true
+}
+
+// Result returns what Compile returns for the current view.
+func (in *Incremental) Result() ([]openflow.Flow, []openflow.GroupEntry) {
+	type keyed struct {
+		f   *openflow.Flow
+		key string
+	}
+	n := len(in.baseFlows)
+	for _, p := range in.parts {
+		n += len(p.flows)
+	}
+	ks := make([]keyed, 0, n)
+	for i := range in.baseFlows {
+		ks = append(ks, keyed{&in.baseFlows[i], in.baseFlows[i].Match.Key()})
+	}
+	for _, p := range in.parts {
+		for i := range p.flows {
+			ks = append(ks, keyed{&p.flows[i], p.keys[i]})
+		}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.f.Table, b.f.Table), cmp.Compare(b.f.Priority, a.f.Priority),
+			cmp.Compare(a.key, b.key))
+	})
+	flows := make([]openflow.Flow, len(ks))
+	for i, k := range ks {
+		flows[i] = *k.f
+	}
+	groups := slices.Clone(in.baseGroups)
+	for _, ref := range in.sel {
+		groups = append(groups, ref.g)
+	}
+	slices.SortFunc(groups, func(a, b openflow.GroupEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return flows, groups
+}
+
+// deltaBuilder gathers the changes of several set calls into one Delta.
+// Flows are keyed like the switch keys them; a group's state before the
+// first change is remembered so a group that comes back unchanged is not
+// sent.
+type deltaBuilder struct {
+	set    map[string]openflow.Flow
+	del    map[string]openflow.Flow
+	before map[uint32]*openflow.GroupEntry
+}
+
+func newDeltaBuilder() *deltaBuilder {
+	return &deltaBuilder{set: map[string]openflow.Flow{}, del: map[string]openflow.Flow{},
+		before: map[uint32]*openflow.GroupEntry{}}
+}
+
+func (d *deltaBuilder) touchGroup(in *Incremental, id uint32) {
+	if d == nil {
+		return
+	}
+	if _, seen := d.before[id]; seen {
+		return
+	}
+	var g *openflow.GroupEntry
+	if ref := in.sel[id]; ref != nil {
+		g = &ref.g
+	}
+	d.before[id] = g
+}
+
+// flows notes the change of one part from old to new flows.
+func (d *deltaBuilder) flows(old, cur []openflow.Flow) {
+	if d == nil {
+		return
+	}
+	keep := make(map[string]bool, len(cur))
+	for _, f := range cur {
+		k := f.Key()
+		keep[k] = true
+		if i := slices.IndexFunc(old, func(o openflow.Flow) bool { return o.Key() == k }); i >= 0 &&
+			reflect.DeepEqual(old[i], f) {
+			continue // unchanged
+		}
+		delete(d.del, k)
+		d.set[k] = f
+	}
+	for _, f := range old {
+		if k := f.Key(); !keep[k] {
+			delete(d.set, k)
+			d.del[k] = f
+		}
+	}
+}
+
+// delta returns the switch-level change, given the state after the sets.
+func (d *deltaBuilder) delta(in *Incremental) openflow.Delta {
+	var out openflow.Delta
+	for _, f := range d.set {
+		out.Flows = append(out.Flows, f)
+	}
+	for _, f := range d.del {
+		out.DelFlows = append(out.DelFlows, f)
+	}
+	for id, was := range d.before {
+		ref := in.sel[id]
+		switch {
+		case ref == nil && was != nil:
+			out.DelGroups = append(out.DelGroups, id)
+		case ref != nil && (was == nil || !reflect.DeepEqual(*was, ref.g)):
+			out.Groups = append(out.Groups, ref.g)
+		}
+	}
+	return out
+}

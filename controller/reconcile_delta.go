@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"context"
+	"errors"
+
+	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/southbound/openflow"
+)
+
+// maxDeltaEIDs is how many changed EIDs one switch may collect before a
+// pass recomputes it in full: past that, a full pass costs no more.
+const maxDeltaEIDs = 4096
+
+// markMapping marks the xTRs serving iid for a change of the EID given in
+// its text form: just that EID for a MAC EID, in full otherwise (IP
+// records feed the ARP responder, part of every switch's base flows).
+func (r *Reconciler) markMapping(iid uint32, eidText string) {
+	names := r.Ctl.XTRsServing(iid)
+	e, err := mapping.ParseEID(iid, eidText)
+	if err != nil || e.Family() != mapping.FamilyMAC {
+		r.markFlows(names...)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		if r.dirtyFlow[n] {
+			continue
+		}
+		m := r.dirtyEIDs[n]
+		if m == nil {
+			m = map[mapping.EID]bool{}
+			r.dirtyEIDs[n] = m
+		}
+		if m[e] = true; len(m) > maxDeltaEIDs {
+			delete(r.dirtyEIDs, n)
+			r.dirtyFlow[n] = true
+		}
+	}
+}
+
+func (r *Reconciler) setIncr(name string, in *Incremental) {
+	r.mu.Lock()
+	if in == nil {
+		delete(r.incr, name)
+	} else {
+		r.incr[name] = in
+	}
+	r.mu.Unlock()
+}
+
+// syncDelta sends a switch only the flows and groups of the changed MAC
+// EIDs. done is false, with no error, when it cannot: no changed EIDs
+// given, no compiled state kept, the rest of the view changed since it was
+// compiled, or the switch's installed state unknown. The caller then syncs
+// in full.
+func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, changed map[mapping.EID]bool) (res openflow.SyncResult, done bool, err error) {
+	if changed == nil {
+		return res, false, nil
+	}
+	r.mu.Lock()
+	in := r.incr[name]
+	delete(r.incr, name) // put back only once the switch has it
+	r.mu.Unlock()
+	if in == nil {
+		return res, false, nil
+	}
+	base, ok := r.Ctl.baseView(name)
+	if !ok || !sameBase(in.base, base) {
+		return res, false, nil
+	}
+	recs := make(map[mapping.EID][]mapping.Record, len(changed))
+	for e := range changed {
+		recs[e] = nil
+		if rec, ok := r.Ctl.idx.Get(e); ok {
+			recs[e] = []mapping.Record{rec}
+		}
+	}
+	d, ok := in.Update(recs)
+	if !ok {
+		return res, false, nil
+	}
+	if !d.Empty() {
+		res, err = sw.Apply(ctx, d)
+		if errors.Is(err, openflow.ErrNeedSync) {
+			return res, false, nil
+		}
+		if err != nil {
+			return res, false, err
+		}
+	}
+	r.setIncr(name, in)
+	return res, true, nil
+}
+
+// syncFull compiles the whole view and syncs it, keeping the compiled
+// state for later deltas.
+func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (openflow.SyncResult, error) {
+	r.setIncr(name, nil)
+	view, _ := r.Ctl.View(name)
+	in, ok := NewIncremental(view)
+	var flows []openflow.Flow
+	var groups []openflow.GroupEntry
+	if ok {
+		flows, groups = in.Result()
+	} else {
+		flows, groups = Compile(view)
+	}
+	res, err := sw.Sync(ctx, flows, groups)
+	if err == nil && ok {
+		r.setIncr(name, in)
+	}
+	return res, err
+}
