@@ -81,7 +81,8 @@ func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveC
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.sweep(ctx) }()
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.exportOVSDBState(ctx) }()
 	go func() { defer s.wg.Done(); _ = s.of.Serve(ctx, ln) }()
 	go func() { defer s.wg.Done(); s.rec.Run(ctx) }()
 	return s, nil
@@ -177,3 +178,24 @@ func (s *southbound) Close() {
 
 // ofRoles maps the --openflow-role values to OpenFlow roles.
 var ofRoles = map[string]openflow.Role{"equal": openflow.RoleEqual, "master": openflow.RoleMaster, "slave": openflow.RoleSlave}
+
+// exportOVSDBState keeps the xtr_connected{conn="ovsdb"} gauge current; the
+// OpenFlow one is set on connect and disconnect.
+func (s *southbound) exportOVSDBState(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		for _, x := range s.ctl.XTRs() {
+			v := 0.0
+			if s.ovs.State(x.Name).Connected {
+				v = 1
+			}
+			metrics.XTRConnected.WithLabelValues(x.Name, "ovsdb").Set(v)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
