@@ -4,69 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/l2lisp/l2lisp/test/lab"
 )
-
-// The benchmarks need what the harness does for tests, but the harness
-// takes *testing.T; these helpers take testing.TB.
-
-var (
-	benchBuildOnce sync.Once
-	benchBin       string
-	benchBuildErr  error
-)
-
-func benchBinary(tb testing.TB) string {
-	tb.Helper()
-	benchBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "l2lisp-bench-bin")
-		if err != nil {
-			benchBuildErr = err
-			return
-		}
-		benchBin = filepath.Join(dir, "l2lisp")
-		out, err := exec.Command("go", "build", "-o", benchBin, "github.com/l2lisp/l2lisp/cmd/l2lisp").CombinedOutput()
-		if err != nil {
-			benchBuildErr = fmt.Errorf("go build: %w: %s", err, out)
-		}
-	})
-	if benchBuildErr != nil {
-		tb.Fatal(benchBuildErr)
-	}
-	return benchBin
-}
-
-func benchFreeAddr(tb testing.TB, network string) string {
-	tb.Helper()
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer pc.Close()
-		return pc.LocalAddr().String()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // benchCtl is one l2lisp serve process on a fresh database.
 type benchCtl struct {
@@ -84,10 +34,10 @@ type benchCtl struct {
 // stopped by the test's cleanup.
 func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *benchCtl {
 	tb.Helper()
-	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "http://" + benchFreeAddr(tb, "tcp"), OFAddr: ofListen,
+	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "http://" + freeAddr(tb), OFAddr: ofListen,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	args := []string{"serve", "--db", filepath.Join(c.Dir, "l2lisp.db"), "--listen", strings.TrimPrefix(c.API, "http://"),
-		"--openflow-listen", ofListen, "--lisp-listen", benchFreeAddr(tb, "udp"), "--api-token", token,
+		"--openflow-listen", ofListen, "--lisp-listen", freeUDP(tb), "--api-token", token,
 		"--log-level", logLevel}
 	if ofTarget != "" {
 		args = append(args, "--openflow-target", ofTarget)
@@ -97,7 +47,7 @@ func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *b
 		tb.Fatal(err)
 	}
 	c.logf = f
-	c.cmd = exec.Command(benchBinary(tb), args...)
+	c.cmd = exec.Command(binary(tb), args...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	if err := c.cmd.Start(); err != nil {
 		tb.Fatal(err)

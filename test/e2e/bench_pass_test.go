@@ -30,25 +30,7 @@ func BenchmarkSwitchPass(b *testing.B) {
 }
 
 func benchSwitchPass(b *testing.B, records int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := openflow.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	s, err := sim.Dial(ctx, ln.Addr().String(), sim.Options{DPID: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	var sw *openflow.Switch
-	for sw == nil || !sw.Connected() {
-		sw, _ = srv.Switch(1)
-		time.Sleep(time.Millisecond)
-	}
+	ctx, sw, s := passSwitch(b)
 	v := passView(records)
 	flows, groups := controller.Compile(v)
 	if _, err := sw.Sync(ctx, flows, groups); err != nil {
@@ -75,6 +57,31 @@ func benchSwitchPass(b *testing.B, records int) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/pass")
 	b.ReportMetric(float64(compile.Microseconds())/1000/float64(b.N), "ms-compile/pass")
 	b.ReportMetric(float64(s.FlowCount()), "flows")
+}
+
+// passSwitch connects one simulated switch to an in-process OpenFlow
+// server over loopback; everything stops when the benchmark ends.
+func passSwitch(b *testing.B) (context.Context, *openflow.Switch, *sim.Switch) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := openflow.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
+	b.Cleanup(func() { cancel(); <-done })
+	s, err := sim.Dial(ctx, ln.Addr().String(), sim.Options{DPID: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	var sw *openflow.Switch
+	for sw == nil || !sw.Connected() {
+		sw, _ = srv.Switch(1)
+		time.Sleep(time.Millisecond)
+	}
+	return ctx, sw, s
 }
 
 // passView is the view of one xTR of a 100-site network whose iid holds
@@ -115,25 +122,7 @@ func BenchmarkSwitchPassDelta(b *testing.B) {
 }
 
 func benchSwitchPassDelta(b *testing.B, records int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := openflow.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	s, err := sim.Dial(ctx, ln.Addr().String(), sim.Options{DPID: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	var sw *openflow.Switch
-	for sw == nil || !sw.Connected() {
-		sw, _ = srv.Switch(1)
-		time.Sleep(time.Millisecond)
-	}
+	ctx, sw, s := passSwitch(b)
 	in, ok := controller.NewIncremental(passView(records))
 	if !ok {
 		b.Fatal("select group collision")

@@ -23,7 +23,7 @@ const simSites = 100
 // (so the local switch gets a delivery flow too). No OVSDB is involved.
 // Arrival is when a sim read the flow-mod off its socket.
 func BenchmarkMappingToFlows100Sim(b *testing.B) {
-	ctl := startBenchController(b, benchFreeAddr(b, "tcp"), "", "info")
+	ctl := startBenchController(b, freeAddr(b), "", "info")
 	const iid = 4100
 	ctl.do("POST", "/api/v1/networks", map[string]any{"instance_id": iid, "name": "bench"}, 201)
 	dpids := make([]uint64, simSites)

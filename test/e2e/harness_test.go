@@ -34,7 +34,7 @@ var (
 )
 
 // binary builds cmd/l2lisp once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "l2lisp-e2e-bin")
@@ -55,7 +55,7 @@ func binary(t *testing.T) string {
 }
 
 // needLab skips when the machine cannot run the lab at all.
-func needLab(t *testing.T) {
+func needLab(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the lab needs root")
@@ -121,7 +121,7 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 	return e
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -131,7 +131,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func freeUDP(t *testing.T) string {
+func freeUDP(t testing.TB) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
