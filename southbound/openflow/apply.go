@@ -95,15 +95,7 @@ func (sw *Switch) planDelta(c *conn, want map[string]prepared, wantGroups map[ui
 			p.dels = append(p.dels, in)
 		}
 	}
-	for id, g := range wantGroups {
-		cur, ok := st.groups[id]
-		switch {
-		case !ok:
-			p.groupAdds = append(p.groupAdds, g)
-		case cur.sig != g.sig:
-			p.groupMods = append(p.groupMods, g)
-		}
-	}
+	p.addGroupChanges(st, wantGroups)
 	for _, id := range d.DelGroups {
 		if _, also := wantGroups[id]; also {
 			return plan{}, fmt.Errorf("openflow: group %d both wanted and deleted", id)

@@ -202,15 +202,7 @@ func diff(st *flowState, want map[string]prepared, wantGroups map[uint32]groupSt
 	for _, k := range unclaimed {
 		p.dels = append(p.dels, st.flows[k])
 	}
-	for id, g := range wantGroups {
-		cur, ok := st.groups[id]
-		switch {
-		case !ok:
-			p.groupAdds = append(p.groupAdds, g)
-		case cur.sig != g.sig:
-			p.groupMods = append(p.groupMods, g)
-		}
-	}
+	p.addGroupChanges(st, wantGroups)
 	for id, g := range st.groups {
 		if _, ok := wantGroups[id]; !ok {
 			p.groupDels = append(p.groupDels, g)
@@ -360,5 +352,19 @@ func (sw *Switch) flowRemoved(c *conn, fr FlowRemoved) {
 	}
 	if in, ok := sw.st.flows[key]; ok && in.cookie == fr.Flow.Cookie {
 		delete(sw.st.flows, key)
+	}
+}
+
+// addGroupChanges plans the adds and rewrites that make the wanted groups
+// installed.
+func (p *plan) addGroupChanges(st *flowState, want map[uint32]groupState) {
+	for id, g := range want {
+		cur, ok := st.groups[id]
+		switch {
+		case !ok:
+			p.groupAdds = append(p.groupAdds, g)
+		case cur.sig != g.sig:
+			p.groupMods = append(p.groupMods, g)
+		}
 	}
 }
