@@ -45,84 +45,10 @@ func TestNeighbourResponder(t *testing.T) {
 	na0 := ndFlowPackets(t, mobWaitFlow(t, d1, "table=21", "nd_target="+targetIP), "icmp_type=136", targetIP)
 	mobWaitFlow(t, e.Topo.DC(2), "table=21", "nd_target="+reqIP)
 
-	dir := t.TempDir()
-	wan, host := filepath.Join(dir, "wan.pcap"), filepath.Join(dir, "host.pcap")
-	wanCap := exec.CommandContext(ctx, "ip", "netns", "exec", lab.WANNetns,
-		"tshark", "-i", "br-wan", "-f", "udp port 4341", "-w", wan)
-	hostCap := exec.CommandContext(ctx, "ip", "netns", "exec", req.Netns,
-		"tshark", "-i", "eth0", "-f", "icmp6", "-w", host)
-	for _, c := range []*exec.Cmd{wanCap, hostCap} {
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFile(wan, 10*time.Second)
-	waitFile(host, 10*time.Second)
-	time.Sleep(500 * time.Millisecond) // tshark writes the header before the capture is live
 	const rounds = 3
-	for i := range rounds {
-		Exec(t, req, "ip", "-6", "neigh", "flush", "dev", "eth0")
-		sent, got, err := lab.Ping(ctx, req, target.IPv6.Addr(), 2, 20*time.Millisecond)
-		if err != nil || got == 0 {
-			t.Errorf("round %d: ping -6 after neighbour flush: %d/%d %v", i, got, sent, err)
-		}
-		neigh := Exec(t, req, "ip", "-6", "neigh", "show", targetIP)
-		if !strings.Contains(neigh, target.MAC) {
-			t.Errorf("round %d: neighbour entry %q, want %s", i, neigh, target.MAC)
-		}
-	}
-	time.Sleep(300 * time.Millisecond) // let the last frames reach the captures
-	for _, c := range []*exec.Cmd{wanCap, hostCap} {
-		_ = c.Process.Signal(syscall.SIGINT)
-		_ = c.Wait()
-	}
-
-	// The WAN: encapsulated echo of the pair, no ND about either address.
-	out := tsharkFields(t, wan, "udp.port==4341,vxlan", "frame.protocols", "icmpv6.type",
-		"ipv6.src", "ipv6.dst", "icmpv6.nd.ns.target_address", "icmpv6.nd.na.target_address")
-	var echo, nd int
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Split(line, "\t")
-		if len(f) < 6 || !strings.Contains(f[0], ":icmpv6") {
-			continue
-		}
-		switch f[1] {
-		case "128", "129":
-			echo++
-		case "135", "136":
-			if strings.Contains(line, targetIP) || strings.Contains(line, reqIP) {
-				nd++
-				t.Errorf("ND crossed the WAN: %s", line)
-			}
-		}
-	}
-	if echo == 0 {
-		t.Fatalf("the WAN capture saw no encapsulated ICMPv6 echo, so it proves nothing:\n%s", out)
-	}
-
-	// The requester's port: every NA for the target is the switch's answer,
-	// with a checksum the host (and tshark) accept.
-	out = tsharkFields(t, host, "", "icmpv6.type", "ipv6.src", "ipv6.dst", "icmpv6.nd.na.target_address",
-		"icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o", "icmpv6.opt.linkaddr",
-		"icmpv6.checksum.status", "eth.src")
-	var nas int
-	var sample string
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Split(line, "\t")
-		if len(f) < 10 || f[0] != "136" || f[3] != targetIP {
-			continue
-		}
-		nas++
-		sample = line
-		if f[1] != targetIP || f[2] != reqIP || tsharkBool(f[4]) || !tsharkBool(f[5]) || !tsharkBool(f[6]) ||
-			f[7] != target.MAC || f[8] != checksumGood || f[9] != target.MAC {
-			t.Errorf("NA at the requester: %q; want from %s to %s, flags S|O, TLL %s, checksum good (1)",
-				line, targetIP, reqIP, target.MAC)
-		}
-	}
-	if nas < rounds {
-		t.Errorf("%d NA for %s at the requester, want >= %d:\n%s", nas, targetIP, rounds, out)
-	}
+	wan, host := ndSolicit(t, ctx, req, target, rounds)
+	echo, nd := ndCheckWAN(t, wan, reqIP, targetIP)
+	nas, sample := ndCheckAdverts(t, host, req, target, rounds)
 
 	ns1 := ndFlowPackets(t, mobWaitFlow(t, d1, "table=20", "nd_target="+targetIP), "icmp_type=135", targetIP)
 	flows := mobWaitFlow(t, d1, "table=21", "nd_target="+targetIP)
@@ -178,4 +104,96 @@ func tsharkFields(t *testing.T, pcap, decodeAs string, fields ...string) string 
 		t.Fatalf("tshark %v: %v: %s", args, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// ndSolicit makes req solicit target rounds times from an empty neighbour
+// cache, capturing the WAN and req's port; it returns the two pcaps.
+func ndSolicit(t *testing.T, ctx context.Context, req, target lab.Host, rounds int) (wan, host string) {
+	targetIP := target.IPv6.Addr().String()
+	dir := t.TempDir()
+	wan, host = filepath.Join(dir, "wan.pcap"), filepath.Join(dir, "host.pcap")
+	wanCap := exec.CommandContext(ctx, "ip", "netns", "exec", lab.WANNetns,
+		"tshark", "-i", "br-wan", "-f", "udp port 4341", "-w", wan)
+	hostCap := exec.CommandContext(ctx, "ip", "netns", "exec", req.Netns,
+		"tshark", "-i", "eth0", "-f", "icmp6", "-w", host)
+	for _, c := range []*exec.Cmd{wanCap, hostCap} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFile(wan, 10*time.Second)
+	waitFile(host, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // tshark writes the header before the capture is live
+	for i := range rounds {
+		Exec(t, req, "ip", "-6", "neigh", "flush", "dev", "eth0")
+		sent, got, err := lab.Ping(ctx, req, target.IPv6.Addr(), 2, 20*time.Millisecond)
+		if err != nil || got == 0 {
+			t.Errorf("round %d: ping -6 after neighbour flush: %d/%d %v", i, got, sent, err)
+		}
+		neigh := Exec(t, req, "ip", "-6", "neigh", "show", targetIP)
+		if !strings.Contains(neigh, target.MAC) {
+			t.Errorf("round %d: neighbour entry %q, want %s", i, neigh, target.MAC)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // let the last frames reach the captures
+	for _, c := range []*exec.Cmd{wanCap, hostCap} {
+		_ = c.Process.Signal(syscall.SIGINT)
+		_ = c.Wait()
+	}
+
+	return wan, host
+}
+
+// ndCheckWAN: the WAN carried the pair's encapsulated echo but no ND about
+// either address.
+func ndCheckWAN(t *testing.T, wan, reqIP, targetIP string) (echo, nd int) {
+	out := tsharkFields(t, wan, "udp.port==4341,vxlan", "frame.protocols", "icmpv6.type",
+		"ipv6.src", "ipv6.dst", "icmpv6.nd.ns.target_address", "icmpv6.nd.na.target_address")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 6 || !strings.Contains(f[0], ":icmpv6") {
+			continue
+		}
+		switch f[1] {
+		case "128", "129":
+			echo++
+		case "135", "136":
+			if strings.Contains(line, targetIP) || strings.Contains(line, reqIP) {
+				nd++
+				t.Errorf("ND crossed the WAN: %s", line)
+			}
+		}
+	}
+	if echo == 0 {
+		t.Fatalf("the WAN capture saw no encapsulated ICMPv6 echo, so it proves nothing:\n%s", out)
+	}
+
+	return echo, nd
+}
+
+// ndCheckAdverts: every NA for the target at the requester's port is the
+// switch's answer, with a checksum the host (and tshark) accept.
+func ndCheckAdverts(t *testing.T, host string, req, target lab.Host, rounds int) (nas int, sample string) {
+	reqIP, targetIP := req.IPv6.Addr().String(), target.IPv6.Addr().String()
+	out := tsharkFields(t, host, "", "icmpv6.type", "ipv6.src", "ipv6.dst", "icmpv6.nd.na.target_address",
+		"icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o", "icmpv6.opt.linkaddr",
+		"icmpv6.checksum.status", "eth.src")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 10 || f[0] != "136" || f[3] != targetIP {
+			continue
+		}
+		nas++
+		sample = line
+		if f[1] != targetIP || f[2] != reqIP || tsharkBool(f[4]) || !tsharkBool(f[5]) || !tsharkBool(f[6]) ||
+			f[7] != target.MAC || f[8] != checksumGood || f[9] != target.MAC {
+			t.Errorf("NA at the requester: %q; want from %s to %s, flags S|O, TLL %s, checksum good (1)",
+				line, targetIP, reqIP, target.MAC)
+		}
+	}
+	if nas < rounds {
+		t.Errorf("%d NA for %s at the requester, want >= %d:\n%s", nas, targetIP, rounds, out)
+	}
+
+	return nas, sample
 }

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: hostctl garp|spray|tcpserve|tcpsend|garpwait [flags]")
+		fmt.Fprintln(os.Stderr, "usage: hostctl garp|spray|tcpserve|tcpsend|garpwait|watch [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +37,8 @@ func main() {
 		err = cmdSend(os.Args[2:])
 	case "garpwait":
 		err = cmdGARPWait(os.Args[2:])
+	case "watch":
+		err = cmdWatch(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -289,6 +291,43 @@ func drain(fd int) {
 	for {
 		if _, _, err := syscall.Recvfrom(fd, buf, syscall.MSG_DONTWAIT); err != nil {
 			return
+		}
+	}
+}
+
+// cmdWatch prints the arrival time (Unix nanoseconds) of every IPv4 packet
+// from -from on the interface until stdin closes, so a test can find the
+// first one delivered after a move without starting anything late.
+func cmdWatch(args []string) error {
+	fs := flag.NewFlagSet("watch", flag.ExitOnError)
+	dev := fs.String("i", "eth0", "interface")
+	from := fs.String("from", "", "IPv4 source to watch for")
+	_ = fs.Parse(args)
+	src, err := netip.ParseAddr(*from)
+	if err != nil {
+		return fmt.Errorf("-from: %w", err)
+	}
+	rx, _, err := rawSocket(*dev, 0x0800)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(rx)
+	tv := syscall.NsecToTimeval(int64(100 * time.Millisecond))
+	_ = syscall.SetsockoptTimeval(rx, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
+	fmt.Println("ready")
+	buf := make([]byte, 2048)
+	want := src.As4()
+	for {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		n, _, err := syscall.Recvfrom(rx, buf, 0)
+		if err == nil && n >= 34 && [4]byte(buf[26:30]) == want {
+			fmt.Println(time.Now().UnixNano())
 		}
 	}
 }
