@@ -82,6 +82,9 @@ func TestMoveConvergenceLab(t *testing.T) {
 			synced = append(synced, time.Duration(d.Seconds*float64(time.Second)))
 		}
 	}
+	if f := os.Getenv("L2LISP_BENCH_LOG"); f != "" {
+		_ = os.WriteFile(f, []byte(e.Log()), 0o644) // the controller's debug log, for a breakdown
+	}
 	logQuantiles(t, "packet-in -> all 3 switches synced (mapping.converged)", synced)
 	logQuantiles(t, "packet-in -> first remote packet delivered", fromPacketIn)
 	logQuantiles(t, "GARP sent -> first remote packet delivered", fromGARP)
