@@ -25,7 +25,7 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 // newController opens (or shares) the SQLite file at path.
-func newController(t *testing.T, path string) *controller.Controller {
+func newController(t testing.TB, path string) *controller.Controller {
 	t.Helper()
 	db, err := store.Open(context.Background(), path, quiet)
 	if err != nil {

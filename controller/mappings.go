@@ -129,7 +129,13 @@ func (c *Controller) SaveMapping(ctx context.Context, rec mapping.Record, opt Sa
 		}
 		rec.UpdatedAt = time.Now().UTC()
 		row := rowFromRecord(rec, opt.Expires)
-		if err := tx.Save(&row).Error; err != nil {
+		// Create or Save, not Save alone: gorm's Save tries an UPDATE first,
+		// a wasted statement for every new EID.
+		save := tx.Save
+		if created {
+			save = tx.Create
+		}
+		if err := save(&row).Error; err != nil {
 			return nil, fmt.Errorf("save mapping: %w", err)
 		}
 		ev := newEvent(typ, rec)
