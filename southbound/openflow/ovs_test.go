@@ -166,11 +166,15 @@ func TestOVSSyncReconcile(t *testing.T) {
 		t.Errorf("stray flow with our cookie survived:\n%s", dump)
 	}
 
-	// A changed flow is rewritten in place; dropped flows and a dropped
-	// group go; a changed group is modified.
+	checkRewrites(t, b, sw, flows, groups)
+}
+
+// checkRewrites: a changed flow is rewritten in place; dropped flows and a
+// dropped group go; a changed group is modified; a changed timeout takes.
+func checkRewrites(t *testing.T, b *ovsBridge, sw *Switch, flows []Flow, groups []GroupEntry) {
 	flows[4].Actions = []Action{SetField{Field: TunnelID(0x1234)}, SetField{Field: TunDst(ip("192.0.2.99"))}, Output{Port: 10}}
 	groups[1].Buckets[0].Weight = 50
-	res, err = sw.Sync(ctxT(t), flows[:len(flows)-2], groups[:2])
+	res, err := sw.Sync(ctxT(t), flows[:len(flows)-2], groups[:2])
 	if err != nil || res != (SyncResult{Modified: 1, Deleted: 2, GroupsChanged: 2}) || sw.FlowCount() != len(flows)-2 {
 		t.Fatalf("shrinking sync %+v %v, flow count %d", res, err, sw.FlowCount())
 	}
@@ -179,7 +183,7 @@ func TestOVSSyncReconcile(t *testing.T) {
 	if err != nil || res != (SyncResult{Added: 2, GroupsChanged: 1}) {
 		t.Fatalf("growing sync %+v %v", res, err)
 	}
-	dump = b.ofctl(t, "dump-flows", b.name)
+	dump := b.ofctl(t, "dump-flows", b.name)
 	mustContain(t, dump, "set_field:192.0.2.99->tun_dst", "idle_timeout=600")
 	mustContain(t, b.ofctl(t, "dump-groups", b.name), "bucket=weight:50", "group_id=3,type=indirect")
 	checkDecoded(t, sw, flows)
