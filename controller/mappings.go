@@ -239,6 +239,7 @@ type MappingFilter struct {
 	InstanceID *uint32
 	Site       string
 	Origin     string
+	Family     string // mac, ipv4 or ipv6
 	Text       string // substring of the EID
 	Limit      int
 	Offset     int
@@ -255,6 +256,9 @@ func (c *Controller) ListMappings(ctx context.Context, f MappingFilter) ([]mappi
 	}
 	if f.Origin != "" {
 		q = q.Where("origin = ?", f.Origin)
+	}
+	if f.Family != "" {
+		q = q.Where("family = ?", f.Family)
 	}
 	if f.Text != "" {
 		q = q.Where("eid LIKE ?", "%"+strings.NewReplacer("%", `\%`, "_", `\_`).Replace(f.Text)+"%")

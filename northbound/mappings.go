@@ -75,7 +75,13 @@ type mappingPage struct {
 }
 
 func (s *Server) listMappings(c *gin.Context) {
-	f := controller.MappingFilter{Site: c.Query("site"), Origin: c.Query("origin"), Text: c.Query("q")}
+	f := controller.MappingFilter{Site: c.Query("site"), Origin: c.Query("origin"), Family: c.Query("family"), Text: c.Query("q")}
+	switch f.Family {
+	case "", "mac", "ipv4", "ipv6":
+	default:
+		fail(c, http.StatusBadRequest, "invalid", "family", "family must be mac, ipv4 or ipv6")
+		return
+	}
 	if f.Origin != "" && !mapping.Origin(f.Origin).Valid() {
 		fail(c, http.StatusBadRequest, "invalid", "origin", "origin must be static, registered or learned")
 		return
