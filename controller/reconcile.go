@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -249,7 +250,9 @@ func (r *Reconciler) desired(x XTR) ovsdb.Desired {
 	d := ovsdb.Desired{Bridge: x.Bridge, DatapathType: x.DatapathType, DatapathID: x.DatapathID,
 		TunnelPort: TunnelPortName, TunnelOFPort: TunnelOFPort, LocalRLOC: x.RLOC}
 	if target != "" {
-		d.Controllers = []string{target}
+		// Every replica configures the same list, so they never undo each
+		// other's OVSDB writes.
+		d.Controllers = strings.Split(target, ",")
 	}
 	ports, _ := r.Ctl.Ports(x.Name)
 	for _, p := range ports {

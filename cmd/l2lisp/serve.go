@@ -38,7 +38,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.db, "db", envOr("L2LISP_DB", "./l2lisp.db"), "SQLite file, or postgres:// URL (env L2LISP_DB)")
 	fs.StringVar(&c.listen, "listen", envOr("L2LISP_LISTEN", "127.0.0.1:8080"), "REST API and dashboard address (env L2LISP_LISTEN)")
 	fs.StringVar(&c.ofListen, "openflow-listen", envOr("L2LISP_OPENFLOW_LISTEN", ":6653"), "OpenFlow listen address (env L2LISP_OPENFLOW_LISTEN)")
-	fs.StringVar(&c.ofTarget, "openflow-target", envOr("L2LISP_OPENFLOW_TARGET", ""), "controller target switches are told to connect to, e.g. tcp:203.0.113.254:6653 (env L2LISP_OPENFLOW_TARGET)")
+	fs.StringVar(&c.ofTarget, "openflow-target", envOr("L2LISP_OPENFLOW_TARGET", ""), "controller targets switches are told to connect to, e.g. tcp:203.0.113.254:6653; list every replica, comma-separated, so all replicas configure the same set (env L2LISP_OPENFLOW_TARGET)")
 	fs.StringVar(&c.ofRole, "openflow-role", envOr("L2LISP_OPENFLOW_ROLE", "equal"), "OpenFlow role asked of every switch when several replicas share the switches: equal, master or slave (env L2LISP_OPENFLOW_ROLE)")
 	fs.StringVar(&c.lispListen, "lisp-listen", envOr("L2LISP_LISP_LISTEN", ":4342"), "LISP control plane UDP address (env L2LISP_LISP_LISTEN)")
 	fs.StringVar(&c.apiToken, "api-token", envOr("L2LISP_API_TOKEN", ""), "admin bearer token (env L2LISP_API_TOKEN); random if empty")
@@ -63,8 +63,10 @@ func parseServe(args []string) (serveConfig, error) {
 	if _, ok := ofRoles[c.ofRole]; !ok {
 		return c, fmt.Errorf("--openflow-role %q: want equal, master or slave", c.ofRole)
 	}
-	if c.ofTarget != "" && !strings.HasPrefix(c.ofTarget, "tcp:") && !strings.HasPrefix(c.ofTarget, "ssl:") && !strings.HasPrefix(c.ofTarget, "unix:") {
-		return c, fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path", c.ofTarget)
+	for _, tg := range strings.Split(c.ofTarget, ",") {
+		if c.ofTarget != "" && !strings.HasPrefix(tg, "tcp:") && !strings.HasPrefix(tg, "ssl:") && !strings.HasPrefix(tg, "unix:") {
+			return c, fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path, comma-separated", c.ofTarget)
+		}
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
