@@ -32,6 +32,7 @@ type Controller struct {
 	ports    map[string]map[string]Port // xTR name -> port name -> port
 	applied  int64                      // id of the last event applied
 	advanced chan struct{}              // closed and replaced whenever applied grows
+	learn    LearnConfig                // zero value: learning off
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -56,21 +55,19 @@ func (lc LearnConfig) view() LearnView {
 	return LearnView{Enabled: true, IdleTimeout: uint16(secs), Meter: lc.MeterRate > 0}
 }
 
-// learnConfigs holds each controller's learning configuration. It lives
-// here rather than in Controller so that learning stays self-contained;
-// a controller without an entry does not learn.
-var learnConfigs sync.Map // *Controller -> LearnConfig
-
 // SetLearnConfig turns learning on or off and tunes it; switches pick the
 // change up on their next sync.
-func (c *Controller) SetLearnConfig(lc LearnConfig) { learnConfigs.Store(c, lc) }
+func (c *Controller) SetLearnConfig(lc LearnConfig) {
+	c.mu.Lock()
+	c.learn = lc
+	c.mu.Unlock()
+}
 
 // LearnConfig returns the learning configuration (learning off if unset).
 func (c *Controller) LearnConfig() LearnConfig {
-	if v, ok := learnConfigs.Load(c); ok {
-		return v.(LearnConfig)
-	}
-	return LearnConfig{}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.learn
 }
 
 // Sighting is a host seen at an access port: the source MAC of a frame
