@@ -69,7 +69,9 @@ export function mount(root) {
       h('h2', {id: 'latest-h'}, 'Latest events ', h('a', {href: '#/events', class: 'small'}, 'all events →')), latest));
 
   let alive = true;
+  let retry = 0;
   const refresh = async () => {
+    clearTimeout(retry);
     try {
       const d = await loadCounts();
       if (!alive) return;
@@ -77,7 +79,11 @@ export function mount(root) {
       replace(xtrs, xtrTable(d.xtrs));
       root.dataset.state = 'ready';
     } catch (e) {
-      if (alive) replace(counts, errorBox(e));
+      if (!alive) return;
+      replace(counts, errorBox(e));
+      // A failed load (the controller restarting, a slow moment) must not
+      // leave the overview stuck on the error: try again by itself.
+      retry = setTimeout(refresh, 3000);
     }
   };
   const again = throttle(refresh, 2000);
@@ -91,6 +97,7 @@ export function mount(root) {
   refresh();
   return () => {
     alive = false;
+    clearTimeout(retry);
     offEv();
     offRates();
     again.cancel();
