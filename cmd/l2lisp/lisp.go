@@ -9,18 +9,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp"
+	lispclient "github.com/l2lisp/l2lisp/mapserver/client"
 )
 
 // cmdLig is the LISP Internet Groper: one Map-Request, the answer printed.
 func cmdLig(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("lig", flag.ContinueOnError)
-	opt := lisp.LigOptions{}
+	opt := lispclient.LigOptions{}
 	fs.StringVar(&opt.MR, "mr", envOr("L2LISP_MAP_RESOLVER", "127.0.0.1:4342"), "Map-Resolver host:port (env L2LISP_MAP_RESOLVER)")
 	iid := fs.Uint("iid", 0, "instance-id")
 	fs.BoolVar(&opt.ECM, "ecm", false, "send the Map-Request in an Encapsulated Control Message")
-	fs.DurationVar(&opt.Timeout, "timeout", lisp.DefaultClientTimeout, "wait per try")
-	fs.IntVar(&opt.Retries, "retries", lisp.DefaultClientRetries, "tries after the first")
+	fs.DurationVar(&opt.Timeout, "timeout", lispclient.DefaultClientTimeout, "wait per try")
+	fs.IntVar(&opt.Retries, "retries", lispclient.DefaultClientRetries, "tries after the first")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: l2lisp lig [--mr host:port] [--iid N] [--ecm] EID")
 		fs.PrintDefaults()
@@ -34,7 +34,7 @@ func cmdLig(ctx context.Context, args []string) error {
 	}
 	opt.IID, opt.EID = uint32(*iid), fs.Arg(0)
 	fmt.Printf("Send map-request to %s for [%d]%s ...\n", opt.MR, opt.IID, opt.EID)
-	res, err := lisp.Lig(ctx, opt)
+	res, err := lispclient.Lig(ctx, opt)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (l *rlocList) Set(v string) error {
 // cmdRegister sends one signed Map-Register, as an xTR would.
 func cmdRegister(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("register", flag.ContinueOnError)
-	var opt lisp.RegisterOptions
+	var opt lispclient.RegisterOptions
 	var rlocs rlocList
 	fs.StringVar(&opt.MS, "ms", envOr("L2LISP_MAP_SERVER", "127.0.0.1:4342"), "Map-Server host:port (env L2LISP_MAP_SERVER)")
 	fs.StringVar(&opt.Key, "key", envOr("L2LISP_SITE_KEY", ""), "the site's authentication key (env L2LISP_SITE_KEY)")
@@ -81,8 +81,8 @@ func cmdRegister(ctx context.Context, args []string) error {
 	ttl := fs.Uint("ttl", 1440, "record TTL in minutes")
 	fs.BoolVar(&opt.Notify, "notify", false, "ask for a Map-Notify, wait for it and verify it")
 	fs.BoolVar(&opt.NoProxy, "no-proxy", false, "clear the proxy-reply bit: Map-Requests are forwarded to this xTR")
-	fs.DurationVar(&opt.Timeout, "timeout", lisp.DefaultClientTimeout, "wait per try (with --notify)")
-	fs.IntVar(&opt.Retries, "retries", lisp.DefaultClientRetries, "tries after the first (with --notify)")
+	fs.DurationVar(&opt.Timeout, "timeout", lispclient.DefaultClientTimeout, "wait per try (with --notify)")
+	fs.IntVar(&opt.Retries, "retries", lispclient.DefaultClientRetries, "tries after the first (with --notify)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,13 +96,13 @@ func cmdRegister(ctx context.Context, args []string) error {
 		return fmt.Errorf("--priority, --weight and --key-id must be 0-255")
 	}
 	var err error
-	if opt.Alg, err = lisp.ParseAlg(*alg); err != nil {
+	if opt.Alg, err = lispclient.ParseAlg(*alg); err != nil {
 		return err
 	}
 	opt.IID, opt.RLOCs, opt.KeyID = uint32(*iid), rlocs, uint8(*keyID)
 	opt.Priority, opt.Weight, opt.TTL = uint8(*prio), uint8(*weight), uint32(*ttl)
 	start := time.Now()
-	n, err := lisp.Register(ctx, opt)
+	n, err := lispclient.Register(ctx, opt)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	lispclient "github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/udpio"
+
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // benchConfig is the load to generate.
@@ -93,7 +95,7 @@ func runBench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	if err != nil || !base.Is4() {
 		return nil, fmt.Errorf("--base %q: want an IPv4 address", c.base)
 	}
-	alg, err := lisp.ParseAlg(c.alg)
+	alg, err := lispclient.ParseAlg(c.alg)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +136,8 @@ type benchWorker struct {
 	c        benchConfig
 	id       int
 	conn     *net.UDPConn
-	bc       *lisp.BatchConn
-	out, in  []lisp.Datagram
+	bc       *udpio.BatchConn
+	out, in  []udpio.Datagram
 	sentAt   []int64
 	start    time.Time
 	rnd      *rand.Rand
@@ -159,12 +161,12 @@ func newBenchWorker(ctx context.Context, c benchConfig, id int, base netip.Addr,
 	}
 	conn := nc.(*net.UDPConn)
 	_ = conn.SetReadBuffer(4 << 20)
-	bc, err := lisp.NewBatchConn(conn, 64)
+	bc, err := udpio.NewBatchConn(conn, 64)
 	if err != nil {
 		return nil, err
 	}
 	b4 := base.As4()
-	w := &benchWorker{c: c, id: id, conn: conn, bc: bc, out: lisp.NewDatagrams(64, 1500), in: lisp.NewDatagrams(64, 1500),
+	w := &benchWorker{c: c, id: id, conn: conn, bc: bc, out: udpio.NewDatagrams(64, 1500), in: udpio.NewDatagrams(64, 1500),
 		sentAt: make([]int64, benchRing), start: time.Now(), rnd: rand.New(rand.NewPCG(uint64(id), 42)),
 		base: binary.BigEndian.Uint32(b4[:]), next: uint64(id), auth: packet.NewAuthenticator([]byte(c.key)), alg: alg,
 		lat: make([]uint32, 0, 1<<20)}
@@ -196,7 +198,7 @@ func (w *benchWorker) eid() packet.EID {
 }
 
 // encode writes message seq into d.
-func (w *benchWorker) encode(d *lisp.Datagram, seq uint64) error {
+func (w *benchWorker) encode(d *udpio.Datagram, seq uint64) error {
 	nonce := uint64(w.id)<<48 | seq
 	var b []byte
 	var err error

@@ -8,13 +8,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/l2lisp/l2lisp/mapserver"
+
 	"github.com/l2lisp/l2lisp/controller"
-	"github.com/l2lisp/l2lisp/southbound/lisp"
 )
 
 // startLISP runs the Map-Server and Map-Resolver on cfg.lispListen.
 func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, log *slog.Logger) (stop func(), err error) {
-	s, err := lisp.Listen(ctx, ctl, lisp.Config{Listen: cfg.lispListen, ReplyRate: cfg.lispReplyRate,
+	s, err := mapserver.Listen(ctx, ctl, mapserver.Config{Listen: cfg.lispListen, ReplyRate: cfg.lispReplyRate,
 		RegistrationTTL: cfg.registrationTTL, Log: log.With("component", "lisp")})
 	if err != nil {
 		return nil, fmt.Errorf("lisp control plane: %w", err)

@@ -14,10 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/l2lisp/l2lisp/mapserver"
+
 	"github.com/gin-gonic/gin"
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
-	"github.com/l2lisp/l2lisp/southbound/lisp"
 	"github.com/l2lisp/l2lisp/store"
 	"github.com/l2lisp/l2lisp/web"
 )
@@ -45,8 +46,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.readToken, "read-token", envOr("L2LISP_READ_TOKEN", ""), "read-only bearer token (env L2LISP_READ_TOKEN)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("L2LISP_LOG_FORMAT", "text"), "log format: text or json (env L2LISP_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("L2LISP_LOG_LEVEL", "info"), "debug, info, warn or error (env L2LISP_LOG_LEVEL)")
-	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", lisp.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
-	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", lisp.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
+	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", mapserver.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
+	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
 	if err := fs.Parse(args); err != nil {

@@ -1,11 +1,13 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
+	"github.com/l2lisp/l2lisp/mapserver/udpio"
 )
 
 // TestHotPathAllocs checks that answering a Map-Request (plain or ECM,
@@ -13,7 +15,7 @@ import (
 func TestHotPathAllocs(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{ReplyRate: 1e12})
-	if _, err := Register(testCtx(t), regOpt(s, keyDC1, "10.1.0.0/24", rloc1, rloc2)); err != nil {
+	if _, err := client.Register(testCtx(t), regOpt(s, keyDC1, "10.1.0.0/24", rloc1, rloc2)); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.newReader(0)
@@ -22,7 +24,7 @@ func TestHotPathAllocs(t *testing.T) {
 	}
 	src := netip.MustParseAddrPort("127.0.0.1:40000")
 	mkReq := func(eid string) []byte {
-		e, _ := ParseEID(iidA, eid)
+		e, _ := client.ParseEID(iidA, eid)
 		b, _ := (&packet.MapRequest{Nonce: 9, ITRRLOCs: []packet.Address{packet.AddrFromIP(src.Addr())},
 			EIDs: []packet.EID{e}}).Marshal()
 		return b
@@ -31,7 +33,7 @@ func TestHotPathAllocs(t *testing.T) {
 		ITRRLOCs: []packet.Address{packet.AddrFromIP(src.Addr())}, EIDs: []packet.EID{packet.NewPrefixEID(netip.MustParsePrefix("10.1.0.9/32")).WithIID(iidA)}}}).Marshal()
 	refresh, _ := func() ([]byte, error) {
 		o := regOpt(s, keyDC1, "10.1.0.0/24", rloc1, rloc2)
-		_, b, err := BuildRegister(o)
+		_, b, err := client.BuildRegister(o)
 		return b, err
 	}()
 	cases := []struct {
@@ -46,7 +48,7 @@ func TestHotPathAllocs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := Datagram{Buf: append([]byte(nil), c.msg...), N: len(c.msg), Addr: src}
+			d := udpio.Datagram{Buf: append([]byte(nil), c.msg...), N: len(c.msg), Addr: src}
 			allocs := testing.AllocsPerRun(1000, func() {
 				r.now = time.Now()
 				r.handle(&d)

@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 	"github.com/l2lisp/l2lisp/metrics"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
 )
 
 // When a mapping moves or changes, the ITRs that resolved it keep using
@@ -146,7 +146,7 @@ func (s *Server) buildSMR(eid mapping.EID, to netip.AddrPort) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	req := packet.MapRequest{SMR: true, Nonce: newNonce(), ITRRLOCs: []packet.Address{packet.AddrFromIP(local)},
+	req := packet.MapRequest{SMR: true, Nonce: packet.NewNonce(), ITRRLOCs: []packet.Address{packet.AddrFromIP(local)},
 		EIDs: []packet.EID{e}}
 	b, err := req.Marshal()
 	return b, err == nil

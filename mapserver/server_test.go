@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"
@@ -8,7 +8,8 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 var (
@@ -17,8 +18,8 @@ var (
 	rloc9 = netip.MustParseAddr("198.51.100.9")
 )
 
-func regOpt(s *Server, key, eid string, rlocs ...netip.Addr) RegisterOptions {
-	return RegisterOptions{MS: s.Addr().String(), Key: key, Alg: packet.AuthHMACSHA256, IID: iidA, EID: eid,
+func regOpt(s *Server, key, eid string, rlocs ...netip.Addr) client.RegisterOptions {
+	return client.RegisterOptions{MS: s.Addr().String(), Key: key, Alg: packet.AuthHMACSHA256, IID: iidA, EID: eid,
 		RLOCs: rlocs, Priority: 1, Weight: 100, TTL: 1440, Notify: true}
 }
 
@@ -29,7 +30,7 @@ func TestRegisterAndResolve(t *testing.T) {
 	for _, alg := range []packet.AuthAlg{packet.AuthHMACSHA1, packet.AuthHMACSHA256} {
 		opt := regOpt(s, keyDC1, "10.1.0.0/24", rloc1, rloc2)
 		opt.Alg = alg
-		n, err := Register(ctx, opt)
+		n, err := client.Register(ctx, opt)
 		if err != nil {
 			t.Fatalf("%v: %v", alg, err)
 		}
@@ -67,7 +68,7 @@ func TestRegisterAndResolve(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Lig(ctx, LigOptions{MR: s.Addr().String(), IID: c.iid, EID: c.eid, ECM: c.ecm})
+			res, err := client.Lig(ctx, client.LigOptions{MR: s.Addr().String(), IID: c.iid, EID: c.eid, ECM: c.ecm})
 			if err != nil {
 				t.Fatal(err)
 			}

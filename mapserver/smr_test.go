@@ -1,11 +1,12 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // TestMoveSolicitsMapRequest checks that an ITR which resolved an EID gets
@@ -14,7 +15,7 @@ func TestMoveSolicitsMapRequest(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{})
 	ctx := testCtx(t)
-	if _, err := Register(ctx, regOpt(s, keyDC1, "10.1.9.0/24", rloc1)); err != nil {
+	if _, err := client.Register(ctx, regOpt(s, keyDC1, "10.1.9.0/24", rloc1)); err != nil {
 		t.Fatal(err)
 	}
 	itr := listenUDPTest(t, "127.0.0.3:0")
@@ -31,7 +32,7 @@ func TestMoveSolicitsMapRequest(t *testing.T) {
 	if m := readMessage(t, itr); m.Type() != packet.TypeMapReply {
 		t.Fatalf("want a Map-Reply first, got %v", m.Type())
 	}
-	if _, err := Register(ctx, regOpt(s, keyDC2, "10.1.9.0/24", rloc9)); err != nil {
+	if _, err := client.Register(ctx, regOpt(s, keyDC2, "10.1.9.0/24", rloc9)); err != nil {
 		t.Fatal(err)
 	}
 	m := readMessage(t, itr)

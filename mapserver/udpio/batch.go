@@ -1,4 +1,4 @@
-package lisp
+package udpio
 
 import (
 	"net"
@@ -26,9 +26,9 @@ func NewDatagrams(n, size int) []Datagram {
 	return ds
 }
 
-// socketIs4 reports whether c is an AF_INET socket (bound to an IPv4
+// SocketIs4 reports whether c is an AF_INET socket (bound to an IPv4
 // address), as opposed to AF_INET6 (which may be dual-stack).
-func socketIs4(c *net.UDPConn) bool {
+func SocketIs4(c *net.UDPConn) bool {
 	a, ok := c.LocalAddr().(*net.UDPAddr)
 	return ok && a.IP.To4() != nil && !a.IP.Equal(net.IPv4zero)
 }

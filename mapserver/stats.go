@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package lisp
+package udpio
 
 import (
 	"context"
@@ -16,13 +16,13 @@ import (
 // amd64.
 const soReusePort = 0xf
 
-// reusePortSupported says whether several sockets may share the port.
-const reusePortSupported = true
+// ReusePortSupported says whether several sockets may share the port.
+const ReusePortSupported = true
 
-// listenUDP binds addr with SO_REUSEPORT so that several sockets, each
+// ListenUDP binds addr with SO_REUSEPORT so that several sockets, each
 // read by its own goroutine, share the load (the kernel spreads flows by
 // hash).
-func listenUDP(ctx context.Context, addr string) (*net.UDPConn, error) {
+func ListenUDP(ctx context.Context, addr string) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
@@ -73,7 +73,7 @@ func NewBatchConn(c *net.UDPConn, n int) (*BatchConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch conn: %w", err)
 	}
-	b := &BatchConn{c: c, rc: rc, is4: socketIs4(c)}
+	b := &BatchConn{c: c, rc: rc, is4: SocketIs4(c)}
 	for _, st := range []*mmsgState{&b.r, &b.w} {
 		st.hdrs = make([]mmsghdr, n)
 		st.iovs = make([]syscall.Iovec, n)

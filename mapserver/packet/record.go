@@ -173,3 +173,18 @@ func appendRecords(b []byte, recs []Record) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// CloneRecords deep-copies decoded records out of a receive buffer: a
+// decoder's records alias the bytes it was given.
+func CloneRecords(in []Record) []Record {
+	out := make([]Record, len(in))
+	for i, r := range in {
+		r.EID.Addr.Raw = append([]byte(nil), r.EID.Addr.Raw...)
+		r.Locators = append([]Locator(nil), r.Locators...)
+		for j := range r.Locators {
+			r.Locators[j].Addr.Raw = append([]byte(nil), r.Locators[j].Addr.Raw...)
+		}
+		out[i] = r
+	}
+	return out
+}

@@ -1,9 +1,7 @@
-package lisp
+package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +11,12 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // Client defaults.
 const (
+	maxReply             = 9216 // largest Map-Reply or Map-Notify read
 	DefaultClientTimeout = 2 * time.Second
 	DefaultClientRetries = 2
 )
@@ -63,12 +62,6 @@ func ParseEID(iid uint32, s string) (packet.EID, error) {
 	return pe, nil
 }
 
-func newNonce() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return binary.BigEndian.Uint64(b[:])
-}
-
 func dialUDP(ctx context.Context, local, remote string) (*net.UDPConn, error) {
 	d := net.Dialer{}
 	if local != "" {
@@ -100,12 +93,12 @@ func Lig(ctx context.Context, opt LigOptions) (*LigResult, error) {
 	defer c.Close()
 	local := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	remote := c.RemoteAddr().(*net.UDPAddr).AddrPort()
-	req := &packet.MapRequest{Nonce: newNonce(), ITRRLOCs: []packet.Address{packet.AddrFromIP(local.Addr().Unmap())},
+	req := &packet.MapRequest{Nonce: packet.NewNonce(), ITRRLOCs: []packet.Address{packet.AddrFromIP(local.Addr().Unmap())},
 		EIDs: []packet.EID{eid}}
 	var msg packet.Message = req
 	if opt.ECM {
 		msg = &packet.ECM{Src: netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
-			Dst: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), TTL: ecmTTL, Inner: req}
+			Dst: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), TTL: 64, Inner: req}
 	}
 	b, err := msg.Append(nil)
 	if err != nil {
@@ -117,7 +110,7 @@ func Lig(ctx context.Context, opt LigOptions) (*LigResult, error) {
 		if t, _ := packet.PeekType(in); t != packet.TypeMapReply || reply.Decode(in) != nil || reply.Nonce != req.Nonce {
 			return false
 		}
-		res.From, res.Records = from, copyRecords(reply.Records)
+		res.From, res.Records = from, packet.CloneRecords(reply.Records)
 		return true
 	}, &res.RTT)
 	if err != nil {
@@ -138,7 +131,7 @@ func exchange(ctx context.Context, c *net.UDPConn, b []byte, timeout time.Durati
 	} else if retries == 0 {
 		retries = DefaultClientRetries
 	}
-	buf := make([]byte, maxDatagram)
+	buf := make([]byte, maxReply)
 	for try := 0; try <= retries; try++ {
 		sent := time.Now()
 		if _, err := c.Write(b); err != nil {
@@ -168,20 +161,6 @@ func exchange(ctx context.Context, c *net.UDPConn, b []byte, timeout time.Durati
 		}
 	}
 	return fmt.Errorf("%w after %d tries", ErrNoAnswer, retries+1)
-}
-
-// copyRecords deep-copies decoded records out of a receive buffer.
-func copyRecords(in []packet.Record) []packet.Record {
-	out := make([]packet.Record, len(in))
-	for i, r := range in {
-		r.EID.Addr.Raw = append([]byte(nil), r.EID.Addr.Raw...)
-		r.Locators = append([]packet.Locator(nil), r.Locators...)
-		for j := range r.Locators {
-			r.Locators[j].Addr.Raw = append([]byte(nil), r.Locators[j].Addr.Raw...)
-		}
-		out[i] = r
-	}
-	return out
 }
 
 // Format prints the answer the way lig does.
@@ -252,7 +231,7 @@ func BuildRegister(opt RegisterOptions) (*packet.MapRegister, []byte, error) {
 		opt.Alg = packet.AuthHMACSHA256
 	}
 	if opt.Nonce == 0 {
-		opt.Nonce = newNonce()
+		opt.Nonce = packet.NewNonce()
 	}
 	rec := packet.Record{TTL: opt.TTL, EID: eid}
 	for _, a := range opt.RLOCs {
@@ -301,7 +280,7 @@ func Register(ctx context.Context, opt RegisterOptions) (*packet.MapNotify, erro
 			bad = fmt.Errorf("map-notify: %w", err)
 			return false
 		}
-		n.Records = copyRecords(n.Records)
+		n.Records = packet.CloneRecords(n.Records)
 		n.AuthData = append([]byte(nil), n.AuthData...)
 		return true
 	}, &rtt)

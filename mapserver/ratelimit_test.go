@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"

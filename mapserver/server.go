@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
+	"github.com/l2lisp/l2lisp/mapserver/udpio"
 )
 
 // Defaults for Config.
@@ -148,10 +149,10 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 // else one shared socket. The first socket fixes the port of the others.
 func (s *Server) bind(ctx context.Context) error {
 	n := 1
-	if reusePortSupported {
+	if udpio.ReusePortSupported {
 		n = s.cfg.Readers
 	}
-	c, err := listenUDP(ctx, s.cfg.Listen)
+	c, err := udpio.ListenUDP(ctx, s.cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (s *Server) bind(ctx context.Context) error {
 	host, _, _ := net.SplitHostPort(s.cfg.Listen)
 	same := net.JoinHostPort(host, fmt.Sprint(s.addr.Port()))
 	for len(s.conns) < n {
-		c, err := listenUDP(ctx, same)
+		c, err := udpio.ListenUDP(ctx, same)
 		if err != nil {
 			s.closeConns()
 			return err
@@ -209,7 +210,7 @@ func (s *Server) conn(i int) *net.UDPConn { return s.conns[i%len(s.conns)] }
 // sendTo writes one datagram from a worker goroutine.
 func (s *Server) sendTo(i int, b []byte, to netip.AddrPort) {
 	c := s.conn(i)
-	if socketIs4(c) {
+	if udpio.SocketIs4(c) {
 		to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	} else if to.Addr().Is4() {
 		to = netip.AddrPortFrom(netip.AddrFrom16(to.Addr().As16()), to.Port())
@@ -225,10 +226,10 @@ func (s *Server) sendTo(i int, b []byte, to netip.AddrPort) {
 type reader struct {
 	s       *Server
 	id      int
-	bc      *BatchConn
+	bc      *udpio.BatchConn
 	is4     bool
-	in      []Datagram
-	out     []Datagram
+	in      []udpio.Datagram
+	out     []udpio.Datagram
 	nout    int
 	now     time.Time
 	mono    int64
@@ -252,12 +253,12 @@ type reader struct {
 
 func (s *Server) newReader(i int) (*reader, error) {
 	c := s.conns[i%len(s.conns)]
-	bc, err := NewBatchConn(c, s.cfg.Batch)
+	bc, err := udpio.NewBatchConn(c, s.cfg.Batch)
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{s: s, id: i, bc: bc, is4: socketIs4(c), in: NewDatagrams(s.cfg.Batch, maxDatagram),
-		out: NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
+	r := &reader{s: s, id: i, bc: bc, is4: udpio.SocketIs4(c), in: udpio.NewDatagrams(s.cfg.Batch, maxDatagram),
+		out: udpio.NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
 		auth: authCache{}, touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
 	r.reply.Records = make([]packet.Record, 0, 8)
 	r.ecm.Inner = &r.ecmReq
@@ -290,7 +291,7 @@ func (r *reader) run() {
 }
 
 // next returns the next free reply slot, sending the batch when full.
-func (r *reader) next() *Datagram {
+func (r *reader) next() *udpio.Datagram {
 	if r.nout == len(r.out) {
 		r.flushOut()
 	}
@@ -315,7 +316,7 @@ func (r *reader) flushOut() {
 }
 
 // handle dispatches one datagram on its message type.
-func (r *reader) handle(d *Datagram) {
+func (r *reader) handle(d *udpio.Datagram) {
 	if d.Trunc {
 		r.st.drop[dropTooBig]++
 		return

@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"context"
@@ -34,7 +34,7 @@ const (
 // for L2LISP_BENCH_SECONDS (default 120) or until interrupted. It is a
 // harness, not a test: it only runs when L2LISP_BENCH_SERVER is set, e.g.
 //
-//	L2LISP_BENCH_SERVER=127.0.0.1:4342 go test -run TestBenchServer -timeout 0 -v ./southbound/lisp/
+//	L2LISP_BENCH_SERVER=127.0.0.1:4342 go test -run TestBenchServer -timeout 0 -v ./mapserver/
 func TestBenchServer(t *testing.T) {
 	addr := os.Getenv("L2LISP_BENCH_SERVER")
 	if addr == "" {

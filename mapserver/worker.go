@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"crypto/rand"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // workerQueue is how many changing registrations may wait per worker

@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // handleRegister authenticates a Map-Register, finds the site it belongs

@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"bufio"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 var liveFields = []string{"udp.srcport", "udp.dstport", "lisp.type", "lisp.nonce", "lisp.records", "lisp.keyid",
@@ -49,7 +50,7 @@ func TestTsharkLive(t *testing.T) {
 		{packet.AuthHMACSHA256, keyDC2, "10.2.0.0/24", []netip.Addr{rloc9}}} {
 		opt := regOpt(s, c.key, c.eid, c.rlocs...)
 		opt.Alg, opt.Nonce = c.alg, 0x1000+uint64(i)
-		if _, err := Register(ctx, opt); err != nil {
+		if _, err := client.Register(ctx, opt); err != nil {
 			t.Fatal(err)
 		}
 		var locs []string
@@ -72,7 +73,7 @@ func TestTsharkLive(t *testing.T) {
 		{"10.9.9.9", "10.8.0.0", "1", "", false},
 		{"02:00:00:00:00:0a", "", "1", "", true},
 	} {
-		res, err := Lig(ctx, LigOptions{MR: s.Addr().String(), IID: iidA, EID: c.eid, ECM: c.ecm})
+		res, err := client.Lig(ctx, client.LigOptions{MR: s.Addr().String(), IID: iidA, EID: c.eid, ECM: c.ecm})
 		if err != nil {
 			t.Fatal(err)
 		}

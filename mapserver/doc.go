@@ -1,4 +1,4 @@
-// Package lisp is the l2lisp LISP control plane on UDP 4342: a Map-Server
+// Package mapserver is the l2lisp LISP control plane on UDP 4342: a Map-Server
 // that authenticates Map-Registers against the sites of the controller and
 // stores what they register, and a Map-Resolver that answers Map-Requests
 // (plain or encapsulated) from the controller's mapping index.
@@ -11,7 +11,6 @@
 // change a record go to a pool of workers that write through the
 // controller and answer once the change is committed.
 //
-// The package also holds the clients behind the l2lisp lig and register
-// commands (Lig, Register) and the batch I/O the benchmark uses
-// (BatchConn).
-package lisp
+// Its wire codec is the pure package packet; the lig and register clients
+// are in client, the batched UDP I/O in udpio.
+package mapserver

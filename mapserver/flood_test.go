@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
+	"github.com/l2lisp/l2lisp/mapserver/udpio"
 )
 
 // TestFlood sends a million random and truncated datagrams and checks the
@@ -19,11 +21,11 @@ func TestFlood(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{})
 	ctx := testCtx(t)
-	if _, err := Register(ctx, regOpt(s, keyDC1, "10.1.0.0/24", rloc1)); err != nil {
+	if _, err := client.Register(ctx, regOpt(s, keyDC1, "10.1.0.0/24", rloc1)); err != nil {
 		t.Fatal(err)
 	}
-	_, reg, _ := BuildRegister(regOpt(s, keyDC1, "10.1.0.0/24", rloc1))
-	eid, _ := ParseEID(iidA, "10.1.0.9")
+	_, reg, _ := client.BuildRegister(regOpt(s, keyDC1, "10.1.0.0/24", rloc1))
+	eid, _ := client.ParseEID(iidA, "10.1.0.9")
 	req, _ := (&packet.MapRequest{Nonce: 1, ITRRLOCs: []packet.Address{packet.AddrFromIP(rloc1)},
 		EIDs: []packet.EID{eid}}).Marshal()
 	ecm, _ := (&packet.ECM{Src: s.Addr(), Dst: s.Addr(), Inner: &packet.MapRequest{Nonce: 2,
@@ -39,11 +41,11 @@ func TestFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	bc, err := NewBatchConn(nc, 64)
+	bc, err := udpio.NewBatchConn(nc, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := NewDatagrams(64, 512)
+	out := udpio.NewDatagrams(64, 512)
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for sent := 0; sent < total; sent += len(out) {
 		for i := range out {
@@ -53,7 +55,7 @@ func TestFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := Lig(ctx, LigOptions{MR: s.Addr().String(), IID: iidA, EID: "10.1.0.9"})
+	res, err := client.Lig(ctx, client.LigOptions{MR: s.Addr().String(), IID: iidA, EID: "10.1.0.9"})
 	if err != nil {
 		t.Fatalf("no answer after the flood: %v", err)
 	}
@@ -71,7 +73,7 @@ func TestFlood(t *testing.T) {
 
 // fuzzDatagram fills d with random bytes, a truncated valid message, or
 // a valid message with random bytes flipped.
-func fuzzDatagram(rnd *rand.Rand, d *Datagram, samples [][]byte) {
+func fuzzDatagram(rnd *rand.Rand, d *udpio.Datagram, samples [][]byte) {
 	b := d.Buf[:cap(d.Buf)]
 	switch rnd.IntN(3) {
 	case 0:

@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"sync"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/controller"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // siteRefresh is how stale the site list may get while other changes

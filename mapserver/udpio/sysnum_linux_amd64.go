@@ -1,4 +1,4 @@
-package lisp
+package udpio
 
 // System call numbers the syscall package does not (all) export.
 const (

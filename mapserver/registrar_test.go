@@ -1,4 +1,4 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"
@@ -10,7 +10,8 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/client"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 func counterValue(t testing.TB, c prometheus.Counter) float64 {
@@ -58,7 +59,7 @@ func TestRegisterRefused(t *testing.T) {
 				opt := regOpt(s, c.key, c.eid, rloc1)
 				opt.IID = c.iid
 				var err error
-				if _, b, err = BuildRegister(opt); err != nil {
+				if _, b, err = client.BuildRegister(opt); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -93,7 +94,7 @@ func TestRegistrationExpires(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{RegistrationTTL: time.Second, FlushInterval: 100 * time.Millisecond})
 	ctx := testCtx(t)
-	if _, err := Register(ctx, regOpt(s, keyDC1, "10.1.7.0/24", rloc1)); err != nil {
+	if _, err := client.Register(ctx, regOpt(s, keyDC1, "10.1.7.0/24", rloc1)); err != nil {
 		t.Fatal(err)
 	}
 	eid := mapping.PrefixEID(iidA, netip.MustParsePrefix("10.1.7.0/24"))
@@ -118,7 +119,7 @@ func TestMoveNotifiesOldRegistrant(t *testing.T) {
 	old := listenUDPTest(t, "127.0.0.2:0")
 	s := startServer(t, ctl, Config{ETRPort: old.LocalAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()})
 	ctx := testCtx(t)
-	_, b, err := BuildRegister(regOpt(s, keyDC1, "10.1.8.0/24", rloc1))
+	_, b, err := client.BuildRegister(regOpt(s, keyDC1, "10.1.8.0/24", rloc1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestMoveNotifiesOldRegistrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	readNotify(t, old, keyDC1) // the acknowledgement
-	if _, err := Register(ctx, regOpt(s, keyDC2, "10.1.8.0/24", rloc9)); err != nil {
+	if _, err := client.Register(ctx, regOpt(s, keyDC2, "10.1.8.0/24", rloc9)); err != nil {
 		t.Fatal(err)
 	}
 	n := readNotify(t, old, keyDC1)
@@ -165,7 +166,7 @@ func readNotify(t *testing.T, c interface {
 	if err := m.Decode(buf[:n]); err != nil {
 		t.Fatal(err)
 	}
-	m.Records = copyRecords(m.Records)
+	m.Records = packet.CloneRecords(m.Records)
 	return &m
 }
 
@@ -175,7 +176,7 @@ func TestNoProxyForwardsToETR(t *testing.T) {
 	s := startServer(t, ctl, Config{ETRPort: etr.LocalAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()})
 	opt := regOpt(s, keyDC2, "10.2.0.0/16", rloc2)
 	opt.NoProxy = true
-	_, b, err := BuildRegister(opt)
+	_, b, err := client.BuildRegister(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestNoProxyForwardsToETR(t *testing.T) {
 	}
 	readNotify(t, etr, keyDC2)
 	itr := listenUDPTest(t, "127.0.0.1:0")
-	eid, _ := ParseEID(iidA, "10.2.3.4")
+	eid, _ := client.ParseEID(iidA, "10.2.3.4")
 	req := &packet.MapRequest{Nonce: 0xfeed, ITRRLOCs: []packet.Address{packet.AddrFromIP(netip.MustParseAddr("127.0.0.1"))},
 		EIDs: []packet.EID{eid}}
 	rb, _ := req.Marshal()

@@ -1,6 +1,6 @@
 //go:build !(linux && (amd64 || arm64))
 
-package lisp
+package udpio
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"net"
 )
 
-// reusePortSupported says whether several sockets may share the port.
-const reusePortSupported = false
+// ReusePortSupported says whether several sockets may share the port.
+const ReusePortSupported = false
 
-func listenUDP(ctx context.Context, addr string) (*net.UDPConn, error) {
+// ListenUDP binds addr (without SO_REUSEPORT on this platform).
+func ListenUDP(ctx context.Context, addr string) (*net.UDPConn, error) {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {

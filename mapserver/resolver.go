@@ -1,10 +1,10 @@
-package lisp
+package mapserver
 
 import (
 	"net/netip"
 
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/lisp/packet"
+	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // The A bit of the records the resolver sends. RFC 9301 §5.4: a Map-Server

@@ -1,0 +1,5 @@
+// Package udpio reads and writes batches of UDP datagrams with one system
+// call (recvmmsg/sendmmsg on Linux, one datagram per call elsewhere), on
+// SO_REUSEPORT sockets so several readers can share one port. The
+// Map-Server and the LISP load generator use it.
+package udpio
