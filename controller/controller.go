@@ -70,6 +70,9 @@ func (c *Controller) Close() {
 // Index is the in-memory lookup index; callers must not modify records.
 func (c *Controller) Index() *mapping.Index { return c.idx }
 
+// Record returns the current record of one EID.
+func (c *Controller) Record(e mapping.EID) (mapping.Record, bool) { return c.idx.Get(e) }
+
 // load reads the whole state. The feed position is taken first, so an event
 // committed while loading is applied again by the follower, which is harmless
 // because applying an event is idempotent.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/metrics"
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -44,15 +45,15 @@ func DefaultLearnConfig() LearnConfig {
 		PortRate: 200, PortBurst: 400}
 }
 
-func (lc LearnConfig) view() LearnView {
+func (lc LearnConfig) view() pipeline.LearnView {
 	if !lc.Enabled {
-		return LearnView{}
+		return pipeline.LearnView{}
 	}
 	secs := (lc.IdleTimeout + time.Second - 1) / time.Second
 	if secs > 0xffff {
 		secs = 0xffff
 	}
-	return LearnView{Enabled: true, IdleTimeout: uint16(secs), Meter: lc.MeterRate > 0}
+	return pipeline.LearnView{Enabled: true, IdleTimeout: uint16(secs), Meter: lc.MeterRate > 0}
 }
 
 // SetLearnConfig turns learning on or off and tunes it; switches pick the

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -45,109 +43,7 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-var (
-	tMAC   = mapping.MAC{0x02, 0, 0, 0, 0, 0x01}
-	tMAC2  = mapping.MAC{0x02, 0, 0, 0, 0, 0x02}
-	tBcast = mapping.MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-)
-
-func ethHdr(dst, src mapping.MAC, typ uint16, vlan bool) []byte {
-	b := append(append([]byte{}, dst[:]...), src[:]...)
-	if vlan {
-		b = binary.BigEndian.AppendUint16(b, 0x8100)
-		b = binary.BigEndian.AppendUint16(b, 42)
-	}
-	return binary.BigEndian.AppendUint16(b, typ)
-}
-
-func arpFrame(op uint16, sha mapping.MAC, spa, tpa string, vlan bool) []byte {
-	b := ethHdr(tBcast, sha, 0x0806, vlan)
-	b = append(b, 0, 1, 8, 0, 6, 4)
-	b = binary.BigEndian.AppendUint16(b, op)
-	b = append(b, sha[:]...)
-	b = append(b, netip.MustParseAddr(spa).AsSlice()...)
-	b = append(b, make([]byte, 6)...)
-	return append(b, netip.MustParseAddr(tpa).AsSlice()...)
-}
-
-// ndFrame builds an IPv6 NS (135) or NA (136) with an optional
-// link-layer address option (type 1 for NS, 2 for NA).
-func ndFrame(typ uint8, src mapping.MAC, ipSrc, target string, opt *mapping.MAC) []byte {
-	b := ethHdr(mapping.MAC{0x33, 0x33, 0, 0, 0, 1}, src, 0x86dd, false)
-	icmp := []byte{typ, 0, 0, 0, 0, 0, 0, 0}
-	icmp = append(icmp, netip.MustParseAddr(target).AsSlice()...)
-	if opt != nil {
-		icmp = append(icmp, map[uint8]byte{135: 1, 136: 2}[typ], 1)
-		icmp = append(icmp, opt[:]...)
-	}
-	ip := []byte{0x60, 0, 0, 0}
-	ip = binary.BigEndian.AppendUint16(ip, uint16(len(icmp)))
-	ip = append(ip, 58, 255)
-	ip = append(ip, netip.MustParseAddr(ipSrc).AsSlice()...)
-	ip = append(ip, netip.MustParseAddr("ff02::1").AsSlice()...)
-	return append(append(b, ip...), icmp...)
-}
-
-func TestParseFrame(t *testing.T) {
-	other := mapping.MAC{0x02, 0, 0, 0, 0, 0x99}
-	tests := []struct {
-		name   string
-		data   []byte
-		typ    uint16
-		ip     string // "" = none
-		owner  mapping.MAC
-		errors bool
-	}{
-		{"short", []byte{1, 2, 3}, 0, "", mapping.MAC{}, true},
-		{"plain IPv4", append(ethHdr(tMAC2, tMAC, 0x0800, false), make([]byte, 20)...), 0x0800, "", mapping.MAC{}, false},
-		{"ARP request", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", false), 0x0806, "198.51.100.1", tMAC, false},
-		{"ARP reply", arpFrame(2, tMAC, "198.51.100.1", "198.51.100.2", false), 0x0806, "198.51.100.1", tMAC, false},
-		{"gratuitous ARP", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.1", false), 0x0806, "198.51.100.1", tMAC, false},
-		{"ARP probe", arpFrame(1, tMAC, "0.0.0.0", "198.51.100.1", false), 0x0806, "", mapping.MAC{}, false},
-		{"ARP, VLAN tag", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", true), 0x0806, "198.51.100.1", tMAC, false},
-		{"ARP truncated", arpFrame(1, tMAC, "198.51.100.1", "198.51.100.2", false)[:30], 0x0806, "", mapping.MAC{}, false},
-		{"NS with SLL", ndFrame(135, tMAC, "2001:db8::1", "2001:db8::2", &other), 0x86dd, "2001:db8::1", other, false},
-		{"NS without SLL", ndFrame(135, tMAC, "2001:db8::1", "2001:db8::2", nil), 0x86dd, "2001:db8::1", tMAC, false},
-		{"NS for DAD", ndFrame(135, tMAC, "::", "2001:db8::2", nil), 0x86dd, "", mapping.MAC{}, false},
-		{"NS link-local", ndFrame(135, tMAC, "fe80::1", "2001:db8::2", nil), 0x86dd, "", mapping.MAC{}, false},
-		{"NA with TLL", ndFrame(136, tMAC, "2001:db8::5", "2001:db8::2", &other), 0x86dd, "2001:db8::2", other, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f, err := ParseFrame(tc.data)
-			if (err != nil) != tc.errors {
-				t.Fatalf("err = %v", err)
-			}
-			if err != nil {
-				return
-			}
-			if f.EtherType != tc.typ || f.Src != tMAC {
-				t.Errorf("type %#x src %s", f.EtherType, f.Src)
-			}
-			got := ""
-			if f.Announced.IsValid() {
-				got = f.Announced.String()
-			}
-			if got != tc.ip || (tc.ip != "" && f.Owner != tc.owner) {
-				t.Errorf("announced %q owner %s, want %q %s", got, f.Owner, tc.ip, tc.owner)
-			}
-		})
-	}
-}
-
-func TestBucket(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	var b bucket
-	steps := []struct {
-		at   time.Duration
-		want bool
-	}{{0, true}, {0, true}, {0, false}, {400 * time.Millisecond, false}, {500 * time.Millisecond, true}, {500 * time.Millisecond, false}, {10 * time.Second, true}, {10 * time.Second, true}, {10 * time.Second, false}}
-	for i, s := range steps {
-		if got := b.take(t0.Add(s.at), 2, 2); got != s.want {
-			t.Errorf("step %d at %v: %v, want %v", i, s.at, got, s.want)
-		}
-	}
-}
+var tMAC = mapping.MAC{0x02, 0, 0, 0, 0, 0x01}
 
 // learnEnv is a controller on a fresh SQLite database with one network,
 // three sites with an xTR each, and two access ports per xTR.
@@ -311,12 +207,8 @@ func TestLearnLimitAgeSweep(t *testing.T) {
 	if aged, err := c.Age(ctx, "x1", "p1", 4100, tMAC, time.Second); err != nil || aged {
 		t.Fatalf("aged a MAC from the wrong port: %v %v", aged, err)
 	}
-	fr := openflow.FlowRemoved{Reason: openflow.RemovedIdleTimeout, Flow: openflow.Flow{Table: TableLearn,
-		Cookie: openflow.StageCookie(StageLearn) | 0x1234, IdleTimeout: 300,
-		Match: openflow.Match{openflow.InPort(FirstAccessOFPort + 1), openflow.EthSrc(tMAC)}}}
-	p := &Punts{Ctl: c, Log: slog.New(slog.DiscardHandler)}
-	if aged, err := p.FlowRemoved(ctx, "x1", fr); err != nil || !aged {
-		t.Fatalf("flow-removed did not age: %v %v", aged, err)
+	if aged, err := c.Age(ctx, "x1", "p2", 4100, tMAC, 300*time.Second); err != nil || !aged {
+		t.Fatalf("did not age: %v %v", aged, err)
 	}
 	if _, ok := c.Index().Get(hostEID(4100, netip.MustParseAddr("198.51.100.9"))); ok {
 		t.Error("binding survived its MAC")
@@ -327,24 +219,5 @@ func TestLearnLimitAgeSweep(t *testing.T) {
 	n, err := c.SweepLearned(ctx, 0)
 	if err != nil || n != 3 {
 		t.Fatalf("sweep withdrew %d, %v; want 3", n, err)
-	}
-}
-
-func TestPacketInLearns(t *testing.T) {
-	c := learnEnv(t)
-	ctx := context.Background()
-	p := &Punts{Ctl: c, Log: slog.New(slog.DiscardHandler)}
-	pi := openflow.PacketIn{Table: TablePunt, InPort: FirstAccessOFPort, Data: arpFrame(1, tMAC, "198.51.100.3", "198.51.100.4", false)}
-	res, err := p.PacketIn(ctx, "x3", pi, time.Now())
-	if err != nil || res.Verdict != VerdictLearn || !res.Bound || res.Record.Port != "p1" || res.Record.Site != "dc3" {
-		t.Fatalf("%+v %v", res, err)
-	}
-	pi.Table = TableLearn
-	if res, _ := p.PacketIn(ctx, "x3", pi, time.Now()); res.Verdict != "" {
-		t.Errorf("packet-in of another table handled: %+v", res)
-	}
-	pi.Table, pi.InPort = TablePunt, 4242
-	if res, _ := p.PacketIn(ctx, "x3", pi, time.Now()); res.Verdict != "" {
-		t.Errorf("packet-in of an unbound port handled: %+v", res)
 	}
 }

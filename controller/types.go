@@ -74,14 +74,6 @@ type Port struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-// TunnelOFPort is the OpenFlow port number the LISP tunnel port asks for;
-// access ports get FirstAccessOFPort and up, so flows never depend on
-// numbers only the switch knows.
-const (
-	TunnelOFPort      = 10
-	FirstAccessOFPort = 100
-)
-
 func siteFromRow(r store.Site) (Site, error) {
 	s := Site{Name: r.Name, AuthKey: r.AuthKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if err := json.Unmarshal([]byte(r.Networks), &s.Networks); err != nil {

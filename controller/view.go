@@ -2,42 +2,15 @@ package controller
 
 import (
 	"net/netip"
-	"slices"
 	"sort"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
 )
 
-// SwitchView is everything the pipeline needs to know to compute the flows
-// of one edge switch. It is built from the database (through the in-memory
-// index) and nothing else, so any replica computes the same flows.
-type SwitchView struct {
-	XTR        string
-	Site       string
-	RLOC       netip.Addr
-	TunnelPort uint32     // OpenFlow port number of the LISP tunnel port
-	Ports      []PortView // access ports bound to tenant networks
-	Networks   []uint32   // instance-ids the xTR's site serves
-	// Peers lists, per instance-id, the RLOCs of the other xTRs serving it:
-	// the head-end replication targets for broadcast and unknown unicast.
-	Peers map[uint32][]netip.Addr
-	// Records are the MAC records of the served instance-ids, and the IP
-	// host records bound to a MAC (for the ARP responder).
-	Records []mapping.Record
-	// Learn configures host learning (tables 10 and 40).
-	Learn LearnView
-}
-
-// PortView is one access port bound to an instance-id.
-type PortView struct {
-	Name   string
-	OFPort uint32
-	IID    uint32
-}
-
 // View builds the pipeline input of one xTR from the current state.
-func (c *Controller) View(name string) (SwitchView, bool) {
-	v, ok := c.baseView(name)
+func (c *Controller) View(name string) (pipeline.SwitchView, bool) {
+	v, ok := c.BaseView(name)
 	if !ok {
 		return v, false
 	}
@@ -52,20 +25,20 @@ func (c *Controller) View(name string) (SwitchView, bool) {
 	return v, true
 }
 
-// baseView is View without the records: cheap, as it does not depend on
+// BaseView is View without the records: cheap, as it does not depend on
 // how many hosts the network holds.
-func (c *Controller) baseView(name string) (SwitchView, bool) {
+func (c *Controller) BaseView(name string) (pipeline.SwitchView, bool) {
 	c.mu.RLock()
 	x, ok := c.xtrs[name]
 	if !ok {
 		c.mu.RUnlock()
-		return SwitchView{}, false
+		return pipeline.SwitchView{}, false
 	}
 	site := c.sites[x.Site]
-	v := SwitchView{XTR: x.Name, Site: x.Site, RLOC: x.RLOC, TunnelPort: TunnelOFPort,
+	v := pipeline.SwitchView{XTR: x.Name, Site: x.Site, RLOC: x.RLOC, TunnelPort: pipeline.TunnelOFPort,
 		Networks: append([]uint32(nil), site.Networks...), Peers: map[uint32][]netip.Addr{}}
 	for _, p := range c.ports[name] {
-		v.Ports = append(v.Ports, PortView{Name: p.Name, OFPort: p.OFPort, IID: p.InstanceID})
+		v.Ports = append(v.Ports, pipeline.PortView{Name: p.Name, OFPort: p.OFPort, IID: p.InstanceID})
 	}
 	for _, iid := range v.Networks {
 		for _, o := range c.xtrs {
@@ -82,21 +55,6 @@ func (c *Controller) baseView(name string) (SwitchView, bool) {
 		v.Peers[iid] = ps
 	}
 	return v, true
-}
-
-// sameBase says whether two views agree on everything but their records.
-func sameBase(a, b SwitchView) bool {
-	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
-		a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) || !slices.Equal(a.Networks, b.Networks) ||
-		len(a.Peers) != len(b.Peers) {
-		return false
-	}
-	for iid, pa := range a.Peers {
-		if pb, ok := b.Peers[iid]; !ok || !slices.Equal(pa, pb) {
-			return false
-		}
-	}
-	return true
 }
 
 // XTRsServing lists the xTRs whose site serves instance-id iid.

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -174,7 +175,7 @@ func (c *Controller) BindPort(ctx context.Context, xtr, name string, iid int64) 
 			}
 			used[q.OFPort] = true
 		}
-		p.OFPort = FirstAccessOFPort
+		p.OFPort = pipeline.FirstAccessOFPort
 		for used[p.OFPort] {
 			p.OFPort++
 		}
@@ -205,4 +206,16 @@ func (c *Controller) UnbindPort(ctx context.Context, xtr, name string) error {
 		ev.InstanceID, ev.XTR = iidPtr(row.InstanceID), xtr
 		return []store.Event{ev}, nil
 	})
+}
+
+// PortByOFPort finds the bound access port with OpenFlow number n.
+func (c *Controller) PortByOFPort(xtr string, n uint32) (Port, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, p := range c.ports[xtr] {
+		if p.OFPort == n {
+			return p, true
+		}
+	}
+	return Port{}, false
 }

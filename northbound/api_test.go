@@ -16,6 +16,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -338,11 +339,11 @@ func TestXTRsAndPorts(t *testing.T) {
 
 	var p map[string]any
 	e.must("POST", "/api/v1/xtrs/dc1-edge/ports", map[string]any{"name": "dc1-h1", "instance_id": 4100}, 201, &p)
-	if p["ofport"] != float64(controller.FirstAccessOFPort) || p["xtr"] != "dc1-edge" {
+	if p["ofport"] != float64(pipeline.FirstAccessOFPort) || p["xtr"] != "dc1-edge" {
 		t.Errorf("bound port = %v", p)
 	}
 	e.must("POST", "/api/v1/xtrs/dc1-edge/ports", map[string]any{"name": "dc1-h2", "instance_id": 4100}, 201, &p)
-	if p["ofport"] != float64(controller.FirstAccessOFPort+1) {
+	if p["ofport"] != float64(pipeline.FirstAccessOFPort+1) {
 		t.Errorf("second port = %v", p)
 	}
 	e.must("GET", "/api/v1/xtrs/dc1-edge/ports", nil, 200, &list)
@@ -353,7 +354,7 @@ func TestXTRsAndPorts(t *testing.T) {
 	e.must("DELETE", "/api/v1/xtrs/dc1-edge/ports/dc1-h1", nil, 404, nil)
 	// The freed OpenFlow port number is handed out again.
 	e.must("POST", "/api/v1/xtrs/dc1-edge/ports", map[string]any{"name": "dc1-h3", "instance_id": 4100}, 201, &p)
-	if p["ofport"] != float64(controller.FirstAccessOFPort) {
+	if p["ofport"] != float64(pipeline.FirstAccessOFPort) {
 		t.Errorf("rebound port = %v", p)
 	}
 	e.must("DELETE", "/api/v1/xtrs/dc1-edge2", nil, 204, nil)

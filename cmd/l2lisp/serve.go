@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/mapserver"
+	"github.com/l2lisp/l2lisp/metrics"
+	"github.com/l2lisp/l2lisp/reconcile"
 
 	"github.com/gin-gonic/gin"
 	"github.com/l2lisp/l2lisp/controller"
@@ -61,7 +63,7 @@ func parseServe(args []string) (serveConfig, error) {
 			return c, fmt.Errorf("%s %q: want host:port", name, addr)
 		}
 	}
-	if _, ok := ofRoles[c.ofRole]; !ok {
+	if _, ok := reconcile.Roles[c.ofRole]; !ok {
 		return c, fmt.Errorf("--openflow-role %q: want equal, master or slave", c.ofRole)
 	}
 	for _, tg := range strings.Split(c.ofTarget, ",") {
@@ -112,7 +114,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	defer ctl.Close()
 
-	sb, err := startSouthbound(ctx, ctl, cfg, log)
+	ctl.SetLearnConfig(cfg.learn)
+	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
+		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Learn: cfg.learn, Log: log})
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer stopLISP()
 
 	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
-		Status: sb, Log: log, Extra: func(r *gin.Engine) { sb.Routes(r); web.Register(r) }})
+		Status: switchStatus{sb}, Log: log, Extra: func(r *gin.Engine) {
+			r.GET("/metrics", gin.WrapH(metrics.Handler()))
+			web.Register(r)
+		}})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.listen, err)

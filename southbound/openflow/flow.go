@@ -25,6 +25,18 @@ const (
 // StageCookie is the cookie prefix for flows of one pipeline stage.
 func StageCookie(stage uint8) uint64 { return CookieOwner | uint64(stage)<<40 }
 
+// Groups have no cookie, so ownership is by id: l2lisp creates groups only
+// in [GroupOwnedBase, GroupOwnedBase+GroupOwnedSpan), and a sync reads,
+// changes and deletes only groups in that range. Groups others put on the
+// bridge outside it are left alone.
+const (
+	GroupOwnedBase uint32 = 0x40000000
+	GroupOwnedSpan uint32 = 1 << 29
+)
+
+// OwnedGroup reports whether a group id is in l2lisp's range.
+func OwnedGroup(id uint32) bool { return id-GroupOwnedBase < GroupOwnedSpan }
+
 // OXM classes used by l2lisp: the OpenFlow basic class and the two Nicira
 // classes (NXM_0 and NXM_1) that OVS accepts in OpenFlow 1.3 matches and
 // set-field actions.

@@ -71,8 +71,8 @@ func allFlows() []Flow {
 		{Table: 1, Priority: 99, Cookie: StageCookie(2), Match: Match{EthDst(mac("02:00:00:00:00:0c"))},
 			Actions: []Action{SetField{Field: TunDst(ip("2001:db8::2"))}, Output{Port: 10}}},
 		{Table: 1, Priority: 50, Cookie: StageCookie(2), Match: Match{EthDstMasked(mac("01:00:00:00:00:00"), mac("01:00:00:00:00:00"))},
-			Actions: []Action{Group{ID: 1}}},
-		{Table: 1, Priority: 40, Cookie: StageCookie(2), Match: Match{EthType(0x0800)}, Actions: []Action{Group{ID: 2}}},
+			Actions: []Action{Group{ID: GroupOwnedBase + 1}}},
+		{Table: 1, Priority: 40, Cookie: StageCookie(2), Match: Match{EthType(0x0800)}, Actions: []Action{Group{ID: GroupOwnedBase + 2}}},
 		{Table: 2, Priority: 10, Cookie: StageCookie(3),
 			Match:   Match{EthType(0x86dd), IPProto(58), ICMPv6Type(135), NDTarget(ip("fd00::1"))},
 			Actions: []Action{Controller{Reason: ReasonNoMatch}}},
@@ -80,7 +80,7 @@ func allFlows() []Flow {
 			Actions: []Action{Output{Port: PortController}}},
 		{Table: 2, Priority: 30, Cookie: StageCookie(3), Match: Match{EthType(0x0806), ArpOp(2)}, Meter: 1,
 			Actions: []Action{Output{Port: PortController, MaxLen: 128}}},
-		{Table: 3, Priority: 5, Cookie: StageCookie(4), Match: Match{Reg(0, 7)}, Actions: []Action{Group{ID: 3}}},
+		{Table: 3, Priority: 5, Cookie: StageCookie(4), Match: Match{Reg(0, 7)}, Actions: []Action{Group{ID: GroupOwnedBase + 3}}},
 		{Table: 4, Priority: 100, Cookie: StageCookie(5), Match: Match{EthDst(macA)}, IdleTimeout: 300,
 			NotifyRemoval: true, Actions: []Action{Output{Port: 1}}},
 	}
@@ -91,9 +91,9 @@ func allGroups() []GroupEntry {
 		return []Action{SetField{Field: TunnelID(5)}, SetField{Field: TunDst(ip(dst))}, Output{Port: 10}}
 	}
 	return []GroupEntry{
-		{ID: 1, Type: GroupAll, Buckets: []Bucket{{Actions: []Action{Output{Port: 1}}}, {Actions: tun("192.0.2.3")}}},
-		{ID: 2, Type: GroupSelect, Buckets: []Bucket{{Weight: 30, Actions: tun("192.0.2.4")}, {Weight: 70, Actions: tun("192.0.2.5")}}},
-		{ID: 3, Type: GroupIndirect, Buckets: []Bucket{{Actions: []Action{Output{Port: 2}}}}},
+		{ID: GroupOwnedBase + 1, Type: GroupAll, Buckets: []Bucket{{Actions: []Action{Output{Port: 1}}}, {Actions: tun("192.0.2.3")}}},
+		{ID: GroupOwnedBase + 2, Type: GroupSelect, Buckets: []Bucket{{Weight: 30, Actions: tun("192.0.2.4")}, {Weight: 70, Actions: tun("192.0.2.5")}}},
+		{ID: GroupOwnedBase + 3, Type: GroupIndirect, Buckets: []Bucket{{Actions: []Action{Output{Port: 2}}}}},
 	}
 }
 
@@ -117,6 +117,8 @@ func TestOVSSyncReconcile(t *testing.T) {
 	if err := sw.SetMeter(ctxT(t), MeterEntry{ID: 1, Rate: 200, Burst: 20}); err != nil {
 		t.Fatalf("update meter: %v", err)
 	}
+	// A group somebody else put on the bridge, outside our id range.
+	b.ofctl(t, "add-group", b.name, "group_id=1,type=all,bucket=actions=output:1")
 	flows, groups := allFlows(), allGroups()
 	res, err := sw.Sync(ctxT(t), flows, groups)
 	if err != nil {
@@ -167,6 +169,7 @@ func TestOVSSyncReconcile(t *testing.T) {
 	}
 
 	checkRewrites(t, b, sw, flows, groups)
+	mustContain(t, b.ofctl(t, "dump-groups", b.name), "group_id=1,type=all")
 }
 
 // checkRewrites: a changed flow is rewritten in place; dropped flows and a
@@ -185,7 +188,7 @@ func checkRewrites(t *testing.T, b *ovsBridge, sw *Switch, flows []Flow, groups 
 	}
 	dump := b.ofctl(t, "dump-flows", b.name)
 	mustContain(t, dump, "set_field:192.0.2.99->tun_dst", "idle_timeout=600")
-	mustContain(t, b.ofctl(t, "dump-groups", b.name), "bucket=weight:50", "group_id=3,type=indirect")
+	mustContain(t, b.ofctl(t, "dump-groups", b.name), "bucket=weight:50", "group_id=1073741827,type=indirect")
 	checkDecoded(t, sw, flows)
 
 	// A timeout changed on an installed flow: modify cannot change it in
@@ -215,19 +218,19 @@ func checkDump(t *testing.T, b *ovsBridge, flows []Flow) {
 		"arp_tpa=10.0.0.1,arp_op=1", "IN_PORT",
 		"set_field:0x1234->tun_id,set_field:192.0.2.2->tun_dst,output:10",
 		"set_field:2001:db8::2->tun_ipv6_dst",
-		"dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 actions=group:1",
-		"ip actions=group:2",
+		"dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 actions=group:1073741825",
+		"ip actions=group:1073741826",
 		"nd_target=fd00::1", "controller(reason=no_match)",
 		"arp_spa=10.0.0.2,arp_sha=02:00:00:00:00:0a actions=CONTROLLER:65535",
 		"actions=meter:1,CONTROLLER:128",
-		"reg0=0x7 actions=group:3",
+		"reg0=0x7 actions=group:1073741827",
 		"idle_timeout=300", "send_flow_rem",
 	)
 	groups := b.ofctl(t, "dump-groups", b.name)
 	mustContain(t, groups,
-		"group_id=1,type=all,bucket=actions=output:1,bucket=actions=set_field:0x5->tun_id,set_field:192.0.2.3->tun_dst,output:10",
-		"group_id=2,type=select,bucket=weight:30,", "bucket=weight:70,actions=set_field:0x5->tun_id,set_field:192.0.2.5->tun_dst",
-		"group_id=3,type=indirect,bucket=actions=output:2")
+		"group_id=1073741825,type=all,bucket=actions=output:1,bucket=actions=set_field:0x5->tun_id,set_field:192.0.2.3->tun_dst,output:10",
+		"group_id=1073741826,type=select,bucket=weight:30,", "bucket=weight:70,actions=set_field:0x5->tun_id,set_field:192.0.2.5->tun_dst",
+		"group_id=1073741827,type=indirect,bucket=actions=output:2")
 	mustContain(t, b.ofctl(t, "dump-meters", b.name), "meter=1 pktps burst", "rate=200 burst_size=20")
 }
 

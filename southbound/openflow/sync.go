@@ -97,6 +97,9 @@ func prepareGroups(groups []GroupEntry) (map[uint32]groupState, error) {
 		if _, dup := want[g.ID]; dup {
 			return nil, fmt.Errorf("openflow: two desired groups with id %d", g.ID)
 		}
+		if !OwnedGroup(g.ID) {
+			return nil, fmt.Errorf("openflow: group id %#x outside l2lisp's range", g.ID)
+		}
 		if _, err := groupWire(g, ofp13.GroupAdd); err != nil {
 			return nil, err
 		}
@@ -156,7 +159,9 @@ func readState(ctx context.Context, c *conn) (*flowState, error) {
 			cookie: s.Cookie, match: wireMatch(s.Match)}
 	}
 	for _, g := range groups {
-		st.groups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		if OwnedGroup(g.ID) {
+			st.groups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		}
 	}
 	return st, nil
 }
@@ -166,6 +171,15 @@ func (sw *Switch) resetState(c *conn) {
 	if sw.st != nil && sw.st.c == c {
 		sw.st = nil
 	}
+	sw.stMu.Unlock()
+}
+
+// Reread forgets what this connection is believed to hold, so the next Sync
+// reads the switch's flows and groups back and compares in full: a
+// periodic check that catches changes nobody reported.
+func (sw *Switch) Reread() {
+	sw.stMu.Lock()
+	sw.st = nil
 	sw.stMu.Unlock()
 }
 

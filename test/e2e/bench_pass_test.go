@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/test/sim"
 )
@@ -32,7 +32,7 @@ func BenchmarkSwitchPass(b *testing.B) {
 func benchSwitchPass(b *testing.B, records int) {
 	ctx, sw, s := passSwitch(b)
 	v := passView(records)
-	flows, groups := controller.Compile(v)
+	flows, groups := pipeline.Compile(v)
 	if _, err := sw.Sync(ctx, flows, groups); err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func benchSwitchPass(b *testing.B, records int) {
 			v.Records = append(base[:len(base):len(base)], extra)
 		}
 		start := time.Now()
-		flows, groups := controller.Compile(v)
+		flows, groups := pipeline.Compile(v)
 		compile += time.Since(start)
 		res, err := sw.Sync(ctx, flows, groups)
 		if err != nil || res.Added+res.Deleted == 0 {
@@ -86,11 +86,11 @@ func passSwitch(b *testing.B) (context.Context, *openflow.Switch, *sim.Switch) {
 
 // passView is the view of one xTR of a 100-site network whose iid holds
 // records remote MACs spread over the 99 other sites.
-func passView(records int) controller.SwitchView {
+func passView(records int) pipeline.SwitchView {
 	const iid = 4100
-	v := controller.SwitchView{XTR: "x0", Site: "s0", RLOC: netip.MustParseAddr("10.1.0.1"),
-		TunnelPort: controller.TunnelOFPort, Networks: []uint32{iid}, Peers: map[uint32][]netip.Addr{},
-		Ports: []controller.PortView{{Name: "p1", OFPort: controller.FirstAccessOFPort, IID: iid}}}
+	v := pipeline.SwitchView{XTR: "x0", Site: "s0", RLOC: netip.MustParseAddr("10.1.0.1"),
+		TunnelPort: pipeline.TunnelOFPort, Networks: []uint32{iid}, Peers: map[uint32][]netip.Addr{},
+		Ports: []pipeline.PortView{{Name: "p1", OFPort: pipeline.FirstAccessOFPort, IID: iid}}}
 	for i := 1; i < simSites; i++ {
 		v.Peers[iid] = append(v.Peers[iid], siteRLOC(i))
 	}
@@ -123,7 +123,7 @@ func BenchmarkSwitchPassDelta(b *testing.B) {
 
 func benchSwitchPassDelta(b *testing.B, records int) {
 	ctx, sw, s := passSwitch(b)
-	in, ok := controller.NewIncremental(passView(records))
+	in, ok := pipeline.NewIncremental(passView(records))
 	if !ok {
 		b.Fatal("select group collision")
 	}

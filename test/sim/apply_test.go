@@ -29,10 +29,10 @@ func TestApplyAgainstRealServer(t *testing.T) {
 	}
 	// Desired: flows 0..n-1 except 3, flow 7 now via group 8, flow n new.
 	want := l2Flows(n + 1)
-	sel := openflow.GroupEntry{ID: 8, Type: openflow.GroupSelect, Buckets: []openflow.Bucket{
+	sel := openflow.GroupEntry{ID: openflow.GroupOwnedBase + 8, Type: openflow.GroupSelect, Buckets: []openflow.Bucket{
 		{Weight: 1, Actions: []openflow.Action{openflow.Output{Port: 101}}},
 		{Weight: 1, Actions: []openflow.Action{openflow.Output{Port: 102}}}}}
-	want[1+7].Actions = []openflow.Action{openflow.Group{ID: 8}}
+	want[1+7].Actions = []openflow.Action{openflow.Group{ID: openflow.GroupOwnedBase + 8}}
 	d := openflow.Delta{Flows: []openflow.Flow{want[1+7], want[1+n], want[1+9]},
 		DelFlows: []openflow.Flow{want[1+3]}, Groups: []openflow.GroupEntry{sel}}
 	before := s.FlowMods()
@@ -52,7 +52,7 @@ func TestApplyAgainstRealServer(t *testing.T) {
 	}
 	// Back: the group goes after the flow that used it.
 	back := l2Flows(8)[1+7]
-	res, err = sw.Apply(ctxT(t), openflow.Delta{Flows: []openflow.Flow{back}, DelGroups: []uint32{8, 99}})
+	res, err = sw.Apply(ctxT(t), openflow.Delta{Flows: []openflow.Flow{back}, DelGroups: []uint32{openflow.GroupOwnedBase + 8, openflow.GroupOwnedBase + 99}})
 	if err != nil || res.Modified != 1 || res.GroupsChanged != 1 || len(s.Groups()) != 1 {
 		t.Fatalf("apply back: %+v %v, %d groups", res, err, len(s.Groups()))
 	}

@@ -43,6 +43,8 @@ type Switch struct {
 	barriers  atomic.Uint64
 	errsSent  atomic.Uint64
 
+	stall sync.RWMutex // write-held while the switch plays dead
+
 	handshake chan struct{} // closed once the role request was answered
 	hsOnce    sync.Once
 	done      chan struct{}
@@ -85,6 +87,21 @@ func (s *Switch) Close() error {
 	s.shut(errors.New("closed"))
 	<-s.done
 	return nil
+}
+
+// Stall makes the switch hang, as a wedged ovs-vswitchd would: it keeps
+// the connection open but handles and answers nothing (not even echo)
+// until the returned resume is called.
+func (s *Switch) Stall() (resume func()) {
+	s.stall.Lock()
+	var once sync.Once
+	return func() { once.Do(s.stall.Unlock) }
+}
+
+// waitUnstalled blocks while the switch is stalled.
+func (s *Switch) waitUnstalled() {
+	s.stall.RLock()
+	defer s.stall.RUnlock()
 }
 
 // Done is closed when the connection has ended.
@@ -159,6 +176,7 @@ func (s *Switch) run() {
 			s.shut(fmt.Errorf("read: %w", err))
 			return
 		}
+		s.waitUnstalled()
 		at := time.Now()
 		h, m, err := ofp13.Unmarshal(b)
 		if err != nil {

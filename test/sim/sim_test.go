@@ -54,12 +54,12 @@ func l2Flows(n int) []openflow.Flow {
 	for i := 0; i < n; i++ {
 		flows = append(flows, openflow.Flow{Table: 30, Priority: 100, Cookie: openflow.StageCookie(4),
 			Match:   openflow.Match{openflow.Metadata(4100, 0xffffff), openflow.EthDst(mac(i))},
-			Actions: []openflow.Action{openflow.Group{ID: 7}}})
+			Actions: []openflow.Action{openflow.Group{ID: openflow.GroupOwnedBase + 7}}})
 	}
 	return flows
 }
 
-var flood = []openflow.GroupEntry{{ID: 7, Type: openflow.GroupAll,
+var flood = []openflow.GroupEntry{{ID: openflow.GroupOwnedBase + 7, Type: openflow.GroupAll,
 	Buckets: []openflow.Bucket{{Actions: []openflow.Action{openflow.Output{Port: 100}}}}}}
 
 // TestSyncAgainstRealServer drives the sim with the controller's own switch

@@ -1,4 +1,4 @@
-package controller
+package reconcile
 
 import (
 	"context"
@@ -7,7 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/frame"
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
+	"github.com/l2lisp/l2lisp/ratelimit"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
@@ -15,88 +19,55 @@ import (
 // table 10 into learning and aging. Its only state is rate limiting; what
 // it learns goes to the database.
 type Punts struct {
-	Ctl *Controller
+	Ctl Learner
 	Log *slog.Logger
 
 	mu      sync.Mutex
-	buckets map[string]*bucket   // xtr/port -> token bucket
-	limited map[string]time.Time // xtr/port -> last learn.limit event
+	buckets map[string]*ratelimit.Bucket // xtr/port -> token bucket
+	limited map[string]time.Time         // xtr/port -> last learn.limit event
 }
 
 // limitEventEvery spaces the learn.limit events of one port.
 const limitEventEvery = time.Minute
 
-// bucket is a token bucket: rate tokens per second up to burst.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take reports whether a token was available at now.
-func (b *bucket) take(now time.Time, rate, burst float64) bool {
-	if b.last.IsZero() {
-		b.tokens = burst
-	} else {
-		b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-func (p *Punts) allow(key string, now time.Time, lc LearnConfig) bool {
+func (p *Punts) allow(key string, now time.Time, lc controller.LearnConfig) bool {
 	if lc.PortRate <= 0 {
 		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.buckets == nil {
-		p.buckets, p.limited = map[string]*bucket{}, map[string]time.Time{}
+		p.buckets, p.limited = map[string]*ratelimit.Bucket{}, map[string]time.Time{}
 	}
 	b := p.buckets[key]
 	if b == nil {
-		b = &bucket{}
+		b = &ratelimit.Bucket{}
 		p.buckets[key] = b
 	}
-	return b.take(now, lc.PortRate, max(lc.PortBurst, 1))
-}
-
-// portByOFPort finds the bound access port with OpenFlow number n.
-func (c *Controller) portByOFPort(xtr string, n uint32) (Port, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for _, p := range c.ports[xtr] {
-		if p.OFPort == n {
-			return p, true
-		}
-	}
-	return Port{}, false
+	return b.Take(now, lc.PortRate, max(lc.PortBurst, 1))
 }
 
 // PacketIn handles one punted frame from xTR xtr, received at time at.
 // Frames from other tables, unbound ports or over the port's rate are
 // ignored (Verdict "").
-func (p *Punts) PacketIn(ctx context.Context, xtr string, pi openflow.PacketIn, at time.Time) (LearnResult, error) {
+func (p *Punts) PacketIn(ctx context.Context, xtr string, pi openflow.PacketIn, at time.Time) (controller.LearnResult, error) {
 	lc := p.Ctl.LearnConfig()
-	if !lc.Enabled || pi.Table != TablePunt {
-		return LearnResult{}, nil
+	if !lc.Enabled || pi.Table != pipeline.TablePunt {
+		return controller.LearnResult{}, nil
 	}
-	port, ok := p.Ctl.portByOFPort(xtr, pi.InPort)
+	port, ok := p.Ctl.PortByOFPort(xtr, pi.InPort)
 	if !ok {
-		return LearnResult{}, nil
+		return controller.LearnResult{}, nil
 	}
 	key := xtr + "/" + port.Name
 	if !p.allow(key, at, lc) {
-		return LearnResult{}, nil
+		return controller.LearnResult{}, nil
 	}
-	f, err := ParseFrame(pi.Data)
+	f, err := frame.Parse(pi.Data)
 	if err != nil {
-		return LearnResult{}, nil
+		return controller.LearnResult{}, nil
 	}
-	s := Sighting{XTR: xtr, Port: port.Name, IID: port.InstanceID, MAC: f.Src, At: at}
+	s := controller.Sighting{XTR: xtr, Port: port.Name, IID: port.InstanceID, MAC: f.Src, At: at}
 	if f.Announced.IsValid() {
 		s.IP, s.BindMAC = f.Announced, f.Owner
 	}
@@ -104,14 +75,14 @@ func (p *Punts) PacketIn(ctx context.Context, xtr string, pi openflow.PacketIn, 
 	if err != nil {
 		return res, err
 	}
-	if res.Verdict == VerdictLimit {
+	if res.Verdict == controller.VerdictLimit {
 		p.limitEvent(ctx, key, at, s, lc)
 	}
 	return res, nil
 }
 
 // limitEvent emits learn.limit at most once a minute per port.
-func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s Sighting, lc LearnConfig) {
+func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s controller.Sighting, lc controller.LearnConfig) {
 	p.mu.Lock()
 	last := p.limited[key]
 	due := at.Sub(last) >= limitEventEvery
@@ -124,7 +95,7 @@ func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s Sigh
 	}
 	x, _ := p.Ctl.XTR(s.XTR)
 	data := map[string]any{"port": s.Port, "limit": lc.MaxPerPort, "mac": s.MAC.String()}
-	if err := p.Ctl.Emit(ctx, EvLearnLimit, iidPtr(s.IID), "", x.Site, s.XTR, data); err != nil {
+	if err := p.Ctl.Emit(ctx, controller.EvLearnLimit, &s.IID, "", x.Site, s.XTR, data); err != nil {
 		p.Log.Warn("emit learn.limit", "xtr", s.XTR, "port", s.Port, "err", err)
 	}
 }
@@ -133,8 +104,8 @@ func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s Sigh
 // Removals the sync itself made (reason delete) mean nothing here.
 func (p *Punts) FlowRemoved(ctx context.Context, xtr string, fr openflow.FlowRemoved) (bool, error) {
 	f := fr.Flow
-	if fr.Reason != openflow.RemovedIdleTimeout || f.Table != TableLearn ||
-		f.Cookie&(openflow.CookieOwnerMask|openflow.CookieStageMask) != openflow.StageCookie(StageLearn) {
+	if fr.Reason != openflow.RemovedIdleTimeout || f.Table != pipeline.TableLearn ||
+		f.Cookie&(openflow.CookieOwnerMask|openflow.CookieStageMask) != openflow.StageCookie(pipeline.StageLearn) {
 		return false, nil
 	}
 	var inPort uint32
@@ -149,7 +120,7 @@ func (p *Punts) FlowRemoved(ctx context.Context, xtr string, fr openflow.FlowRem
 			haveMAC = true
 		}
 	}
-	port, ok := p.Ctl.portByOFPort(xtr, inPort)
+	port, ok := p.Ctl.PortByOFPort(xtr, inPort)
 	if !haveMAC || !ok {
 		return false, nil
 	}

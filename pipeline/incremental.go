@@ -1,4 +1,4 @@
-package controller
+package pipeline
 
 import (
 	"cmp"
@@ -46,6 +46,10 @@ type Incremental struct {
 	parts      map[mapping.EID]recordPart
 	sel        map[uint32]*selectRef
 }
+
+// Fits says whether a view's base (everything but its records) is still
+// the one this state was compiled from, so Update can carry its changes.
+func (in *Incremental) Fits(v SwitchView) bool { return sameBase(in.base, v) }
 
 // isMACRecord says whether Compile's records() could pick r in some view.
 func isMACRecord(r *mapping.Record) bool {
@@ -132,7 +136,7 @@ func (in *Incremental) compilePart(r *mapping.Record) (recordPart, openflow.Grou
 			f.Goto = TablePunt // as punt() does
 		}
 		for _, a := range f.Actions {
-			if ga, ok := a.(openflow.Group); ok && ga.ID >= SelectGroupBase {
+			if ga, ok := a.(openflow.Group); ok && ga.ID-SelectGroupBase < selectGroupSpan {
 				part.group, g = ga.ID, c.groups[ga.ID]
 			}
 		}

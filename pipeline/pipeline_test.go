@@ -1,4 +1,4 @@
-package controller
+package pipeline
 
 import (
 	"cmp"
@@ -320,7 +320,7 @@ func TestSelectGroup(t *testing.T) {
 				t.Fatalf("no group flow in %v", plStrings(fwd))
 			}
 			ga, ok := fwd[i].Actions[0].(openflow.Group)
-			if !ok || ga.ID < SelectGroupBase {
+			if !ok || ga.ID-SelectGroupBase >= selectGroupSpan {
 				t.Fatalf("flow %v does not use a select group", fwd[i])
 			}
 			g, ok := plGroup(groups, ga.ID)
@@ -397,7 +397,7 @@ func TestSelectGroupCollisionProbes(t *testing.T) {
 	// A fresh compiler where that id is already taken must probe onward.
 	c2 := newCompiler(plView())
 	c2.addGroup(first, openflow.GroupSelect, nil)
-	if second := c2.selectGroup(10, best); second == first || second < SelectGroupBase {
+	if second := c2.selectGroup(10, best); second == first || second-SelectGroupBase >= selectGroupSpan {
 		t.Fatalf("collision not resolved: %d then %d", first, second)
 	}
 	if again := c.selectGroup(10, best); again != first {
@@ -440,18 +440,18 @@ func TestFloodGroups(t *testing.T) {
 			}
 			// The flood flow of that group matches the right source bit.
 			from := MetaFromLocal
-			if tc.id&0xf == GroupKindFloodLocal {
+			if tc.id&3 == GroupKindFloodLocal {
 				from = MetaFromTunnel
 			}
 			want := openflow.Flow{Table: TableL2Forward, Priority: PriorityFlood, Cookie: openflow.StageCookie(StageFlood),
-				Match: openflow.Match{metaMatch(tc.id>>4, from)}, Actions: []openflow.Action{openflow.Group{ID: tc.id}}}
+				Match: openflow.Match{metaMatch((tc.id-FloodGroupBase)>>2, from)}, Actions: []openflow.Action{openflow.Group{ID: tc.id}}}
 			if !slices.ContainsFunc(flows, func(f openflow.Flow) bool { return reflect.DeepEqual(f, want) }) {
 				t.Fatalf("missing flood flow %v", want)
 			}
 		})
 	}
 	for _, g := range groups {
-		if g.ID&0xf != GroupKindFloodLocal {
+		if g.ID < FloodGroupBase || g.ID&3 != GroupKindFloodLocal {
 			continue
 		}
 		for _, b := range g.Buckets {
@@ -671,12 +671,12 @@ func ExampleCompile() {
 	// stage=4 table=30,priority=100,eth_dst=020000000001,metadata=0000000000001388/0000000000ffffff actions=output:1
 	// stage=4 table=30,priority=100,eth_dst=020000000002,metadata=0000000001001388/0000000001ffffff actions=set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100
 	// stage=5 table=30,priority=100,eth_dst=020000000002,metadata=0000000002001388/0000000002ffffff actions=
-	// stage=4 table=30,priority=100,eth_dst=020000000003,metadata=0000000001001388/0000000001ffffff actions=group:1701526387
+	// stage=4 table=30,priority=100,eth_dst=020000000003,metadata=0000000001001388/0000000001ffffff actions=group:1164655475
 	// stage=5 table=30,priority=100,eth_dst=020000000003,metadata=0000000002001388/0000000002ffffff actions=
-	// stage=6 table=30,priority=1,metadata=0000000001001388/0000000001ffffff actions=group:80001
-	// stage=6 table=30,priority=1,metadata=0000000002001388/0000000002ffffff actions=group:80002
+	// stage=6 table=30,priority=1,metadata=0000000001001388/0000000001ffffff actions=group:1342197281
+	// stage=6 table=30,priority=1,metadata=0000000002001388/0000000002ffffff actions=group:1342197282
 	// stage=4 table=30,priority=0, actions=
-	// group_id=80001,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
-	// group_id=80002,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2
-	// group_id=1701526387,type=1,bucket=weight:60,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:40,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
+	// group_id=1164655475,type=1,bucket=weight:60,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:40,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
+	// group_id=1342197281,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000202,output:100,bucket=weight:0,set_field:tun_id=0000000000001388,set_field:tun_dst=c0000203,output:100
+	// group_id=1342197282,type=0,bucket=weight:0,output:1,bucket=weight:0,output:2
 }

@@ -1,4 +1,4 @@
-package controller
+package pipeline
 
 import (
 	"cmp"
@@ -52,20 +52,23 @@ const (
 	PriorityTableMiss uint16 = 0
 )
 
-// Group id scheme. Flood groups are FloodGroupID(iid, kind) = iid<<4 | kind,
-// which stays below 1<<28 for any 24-bit iid. Select groups for
-// equal-priority locator sets live in [SelectGroupBase, SelectGroupBase+1<<30)
-// and are derived from a hash of (iid, locator set), so the two ranges never
-// meet and an id does not move when unrelated records come and go.
+// Group id scheme, inside the range that marks a group as ours
+// (openflow.GroupOwnedBase, 2^29 ids). Flood groups are FloodGroupID(iid,
+// kind) = FloodGroupBase | iid<<2 | kind: 24-bit iid, 2-bit kind. Select
+// groups for equal-priority locator sets live in [SelectGroupBase,
+// SelectGroupBase+2^28) and are derived from a hash of (iid, locator set),
+// so the two ranges never meet and an id does not move when unrelated
+// records come and go.
 const (
 	GroupKindFlood      uint32 = 1 // from a local port: local ports + head-end replication
 	GroupKindFloodLocal uint32 = 2 // local ports only: from the tunnel, local EID on an unknown port
-	SelectGroupBase     uint32 = 1 << 30
-	selectGroupSpan     uint32 = 1 << 30
+	SelectGroupBase     uint32 = openflow.GroupOwnedBase
+	selectGroupSpan     uint32 = 1 << 28
+	FloodGroupBase      uint32 = openflow.GroupOwnedBase + selectGroupSpan
 )
 
 // FloodGroupID is the id of the flood group of one kind for an instance-id.
-func FloodGroupID(iid, kind uint32) uint32 { return iid<<4 | kind }
+func FloodGroupID(iid, kind uint32) uint32 { return FloodGroupBase | iid<<2 | kind }
 
 // Compile computes the flows and groups of one edge switch from its view.
 // It is a pure function: the output is sorted (flows by table, descending

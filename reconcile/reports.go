@@ -1,4 +1,4 @@
-package main
+package reconcile
 
 import (
 	"context"
@@ -14,7 +14,7 @@ const convergeTimeout = 30 * time.Second
 
 // packetIn feeds a punted frame to learning. It runs on the switch's event
 // goroutine, so one switch's packet-ins are handled in order.
-func (s *southbound) packetIn(sw *openflow.Switch, pi openflow.PacketIn) {
+func (s *Southbound) packetIn(sw *openflow.Switch, pi openflow.PacketIn) {
 	at := time.Now()
 	name := s.xtrOf(sw.DPID())
 	if name == "" {
@@ -39,7 +39,7 @@ func (s *southbound) packetIn(sw *openflow.Switch, pi openflow.PacketIn) {
 // converge waits until every connected switch serving the moved EID's
 // instance-id reflects the move, then records how long that took from the
 // packet-in, in the histogram and as a mapping.converged event.
-func (s *southbound) converge(res controller.LearnResult, xtr string, at time.Time) {
+func (s *Southbound) converge(res controller.LearnResult, xtr string, at time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), convergeTimeout)
 	defer cancel()
 	var waited []string
@@ -73,7 +73,7 @@ func (s *southbound) converge(res controller.LearnResult, xtr string, at time.Ti
 }
 
 // flowRemoved ages out hosts whose learned flow idled out.
-func (s *southbound) flowRemoved(sw *openflow.Switch, fr openflow.FlowRemoved) {
+func (s *Southbound) flowRemoved(sw *openflow.Switch, fr openflow.FlowRemoved) {
 	name := s.xtrOf(sw.DPID())
 	if name == "" {
 		return
@@ -94,7 +94,7 @@ func (s *southbound) flowRemoved(sw *openflow.Switch, fr openflow.FlowRemoved) {
 
 // sweep periodically withdraws learned hosts whose port was unbound: they
 // have no flow left to idle out.
-func (s *southbound) sweep(ctx context.Context) {
+func (s *Southbound) sweep(ctx context.Context) {
 	every := max(s.learn.IdleTimeout, time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -110,55 +110,4 @@ func (s *southbound) sweep(ctx context.Context) {
 			s.log.Info("withdrew learned hosts of unbound ports", "count", n)
 		}
 	}
-}
-
-// meteredSwitch installs the per-port packet-in meters a flow set names
-// before syncing it: OVS rejects a flow whose meter does not exist.
-type meteredSwitch struct {
-	s  *southbound
-	sw *openflow.Switch
-}
-
-// Sync sets missing meters, then syncs flows and groups.
-func (m meteredSwitch) Sync(ctx context.Context, flows []openflow.Flow, groups []openflow.GroupEntry) (openflow.SyncResult, error) {
-	if err := m.ensureMeters(ctx, flows); err != nil {
-		return openflow.SyncResult{}, err
-	}
-	return m.sw.Sync(ctx, flows, groups)
-}
-
-// Apply sets missing meters, then applies the delta.
-func (m meteredSwitch) Apply(ctx context.Context, d openflow.Delta) (openflow.SyncResult, error) {
-	if err := m.ensureMeters(ctx, d.Flows); err != nil {
-		return openflow.SyncResult{}, err
-	}
-	return m.sw.Apply(ctx, d)
-}
-
-// ensureMeters sets the meters flows name that this process has not set
-// on the switch yet.
-func (m meteredSwitch) ensureMeters(ctx context.Context, flows []openflow.Flow) error {
-	dpid := m.sw.DPID()
-	for _, f := range flows {
-		if f.Meter == 0 {
-			continue
-		}
-		m.s.mu.Lock()
-		done := m.s.meters[dpid][f.Meter]
-		m.s.mu.Unlock()
-		if done {
-			continue
-		}
-		me := openflow.MeterEntry{ID: f.Meter, Rate: m.s.learn.MeterRate, Burst: m.s.learn.MeterBurst}
-		if err := m.sw.SetMeter(ctx, me); err != nil {
-			return err
-		}
-		m.s.mu.Lock()
-		if m.s.meters[dpid] == nil {
-			m.s.meters[dpid] = map[uint32]bool{}
-		}
-		m.s.meters[dpid][f.Meter] = true
-		m.s.mu.Unlock()
-	}
-	return nil
 }

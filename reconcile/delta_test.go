@@ -1,4 +1,4 @@
-package controller
+package reconcile
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
 )
 
 // TestReconcilerDeltaMatchesCompile drives the reconciler through learned
@@ -39,7 +40,7 @@ func TestReconcilerDeltaMatchesCompile(t *testing.T) {
 				t.Fatalf("%s: %s not synced", round, x.Name)
 			}
 			v, _ := c.View(x.Name)
-			flows, _ := Compile(v)
+			flows, _ := pipeline.Compile(v)
 			sw := sws[x.DatapathID]
 			sw.mu.Lock()
 			if len(sw.flows) != len(flows) {

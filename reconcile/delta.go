@@ -1,10 +1,11 @@
-package controller
+package reconcile
 
 import (
 	"context"
 	"errors"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
@@ -40,7 +41,7 @@ func (r *Reconciler) markMapping(iid uint32, eidText string) {
 	}
 }
 
-func (r *Reconciler) setIncr(name string, in *Incremental) {
+func (r *Reconciler) setIncr(name string, in *pipeline.Incremental) {
 	r.mu.Lock()
 	if in == nil {
 		delete(r.incr, name)
@@ -66,14 +67,14 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 	if in == nil {
 		return res, false, nil
 	}
-	base, ok := r.Ctl.baseView(name)
-	if !ok || !sameBase(in.base, base) {
+	base, ok := r.Ctl.BaseView(name)
+	if !ok || !in.Fits(base) {
 		return res, false, nil
 	}
 	recs := make(map[mapping.EID][]mapping.Record, len(changed))
 	for e := range changed {
 		recs[e] = nil
-		if rec, ok := r.Ctl.idx.Get(e); ok {
+		if rec, ok := r.Ctl.Record(e); ok {
 			recs[e] = []mapping.Record{rec}
 		}
 	}
@@ -99,13 +100,13 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (openflow.SyncResult, error) {
 	r.setIncr(name, nil)
 	view, _ := r.Ctl.View(name)
-	in, ok := NewIncremental(view)
+	in, ok := pipeline.NewIncremental(view)
 	var flows []openflow.Flow
 	var groups []openflow.GroupEntry
 	if ok {
 		flows, groups = in.Result()
 	} else {
-		flows, groups = Compile(view)
+		flows, groups = pipeline.Compile(view)
 	}
 	res, err := sw.Sync(ctx, flows, groups)
 	if err == nil && ok {

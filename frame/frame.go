@@ -1,4 +1,4 @@
-package controller
+package frame
 
 import (
 	"encoding/binary"
@@ -19,12 +19,24 @@ type Frame struct {
 	Owner     mapping.MAC
 }
 
+// Ethernet, IP protocol, ICMPv6 and ARP numbers the parser and the
+// pipeline share.
+const (
+	EthTypeARP   uint16 = 0x0806
+	EthTypeIPv6  uint16 = 0x86dd
+	IpProtoICMP6 uint8  = 58
+	Icmp6NS      uint8  = 135
+	Icmp6NA      uint8  = 136
+	ArpRequest   uint16 = 1
+	ArpReply     uint16 = 2
+)
+
 var errShort = errors.New("frame too short")
 
-// ParseFrame decodes the Ethernet header and, for ARP and ICMPv6 neighbor
+// Parse decodes the Ethernet header and, for ARP and ICMPv6 neighbor
 // discovery, the address binding the frame announces. It reads only the
 // bytes it needs, so a truncated packet-in (max_len) is fine.
-func ParseFrame(b []byte) (Frame, error) {
+func Parse(b []byte) (Frame, error) {
 	var f Frame
 	if len(b) < 14 {
 		return f, errShort
@@ -38,9 +50,9 @@ func ParseFrame(b []byte) (Frame, error) {
 		off += 4
 	}
 	switch f.EtherType {
-	case ethTypeARP:
+	case EthTypeARP:
 		parseARP(&f, b[off:])
-	case ethTypeIPv6:
+	case EthTypeIPv6:
 		parseND(&f, b[off:])
 	}
 	return f, nil
@@ -54,7 +66,7 @@ func parseARP(f *Frame, b []byte) {
 		return
 	}
 	op := binary.BigEndian.Uint16(b[6:8])
-	if op != arpRequest && op != arpReply {
+	if op != ArpRequest && op != ArpReply {
 		return
 	}
 	var sha mapping.MAC
@@ -70,7 +82,7 @@ func parseARP(f *Frame, b []byte) {
 // option); without the option the Ethernet source is the owner.
 func parseND(f *Frame, b []byte) {
 	const ipv6Len = 40
-	if len(b) < ipv6Len+24 || b[6] != ipProtoICMP6 {
+	if len(b) < ipv6Len+24 || b[6] != IpProtoICMP6 {
 		return // extension headers before ICMPv6 are not followed
 	}
 	src := netip.AddrFrom16([16]byte(b[8:24]))
@@ -78,9 +90,9 @@ func parseND(f *Frame, b []byte) {
 	var addr netip.Addr
 	var optType byte
 	switch icmp[0] {
-	case icmp6NS:
+	case Icmp6NS:
 		addr, optType = src, 1
-	case icmp6NA:
+	case Icmp6NA:
 		addr, optType = netip.AddrFrom16([16]byte(icmp[8:24])), 2
 	default:
 		return

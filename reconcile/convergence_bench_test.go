@@ -1,14 +1,16 @@
-package controller
+package reconcile
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/store"
@@ -76,14 +78,14 @@ func (f *fakeSwitch) Apply(_ context.Context, d openflow.Delta) (openflow.SyncRe
 
 // benchSites builds n sites with one xTR and one access port each, and
 // macs learned hosts spread over them.
-func benchSites(b testing.TB, n, macs int) *Controller {
+func benchSites(b testing.TB, n, macs int) *controller.Controller {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	db, err := store.Open(ctx, b.TempDir()+"/l2lisp.db", log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := New(ctx, db, log)
+	c, err := controller.New(ctx, db, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,17 +96,17 @@ func benchSites(b testing.TB, n, macs int) *Controller {
 	key, nets := "0123456789abcdef", []int64{4100}
 	for i := range n {
 		site, xtr := fmt.Sprintf("site%03d", i), fmt.Sprintf("x%03d", i)
-		if _, err := c.CreateSite(ctx, SiteInput{Name: site, AuthKey: &key, Networks: &nets}); err != nil {
+		if _, err := c.CreateSite(ctx, controller.SiteInput{Name: site, AuthKey: &key, Networks: &nets}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.CreateXTR(ctx, XTRInput{Site: site, Name: xtr, RLOC: fmt.Sprintf("10.%d.%d.1", i/250, i%250)}); err != nil {
+		if _, err := c.CreateXTR(ctx, controller.XTRInput{Site: site, Name: xtr, RLOC: fmt.Sprintf("10.%d.%d.1", i/250, i%250)}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := c.BindPort(ctx, xtr, "p1", 4100); err != nil {
 			b.Fatal(err)
 		}
 	}
-	lc := DefaultLearnConfig()
+	lc := controller.DefaultLearnConfig()
 	lc.DupMoves, lc.MaxPerPort = 0, 0
 	c.SetLearnConfig(lc)
 	for i := range macs {
@@ -114,6 +116,14 @@ func benchSites(b testing.TB, n, macs int) *Controller {
 		}
 	}
 	return c
+}
+
+func sight(xtr, port string, mac mapping.MAC, ip string) controller.Sighting {
+	s := controller.Sighting{XTR: xtr, Port: port, IID: 4100, MAC: mac, At: time.Now()}
+	if ip != "" {
+		s.IP, s.BindMAC = netip.MustParseAddr(ip), mac
+	}
+	return s
 }
 
 // BenchmarkMoveConvergence100Sites measures, for one learned MAC moving
@@ -167,7 +177,7 @@ func benchMoves(b *testing.B, macs int) {
 		}
 		start := time.Now()
 		res, err := c.Learn(ctx, sight(xtr, "p1", mac, ""))
-		if err != nil || res.Verdict != VerdictMove {
+		if err != nil || res.Verdict != controller.VerdictMove {
 			b.Fatalf("move %d: %+v %v", i, res, err)
 		}
 		waitAll(res.Pos)

@@ -1,10 +1,11 @@
-package controller
+package pipeline
 
 import (
 	"cmp"
 	"net/netip"
 	"slices"
 
+	"github.com/l2lisp/l2lisp/frame"
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
@@ -36,17 +37,6 @@ const (
 // enough for Ethernet + VLAN + IPv6 + an ND message with its options.
 const PuntMaxLen = 128
 
-// Ethernet types and ICMPv6 types the pipeline matches.
-const (
-	ethTypeARP   uint16 = 0x0806
-	ethTypeIPv6  uint16 = 0x86dd
-	ipProtoICMP6 uint8  = 58
-	icmp6NS      uint8  = 135
-	icmp6NA      uint8  = 136
-	arpRequest   uint16 = 1
-	arpReply     uint16 = 2
-)
-
 // localBit matches any frame from an access port.
 func localBit() openflow.OXM { return openflow.Metadata(MetaFromLocal, MetaFromLocal) }
 
@@ -69,10 +59,10 @@ func (c *compiler) learn() {
 	}
 	c.markPunt(c.add(TableLearn, PriorityUnknownSrc, StageLearn, openflow.Match{localBit()}, nil))
 	c.markPunt(c.add(TableLearn, PriorityARPPunt, StageLearn,
-		openflow.Match{localBit(), openflow.EthType(ethTypeARP)}, nil))
-	for _, t := range []uint8{icmp6NS, icmp6NA} {
+		openflow.Match{localBit(), openflow.EthType(frame.EthTypeARP)}, nil))
+	for _, t := range []uint8{frame.Icmp6NS, frame.Icmp6NA} {
 		c.markPunt(c.add(TableLearn, PriorityARPPunt, StageLearn, openflow.Match{localBit(),
-			openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6), openflow.ICMPv6Type(t)}, nil))
+			openflow.EthType(frame.EthTypeIPv6), openflow.IPProto(frame.IpProtoICMP6), openflow.ICMPv6Type(t)}, nil))
 	}
 	for _, r := range c.records() {
 		c.learnRecord(r)
@@ -80,7 +70,7 @@ func (c *compiler) learn() {
 	for _, b := range c.bindings() {
 		if p, ok := c.localPort(b); ok && b.EID.Prefix.Addr().Is4() {
 			c.add(TableLearn, PriorityARPKnown, StageLearn, openflow.Match{openflow.InPort(p.OFPort),
-				openflow.EthSrc([6]byte(b.MAC)), openflow.EthType(ethTypeARP),
+				openflow.EthSrc([6]byte(b.MAC)), openflow.EthType(frame.EthTypeARP),
 				openflow.ArpSPA(b.EID.Prefix.Addr())}, nil).Goto = TableResponder
 		}
 	}
@@ -174,20 +164,20 @@ func (c *compiler) respond() {
 		meta := metaMatch(b.EID.IID, MetaFromLocal)
 		if !ip.Is4() {
 			any6 = true
-			c.add(TableResponder, PriorityAnswer, StageResponder, ndMatch(meta, icmp6NS, ip),
-				[]openflow.Action{openflow.SetField{Field: openflow.ICMPv6Type(icmp6NA)}}).Goto = TableNDAdvert
-			c.add(TableNDAdvert, PriorityAnswer, StageResponder, ndMatch(meta, icmp6NA, ip), ndAdvertActions(b.MAC, ip))
+			c.add(TableResponder, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NS, ip),
+				[]openflow.Action{openflow.SetField{Field: openflow.ICMPv6Type(frame.Icmp6NA)}}).Goto = TableNDAdvert
+			c.add(TableNDAdvert, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NA, ip), ndAdvertActions(b.MAC, ip))
 			continue
 		}
 		any4 = true
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{meta,
-			openflow.EthType(ethTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
+			openflow.EthType(frame.EthTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
 		c.add(TableResponder, PriorityAnswer, StageResponder, openflow.Match{meta,
-			openflow.EthType(ethTypeARP), openflow.ArpOp(arpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
+			openflow.EthType(frame.EthTypeARP), openflow.ArpOp(frame.ArpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
 	}
 	if any4 {
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{localBit(),
-			openflow.EthType(ethTypeARP), openflow.ArpSPA(netip.IPv4Unspecified())}, nil).Goto = TableL2Forward
+			openflow.EthType(frame.EthTypeARP), openflow.ArpSPA(netip.IPv4Unspecified())}, nil).Goto = TableL2Forward
 	}
 	if any6 {
 		// DAD (source ::) must reach the owner so it can defend its
@@ -196,8 +186,8 @@ func (c *compiler) respond() {
 		// flow covers the first; both are kept so neither case hinges on
 		// the other.
 		ns := func(o openflow.OXM) openflow.Match {
-			return openflow.Match{localBit(), openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6),
-				openflow.ICMPv6Type(icmp6NS), o}
+			return openflow.Match{localBit(), openflow.EthType(frame.EthTypeIPv6), openflow.IPProto(frame.IpProtoICMP6),
+				openflow.ICMPv6Type(frame.Icmp6NS), o}
 		}
 		c.add(TableResponder, PriorityNoAnswer, StageResponder,
 			ns(openflow.IPv6Src(netip.IPv6Unspecified())), nil).Goto = TableL2Forward
@@ -209,7 +199,7 @@ func (c *compiler) respond() {
 // ndMatch matches an NS (or, after table 20's rewrite, NA) for target ip
 // from an access port of the iid in meta.
 func ndMatch(meta openflow.OXM, icmpType uint8, ip netip.Addr) openflow.Match {
-	return openflow.Match{meta, openflow.EthType(ethTypeIPv6), openflow.IPProto(ipProtoICMP6),
+	return openflow.Match{meta, openflow.EthType(frame.EthTypeIPv6), openflow.IPProto(frame.IpProtoICMP6),
 		openflow.ICMPv6Type(icmpType), openflow.NDTarget(ip)}
 }
 
@@ -241,7 +231,7 @@ func arpReplyActions(mac mapping.MAC, ip netip.Addr) []openflow.Action {
 	return []openflow.Action{
 		openflow.Move{Src: openflow.EthSrc(m), Dst: openflow.EthDst(m), NBits: 48},
 		openflow.SetField{Field: openflow.EthSrc(m)},
-		openflow.SetField{Field: openflow.ArpOp(arpReply)},
+		openflow.SetField{Field: openflow.ArpOp(frame.ArpReply)},
 		openflow.Move{Src: openflow.ArpSHA(m), Dst: arpTHA(m), NBits: 48},
 		openflow.Move{Src: openflow.ArpSPA(ip), Dst: openflow.ArpTPA(ip), NBits: 32},
 		openflow.SetField{Field: openflow.ArpSHA(m)},

@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/l2lisp/l2lisp/mapping"
+)
+
+// SwitchView is everything the pipeline needs to know to compute the flows
+// of one edge switch. The controller builds it from the database (through
+// its in-memory index) and nothing else, so any replica computes the same
+// flows.
+type SwitchView struct {
+	XTR        string
+	Site       string
+	RLOC       netip.Addr
+	TunnelPort uint32     // OpenFlow port number of the LISP tunnel port
+	Ports      []PortView // access ports bound to tenant networks
+	Networks   []uint32   // instance-ids the xTR's site serves
+	// Peers lists, per instance-id, the RLOCs of the other xTRs serving it:
+	// the head-end replication targets for broadcast and unknown unicast.
+	Peers map[uint32][]netip.Addr
+	// Records are the MAC records of the served instance-ids, and the IP
+	// host records bound to a MAC (for the ARP responder).
+	Records []mapping.Record
+	// Learn configures host learning (tables 10 and 40).
+	Learn LearnView
+}
+
+// PortView is one access port bound to an instance-id.
+type PortView struct {
+	Name   string
+	OFPort uint32
+	IID    uint32
+}
+
+// TunnelOFPort is the OpenFlow port number the LISP tunnel port asks for;
+// access ports get FirstAccessOFPort and up, so flows never depend on
+// numbers only the switch knows.
+const (
+	TunnelOFPort      = 10
+	FirstAccessOFPort = 100
+)
+
+// sameBase says whether two views agree on everything but their records:
+// when they do, compiled state kept for the first can take the second's
+// record changes as a delta.
+func sameBase(a, b SwitchView) bool {
+	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
+		a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) || !slices.Equal(a.Networks, b.Networks) ||
+		len(a.Peers) != len(b.Peers) {
+		return false
+	}
+	for iid, pa := range a.Peers {
+		if pb, ok := b.Peers[iid]; !ok || !slices.Equal(pa, pb) {
+			return false
+		}
+	}
+	return true
+}

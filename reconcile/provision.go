@@ -1,0 +1,59 @@
+package reconcile
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/pipeline"
+	"github.com/l2lisp/l2lisp/southbound/ovsdb"
+)
+
+// TunnelPortName is the name of the LISP tunnel port on every bridge.
+const TunnelPortName = "lisp0"
+
+// provisionTimeout bounds one OVSDB call on behalf of one xTR.
+const provisionTimeout = 10 * time.Second
+
+// provision hands an xTR's desired bridge to the OVSDB provisioner, or
+// removes a deleted xTR's bridge, within provisionTimeout.
+func (r *Reconciler) provision(ctx context.Context, name string) {
+	if r.Prov == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
+	defer cancel()
+	x, err := r.Ctl.XTR(name)
+	if err != nil {
+		if err := r.Prov.Delete(ctx, name); err != nil {
+			r.Log.Warn("remove xTR from switch", "xtr", name, "err", err)
+		}
+		return
+	}
+	if x.OVSDB == "" {
+		return
+	}
+	if err := r.Prov.Ensure(ctx, name, x.OVSDB, r.desired(x)); err != nil {
+		r.Log.Warn("provision xTR", "xtr", name, "err", err)
+	}
+}
+
+func (r *Reconciler) desired(x controller.XTR) ovsdb.Desired {
+	target := x.OpenFlowTarget
+	if target == "" {
+		target = r.DefaultTarget
+	}
+	d := ovsdb.Desired{Bridge: x.Bridge, DatapathType: x.DatapathType, DatapathID: x.DatapathID,
+		TunnelPort: TunnelPortName, TunnelOFPort: pipeline.TunnelOFPort, LocalRLOC: x.RLOC}
+	if target != "" {
+		// Every replica configures the same list, so they never undo each
+		// other's OVSDB writes.
+		d.Controllers = strings.Split(target, ",")
+	}
+	ports, _ := r.Ctl.Ports(x.Name)
+	for _, p := range ports {
+		d.AccessPorts = append(d.AccessPorts, ovsdb.AccessPort{Name: p.Name, OFPort: int(p.OFPort)})
+	}
+	return d
+}
