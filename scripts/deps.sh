@@ -3,7 +3,8 @@
 # Go itself (1.26) is expected on PATH or at /usr/local/go.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(openvswitch-switch iproute2 ethtool iputils-ping iperf3 tshark chromium chromium-driver docker-compose python3 curl ca-certificates postgresql)
+# gcc and libc6-dev: cgo, for SQLite (mattn/go-sqlite3) and go test -race.
+pkgs=(gcc libc6-dev openvswitch-switch iproute2 ethtool iputils-ping iperf3 tshark chromium chromium-driver docker-compose python3 curl ca-certificates postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

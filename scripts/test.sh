@@ -20,6 +20,9 @@ if [ -z "${L2LISP_TEST_POSTGRES:-}" ] && command -v pg_lsclusters >/dev/null; th
     export L2LISP_TEST_POSTGRES="postgres://l2lisp:l2lisp@127.0.0.1:5432/l2lisp_test?sslmode=disable"
   fi
 fi
+# The replica tests must run: without PostgreSQL they would skip, and a
+# skip not on the allow-list fails the run below anyway; say why early.
+[ -n "${L2LISP_TEST_POSTGRES:-}" ] || { echo "no PostgreSQL cluster found for the replica tests" >&2; exit 1; }
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
@@ -31,5 +34,16 @@ echo "== go test -race"
 export L2LISP_ARTIFACTS="${L2LISP_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$L2LISP_ARTIFACTS"
 # One package at a time: the lab tests need the machine quiet (timing of
-# reconnections, 10 ms pings) and run one lab at a time anyway.
-go test -race -count=1 -timeout 25m -p 1 ./... 2>&1 | tee "$L2LISP_ARTIFACTS/go-test.log"
+# reconnections, 10 ms pings) and run one lab at a time anyway. Every test's
+# output is shown (-json, printed as -v would), then every skipped test:
+# a skip not named in test/ci/skips.allow fails the run.
+go build -o "$L2LISP_ARTIFACTS/testreport" ./test/ci/testreport
+set +e
+go test -race -count=1 -timeout 25m -p 1 -json ./... 2>&1 |
+  "$L2LISP_ARTIFACTS/testreport" -allow test/ci/skips.allow | tee "$L2LISP_ARTIFACTS/go-test.log"
+rc=${PIPESTATUS[0]}; report=${PIPESTATUS[1]}
+set -e
+if [ "$rc" -ne 0 ] || [ "$report" -ne 0 ]; then
+  echo "go test exit $rc, test report exit $report"
+  exit 1
+fi
