@@ -447,6 +447,8 @@ func TestDecodeReuseAllocs(t *testing.T) {
 		{"map-reply", sampleMapReply(eidMAC), new(MapReply)},
 		{"map-register", sampleMapRegister(AuthHMACSHA256, eid4, eid6), new(MapRegister)},
 		{"map-notify", sampleMapNotify(false, eid4), new(MapNotify)},
+		{"map-request-pubsub", samplePubSubRequest(eidMAC, eid4), new(MapRequest)},
+		{"map-notify-ack-xtrid", sampleNotifyXTRID(true, eidMAC), new(MapNotify)},
 		{"ecm", sampleECM(sampleMapRequest(eid4), false), new(ECM)},
 	}
 	for _, tc := range tests {
