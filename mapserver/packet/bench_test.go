@@ -14,6 +14,20 @@ func BenchmarkDecodeMapRequest(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeMapRequestPubSub decodes a subscribing Map-Request (I and
+// N bits, xTR-ID trailer).
+func BenchmarkDecodeMapRequestPubSub(b *testing.B) {
+	msg := mustMarshal(samplePubSubRequest(eidMAC))
+	var m MapRequest
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Decode(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecodeECMMapRequest(b *testing.B) {
 	msg := mustMarshal(sampleECM(sampleMapRequest(eidMAC), false))
 	var m ECM
@@ -94,5 +108,57 @@ func BenchmarkRegisterPipeline(b *testing.B) {
 		if err := a.Sign(out, n.AlgID); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkNotifyAckPipeline is the subscriber's side of a pub/sub
+// notification: decode and verify the Map-Notify, build and sign its ack.
+func BenchmarkNotifyAckPipeline(b *testing.B) {
+	msg := mustMarshal(sampleNotifyXTRID(false, eidMAC))
+	a := NewAuthenticator(testKey)
+	var n MapNotify
+	buf := make([]byte, 0, 1500)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := n.Decode(msg); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Verify(msg); err != nil {
+			b.Fatal(err)
+		}
+		ack := n.Acknowledge()
+		out, err := ack.Append(buf[:0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Sign(out, ack.AlgID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeOverlay parses a LISP-GPE Ethernet packet as the WAN
+// capture checks do.
+func BenchmarkDecodeOverlay(b *testing.B) {
+	s := dataPlaneSamples()["lisp-gpe-iid-100"]
+	b.SetBytes(int64(len(s.payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeOverlay(s.port, s.payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendOverlay(b *testing.B) {
+	o := Overlay{Encap: EncapLISPGPE, IID: 100, Frame: sampleFrame()}
+	buf := make([]byte, 0, 1500)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := AppendOverlay(buf[:0], &o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(out)))
 	}
 }

@@ -342,15 +342,24 @@ func TestTruncation(t *testing.T) {
 
 func sampleMessages() map[string]Message {
 	return map[string]Message{
-		"map-request-ipv4":  sampleMapRequest(eid4),
-		"map-request-mac":   sampleMapRequest(eidMAC),
-		"map-reply-ipv6":    sampleMapReply(eid6),
-		"map-reply-neg":     sampleNegativeReply(eidMAC),
-		"map-register-sha1": sampleMapRegister(AuthHMACSHA1, eid4, eidMAC),
-		"map-notify":        sampleMapNotify(false, eid6),
-		"map-notify-ack":    sampleMapNotify(true, eid4),
-		"ecm-ipv4":          sampleECM(sampleMapRequest(eid4), false),
-		"ecm-ipv6":          sampleECM(sampleMapRequest(eid6), true),
+		"map-request-ipv4":     sampleMapRequest(eid4),
+		"map-request-mac":      sampleMapRequest(eidMAC),
+		"map-reply-ipv6":       sampleMapReply(eid6),
+		"map-reply-neg":        sampleNegativeReply(eidMAC),
+		"map-register-sha1":    sampleMapRegister(AuthHMACSHA1, eid4, eidMAC),
+		"map-notify":           sampleMapNotify(false, eid6),
+		"map-notify-ack":       sampleMapNotify(true, eid4),
+		"map-request-pubsub":   samplePubSubRequest(eidMAC, eid4),
+		"map-notify-xtrid":     sampleNotifyXTRID(false, eidMAC),
+		"map-notify-ack-xtrid": sampleNotifyXTRID(true, eidMAC),
+		"map-register-xtrid": func() Message {
+			m := sampleMapRegister(AuthHMACSHA256, eidMAC)
+			m.HasXTRID, m.XTRID, m.SiteID = true, testXTRID, testSiteID
+			return m
+		}(),
+		"ecm-pubsub": sampleECM(samplePubSubRequest(eidMAC), false),
+		"ecm-ipv4":   sampleECM(sampleMapRequest(eid4), false),
+		"ecm-ipv6":   sampleECM(sampleMapRequest(eid6), true),
 	}
 }
 
@@ -438,6 +447,8 @@ func TestDecodeReuseAllocs(t *testing.T) {
 		{"map-reply", sampleMapReply(eidMAC), new(MapReply)},
 		{"map-register", sampleMapRegister(AuthHMACSHA256, eid4, eid6), new(MapRegister)},
 		{"map-notify", sampleMapNotify(false, eid4), new(MapNotify)},
+		{"map-request-pubsub", samplePubSubRequest(eidMAC, eid4), new(MapRequest)},
+		{"map-notify-ack-xtrid", sampleNotifyXTRID(true, eidMAC), new(MapNotify)},
 		{"ecm", sampleECM(sampleMapRequest(eid4), false), new(ECM)},
 	}
 	for _, tc := range tests {

@@ -53,6 +53,25 @@ func PeekType(b []byte) (Type, error) {
 	return Type(b[0] >> 4), nil
 }
 
+// PeekNonce returns the nonce of an encoded Map-Request, Map-Reply,
+// Map-Register, Map-Notify or Map-Notify-Ack without decoding the rest, so
+// that a Map-Notify-Ack can be matched to the Map-Notify it answers before
+// paying for a full decode. An ECM has no nonce of its own.
+func PeekNonce(b []byte) (uint64, error) {
+	t, err := PeekType(b)
+	if err != nil {
+		return 0, err
+	}
+	switch t {
+	case TypeMapRequest, TypeMapReply, TypeMapRegister, TypeMapNotify, TypeMapNotifyAck:
+		if len(b) < nonceHeaderLen {
+			return 0, ErrTruncated
+		}
+		return be64(b[4:]), nil
+	}
+	return 0, fmt.Errorf("%w: %v has no nonce", ErrUnknownType, t)
+}
+
 // Decode decodes one LISP control message, dispatching on its type. The
 // returned message aliases b (see the package documentation).
 func Decode(b []byte) (Message, error) { return decodeInto(nil, b) }

@@ -27,7 +27,13 @@ type MapRegister struct {
 
 // MapNotify is a LISP Map-Notify (type 4) or, when Ack is set, a
 // Map-Notify-Ack (type 5); both share the Map-Register layout (RFC 9301
-// §5.7). The I and R flags follow the NAT-traversal usage Wireshark decodes.
+// §5.7) and are encoded, decoded, signed and verified alike. RFC 9301 gives
+// them no header flags; the I and R flags follow the NAT-traversal layout
+// that Wireshark and tcpdump decode (I = 0x08 in the first byte), so a
+// Map-Notify echoing a Map-Register that carried an xTR-ID, or a pub/sub
+// Map-Notify for an xTR that subscribed with one (RFC 9437), carries the
+// same xTR-ID/site-ID trailer after its records. The HMAC covers the whole
+// message, trailer included.
 type MapNotify struct {
 	Ack      bool // encode as Map-Notify-Ack (type 5)
 	HasXTRID bool // I
@@ -121,6 +127,16 @@ func (m *MapNotify) Decode(b []byte) error {
 	return err
 }
 
+// Acknowledge returns the Map-Notify-Ack answering the Map-Notify m: the
+// same nonce (which is how the sender matches it, see PeekNonce), key ID,
+// algorithm, records and xTR-ID trailer (RFC 9301 §5.7). AuthData is nil so
+// that Append reserves the field for Sign; Records shares m's slice.
+func (m *MapNotify) Acknowledge() MapNotify {
+	a := *m
+	a.Ack, a.AuthData = true, nil
+	return a
+}
+
 // appendRegBody appends everything after the first header word that
 // Map-Register and Map-Notify share.
 func appendRegBody(b []byte, nonce uint64, keyID uint8, alg AuthAlg, auth []byte,
@@ -143,11 +159,31 @@ func appendRegBody(b []byte, nonce uint64, keyID uint8, alg AuthAlg, auth []byte
 	if err != nil {
 		return b, err
 	}
-	if hasXTRID {
-		b = append(b, xtrID[:]...)
-		b = append(b, siteID[:]...)
+	return appendXTRID(b, hasXTRID, xtrID, siteID), nil
+}
+
+// appendXTRID appends the 128-bit xTR-ID and 64-bit site-ID trailer when
+// the message's I bit is set.
+func appendXTRID(b []byte, has bool, xtrID *[16]byte, siteID *[8]byte) []byte {
+	if !has {
+		return b
 	}
-	return b, nil
+	b = append(b, xtrID[:]...)
+	return append(b, siteID[:]...)
+}
+
+// decodeXTRID reads the xTR-ID/site-ID trailer from the start of b when has
+// is set, and clears both otherwise.
+func decodeXTRID(b []byte, has bool, xtrID *[16]byte, siteID *[8]byte) error {
+	if !has {
+		*xtrID, *siteID = [16]byte{}, [8]byte{}
+		return nil
+	}
+	if len(b) < xtrIDLen {
+		return fieldErr("xtr-id", ErrTruncated)
+	}
+	*xtrID, *siteID = [16]byte(b[:16]), [8]byte(b[16:xtrIDLen])
+	return nil
 }
 
 // decodeRegBody decodes the shared part of Map-Register and Map-Notify; the
@@ -164,15 +200,6 @@ func decodeRegBody(b []byte, recs []Record, hasXTRID bool, xtrID *[16]byte, site
 	if err != nil {
 		return nonce, keyID, alg, auth, recs, err
 	}
-	end += n
-	if hasXTRID {
-		if len(b)-end < xtrIDLen {
-			return nonce, keyID, alg, auth, recs, fieldErr("xtr-id", ErrTruncated)
-		}
-		*xtrID = [16]byte(b[end : end+16])
-		*siteID = [8]byte(b[end+16 : end+xtrIDLen])
-	} else {
-		*xtrID, *siteID = [16]byte{}, [8]byte{}
-	}
-	return nonce, keyID, alg, auth, recs, nil
+	err = decodeXTRID(b[end+n:], hasXTRID, xtrID, siteID)
+	return nonce, keyID, alg, auth, recs, err
 }

@@ -15,6 +15,10 @@ var (
 	eidMAC    = NewMACEID(testMAC).WithIID(0xabcdef)
 	testKey   = []byte("l2lisp-shared-secret")
 	testNonce = uint64(0x0123456789abcdef)
+	// testXTRID and testSiteID are the RFC 9437 identifiers of the sample
+	// subscriber.
+	testXTRID  = [16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xed, 0xfa, 0xce}
+	testSiteID = [8]byte{0, 0, 0, 0, 0, 0, 0x0a, 0x0b}
 )
 
 func sampleLocators() []Locator {
@@ -37,6 +41,18 @@ func sampleMapRequest(eid EID) *MapRequest {
 	}
 }
 
+// samplePubSubRequest is a subscribing Map-Request (RFC 9437): I bit,
+// xTR-ID and site-ID, and the N bit on every EID-Record.
+func samplePubSubRequest(eids ...EID) *MapRequest {
+	m := sampleMapRequest(eids[0])
+	m.SMR, m.PITR = false, false
+	m.EIDs, m.HasXTRID, m.XTRID, m.SiteID = eids, true, testXTRID, testSiteID
+	for i := range eids {
+		m.Notify.Set(i, true)
+	}
+	return m
+}
+
 func sampleMapReply(eid EID) *MapReply {
 	return &MapReply{Nonce: testNonce, Records: []Record{sampleRecord(eid)}}
 }
@@ -55,6 +71,13 @@ func sampleMapRegister(alg AuthAlg, eids ...EID) *MapRegister {
 
 func sampleMapNotify(ack bool, eid EID) *MapNotify {
 	return &MapNotify{Ack: ack, Nonce: testNonce, AlgID: AuthHMACSHA256, Records: []Record{sampleRecord(eid)}}
+}
+
+// sampleNotifyXTRID is a Map-Notify (or ack) carrying the xTR-ID trailer.
+func sampleNotifyXTRID(ack bool, eid EID) *MapNotify {
+	m := sampleMapNotify(ack, eid)
+	m.HasXTRID, m.XTRID, m.SiteID = true, testXTRID, testSiteID
+	return m
 }
 
 func sampleECM(inner Message, v6 bool) *ECM {

@@ -35,10 +35,14 @@ func expectFields(m Message) map[string]string {
 		expectRecords(f, v.Records)
 	case *MapRegister:
 		expectAuth(f, v, v.Nonce, v.KeyID, v.AlgID, len(v.Records))
+		f.add("lisp.mreg.flags.xtrid", flagValue(v.HasXTRID))
 		expectRecords(f, v.Records)
+		expectXTRID(f, v.HasXTRID, v.XTRID, v.SiteID)
 	case *MapNotify:
 		expectAuth(f, v, v.Nonce, v.KeyID, v.AlgID, len(v.Records))
+		f.add("lisp.mnot.flags.xtrid", flagValue(v.HasXTRID))
 		expectRecords(f, v.Records)
+		expectXTRID(f, v.HasXTRID, v.XTRID, v.SiteID)
 	}
 	out := map[string]string{}
 	for _, name := range tsharkFields {
@@ -62,6 +66,19 @@ func expectMapRequest(f fieldSet, m *MapRequest) {
 	f.add("lisp.records", len(m.EIDs))
 	f.add("lisp.nonce", fmt.Sprintf("0x%016x", m.Nonce))
 	f.add("lisp.irc", len(m.ITRRLOCs)-1)
+	// Wireshark's 9 reserved bits span header bits 10-18: the I bit (11)
+	// reads 0x80 there, L 0x02 and D 0x01.
+	res := 0
+	if m.HasXTRID {
+		res |= 0x80
+	}
+	if m.LocalXTR {
+		res |= 0x02
+	}
+	if m.DontMapReply {
+		res |= 0x01
+	}
+	f.add("lisp.mreq.res", fmt.Sprintf("0x%06x", res))
 	expectAddr(f, m.SourceEID)
 	for _, a := range m.ITRRLOCs {
 		if a.AFI == AFIIPv4 {
@@ -70,13 +87,34 @@ func expectMapRequest(f fieldSet, m *MapRequest) {
 			f.add("lisp.mreq.itr_rloc_ipv6", a.IP)
 		}
 	}
-	for _, e := range m.EIDs {
+	for i, e := range m.EIDs {
+		f.add("lisp.mreq.record.res", fmt.Sprintf("0x%02x", flag(m.Notify.Has(i), 0x80)))
 		f.add("lisp.mreq.record.prefix.length", e.MaskLen)
 		expectAddr(f, e.Addr)
 	}
 	if m.MapDataPresent {
 		expectRecords(f, []Record{m.MapReply})
 	}
+	if m.HasXTRID { // not dissected by tshark 4.0: the trailing bytes
+		f.add("data.data", hex.EncodeToString(m.XTRID[:])+hex.EncodeToString(m.SiteID[:]))
+	}
+}
+
+// expectXTRID records the xTR-ID trailer tshark decodes after the records
+// of a Map-Register or Map-Notify.
+func expectXTRID(f fieldSet, has bool, xtrID [16]byte, siteID [8]byte) {
+	if has {
+		f.add("lisp.xtrid", hex.EncodeToString(xtrID[:]))
+		f.add("lisp.siteid", hex.EncodeToString(siteID[:]))
+	}
+}
+
+// flagValue is how tshark -T fields prints a boolean bit.
+func flagValue(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // expectAuth checks the authentication header; the data itself is read

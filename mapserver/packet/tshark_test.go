@@ -65,6 +65,12 @@ var tsharkFields = []string{
 	"lisp.lcaf.iid", "lisp.lcaf.iid.ipv4", "lisp.lcaf.iid.ipv6", "lisp.lcaf.iid.mac",
 	"lisp.mapping.eid.masklen", "lisp.mapping.act", "lisp.mapping.loccnt", "lisp.loc.locator",
 	"ip.src", "ipv6.src", "udp.srcport", "ip.checksum.status", "udp.checksum.status",
+	// RFC 9437 pub/sub: tshark 4.0 shows the Map-Request I bit among the
+	// reserved header bits, the N bit as a record's reserved byte and the
+	// Map-Request's xTR-ID trailer as undissected data; it decodes the
+	// Map-Register and Map-Notify xTR-ID itself.
+	"lisp.mreq.res", "lisp.mreq.record.res", "data.data", "lisp.mreg.flags.xtrid", "lisp.mnot.flags.xtrid",
+	"lisp.xtrid", "lisp.siteid",
 	"_ws.expert", "_ws.malformed",
 }
 
@@ -83,11 +89,8 @@ func TestTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed")
 	}
-	ack := sampleMapNotify(true, eidMAC)
-	ackAsNotify := mustMarshal(ack)
-	ackAsNotify[0] = byte(TypeMapNotify)<<4 | ackAsNotify[0]&0x0f
-	notifyView := *ack
-	notifyView.Ack = false
+	ack, ackAsNotify, notifyView := ackCase(sampleMapNotify(true, eidMAC))
+	ackX, ackXAsNotify, notifyXView := ackCase(sampleNotifyXTRID(true, eid6))
 	cases := []tsharkCase{
 		{name: "map-request ipv4", msg: sampleMapRequest(eid4)},
 		{name: "map-request ipv6", msg: sampleMapRequest(eid6)},
@@ -105,7 +108,18 @@ func TestTshark(t *testing.T) {
 		{name: "map-register sha256", msg: sampleMapRegister(AuthHMACSHA256, eid6)},
 		{name: "map-notify", msg: sampleMapNotify(false, eid4)},
 		{name: "map-notify-ack", msg: ack, typeOnly: true},
-		{name: "map-notify-ack body", msg: &notifyView, raw: ackAsNotify},
+		{name: "map-notify-ack body", msg: notifyView, raw: ackAsNotify},
+		{name: "map-request pubsub", msg: samplePubSubRequest(eidMAC, eid4)},
+		{name: "map-request pubsub M bit", msg: func() Message {
+			m := samplePubSubRequest(eid6)
+			m.MapDataPresent, m.MapReply = true, sampleRecord(eid6)
+			return m
+		}()},
+		{name: "map-register xtr-id", msg: sampleMessages()["map-register-xtrid"]},
+		{name: "map-notify xtr-id", msg: sampleNotifyXTRID(false, eidMAC)},
+		{name: "map-notify-ack xtr-id", msg: ackX, typeOnly: true},
+		{name: "map-notify-ack xtr-id body", msg: notifyXView, raw: ackXAsNotify},
+		{name: "ecm map-request pubsub", msg: sampleECM(samplePubSubRequest(eid4), false)},
 		{name: "ecm ipv4 map-request mac", msg: sampleECM(sampleMapRequest(eidMAC), false)},
 		{name: "ecm ipv6 map-request ipv6", msg: sampleECM(sampleMapRequest(eid6), true)},
 	}
@@ -131,11 +145,29 @@ func TestTshark(t *testing.T) {
 	checkTsharkClean(t, file)
 }
 
+// ackCase returns a Map-Notify-Ack, its signed encoding re-typed as a
+// Map-Notify (tshark 4.0 does not dissect type 5), and the Map-Notify that
+// re-typed encoding should read as.
+func ackCase(ack *MapNotify) (*MapNotify, []byte, *MapNotify) {
+	raw := mustMarshal(ack)
+	raw[0] = byte(TypeMapNotify)<<4 | raw[0]&0x0f
+	view := *ack
+	view.Ack = false
+	return ack, raw, &view
+}
+
 func runTsharkFields(t *testing.T, file string) []map[string]string {
 	t.Helper()
-	args := []string{"-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-		"-T", "fields", "-E", "separator=;", "-E", "aggregator=,"}
-	for _, f := range tsharkFields {
+	return tsharkRows(t, file, tsharkFields, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE")
+}
+
+// tsharkRows has tshark print fields for every packet of file, one map per
+// packet; opts are extra tshark options.
+func tsharkRows(t *testing.T, file string, fields []string, opts ...string) []map[string]string {
+	t.Helper()
+	args := append([]string{"-r", file}, opts...)
+	args = append(args, "-T", "fields", "-E", "separator=;", "-E", "aggregator=,")
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	out, err := exec.Command("tshark", args...).Output()
@@ -145,11 +177,11 @@ func runTsharkFields(t *testing.T, file string) []map[string]string {
 	var rows []map[string]string
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		vals := strings.Split(line, ";")
-		if len(vals) != len(tsharkFields) {
+		if len(vals) != len(fields) {
 			t.Fatalf("tshark row has %d fields: %q", len(vals), line)
 		}
 		row := map[string]string{}
-		for j, f := range tsharkFields {
+		for j, f := range fields {
 			row[f] = vals[j]
 		}
 		rows = append(rows, row)
