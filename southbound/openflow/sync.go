@@ -238,50 +238,22 @@ type failures struct {
 // included, which modify cannot do in OpenFlow 1.3), then deletions of
 // stale flows, then of groups, and finally a barrier.
 func (sw *Switch) execute(ctx context.Context, c *conn, p plan) (SyncResult, failures, error) {
-	f := failures{flows: map[string]bool{}, dels: map[int]bool{}, groups: map[uint32]bool{}}
-	var res SyncResult
-	b := c.newBatch()
-	type op struct {
-		describe string
-		mark     func()
-	}
-	ops := map[uint32]op{}
-	sendGroup := func(g groupState, cmd uint16) error {
-		gm, err := groupWire(g.entry, cmd)
-		if err != nil {
-			return err
-		}
-		if cmd == ofp13.GroupDelete {
-			gm.Buckets = nil
-		}
-		xid, err := b.send(gm)
-		sw.groupMods.Add(1)
-		res.GroupsChanged++
-		id := g.entry.ID
-		ops[xid] = op{fmt.Sprintf("group-mod %d of %s", cmd, g.entry), func() { f.groups[id] = true }}
-		return err
-	}
-	sendFlow := func(fm *ofp13.FlowMod, describe string, mark func()) error {
-		xid, err := b.send(fm)
-		sw.flowMods.Add(1)
-		ops[xid] = op{describe, mark}
-		return err
-	}
-	var err error
+	x := &executor{sw: sw, b: c.newBatch(), ops: map[uint32]op{},
+		f: failures{flows: map[string]bool{}, dels: map[int]bool{}, groups: map[uint32]bool{}}}
 	for _, g := range p.groupAdds {
-		err = errors.Join(err, sendGroup(g, ofp13.GroupAdd))
+		x.group(g, ofp13.GroupAdd)
 	}
 	for _, g := range p.groupMods {
-		err = errors.Join(err, sendGroup(g, ofp13.GroupModify))
+		x.group(g, ofp13.GroupModify)
 	}
 	for i, list := range [][]prepared{p.adds, p.replaces} {
 		for _, w := range list {
 			key := w.key
-			err = errors.Join(err, sendFlow(w.add, "add "+w.flow.String(), func() { f.flows[key] = true }))
+			x.flow(w.add, "add "+w.flow.String(), func() { x.f.flows[key] = true })
 			if i == 0 {
-				res.Added++
+				x.res.Added++
 			} else {
-				res.Modified++
+				x.res.Modified++
 			}
 		}
 	}
@@ -289,28 +261,74 @@ func (sw *Switch) execute(ctx context.Context, c *conn, p plan) (SyncResult, fai
 		fm := &ofp13.FlowMod{Command: ofp13.FlowDeleteStrict, Table: in.table, Priority: in.prio,
 			Cookie: in.cookie, CookieMask: ^uint64(0), BufferID: ofp13.NoBuffer,
 			OutPort: ofp13.PortAny, OutGroup: ofp13.GroupAny, Match: in.match}
-		err = errors.Join(err, sendFlow(fm, fmt.Sprintf("delete cookie %#x", in.cookie), func() { f.dels[i] = true }))
-		res.Deleted++
+		x.flow(fm, fmt.Sprintf("delete cookie %#x", in.cookie), func() { x.f.dels[i] = true })
+		x.res.Deleted++
 	}
 	for _, g := range p.groupDels {
-		err = errors.Join(err, sendGroup(g, ofp13.GroupDelete))
+		x.group(g, ofp13.GroupDelete)
 	}
+	return x.finish(ctx)
+}
+
+// op is one sent request: what to say and what to mark if the switch
+// refuses it.
+type op struct {
+	describe string
+	mark     func()
+}
+
+// executor sends one plan's requests as a batch ended by a barrier.
+type executor struct {
+	sw  *Switch
+	b   *batch
+	ops map[uint32]op
+	f   failures
+	res SyncResult
+	err error
+}
+
+func (x *executor) group(g groupState, cmd uint16) {
+	gm, err := groupWire(g.entry, cmd)
 	if err != nil {
-		b.c.unregister(b.xids...)
-		return res, f, err
+		x.err = errors.Join(x.err, err)
+		return
 	}
-	errs, err := b.barrier(ctx)
+	if cmd == ofp13.GroupDelete {
+		gm.Buckets = nil
+	}
+	xid, err := x.b.send(gm)
+	x.sw.groupMods.Add(1)
+	x.res.GroupsChanged++
+	id := g.entry.ID
+	x.ops[xid] = op{fmt.Sprintf("group-mod %d of %s", cmd, g.entry), func() { x.f.groups[id] = true }}
+	x.err = errors.Join(x.err, err)
+}
+
+func (x *executor) flow(fm *ofp13.FlowMod, describe string, mark func()) {
+	xid, err := x.b.send(fm)
+	x.sw.flowMods.Add(1)
+	x.ops[xid] = op{describe, mark}
+	x.err = errors.Join(x.err, err)
+}
+
+// finish waits for the barrier and collects the switch's refusals.
+func (x *executor) finish(ctx context.Context) (SyncResult, failures, error) {
+	if x.err != nil {
+		x.b.c.unregister(x.b.xids...)
+		return x.res, x.f, x.err
+	}
+	errs, err := x.b.barrier(ctx)
 	if err != nil {
-		return res, f, err
+		return x.res, x.f, err
 	}
 	for xid, e := range errs {
-		o := ops[xid]
+		o := x.ops[xid]
 		if o.mark != nil {
 			o.mark()
 		}
-		f.errs = append(f.errs, fmt.Errorf("%s: %w", o.describe, e))
+		x.f.errs = append(x.f.errs, fmt.Errorf("%s: %w", o.describe, e))
 	}
-	return res, f, nil
+	return x.res, x.f, nil
 }
 
 // apply records the plan's successful operations as installed state.
