@@ -71,7 +71,7 @@ func cmdBench(ctx context.Context, args []string) error {
 
 // benchResult is what the workers measured.
 type benchResult struct {
-	sent, recv, timeouts uint64
+	sent, recv, good, timeouts uint64
 	elapsed              time.Duration
 	lat                  []uint32 // microseconds
 }
@@ -85,9 +85,9 @@ func (r *benchResult) print(w *os.File, c benchConfig) {
 		return float64(r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]) / 1000
 	}
 	fmt.Fprintf(w, "%s against %s: %d sockets x %d in flight, %s\n", c.kind, c.target, c.concurrency, c.window, r.elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "  sent %d, answered %d, unanswered windows %d\n", r.sent, r.recv, r.timeouts)
-	fmt.Fprintf(w, "  rate %.0f answers/s   latency median %.3f ms   p99 %.3f ms\n",
-		float64(r.recv)/r.elapsed.Seconds(), q(0.5), q(0.99))
+	fmt.Fprintf(w, "  sent %d, answered %d, correct %d, unanswered windows %d\n", r.sent, r.recv, r.good, r.timeouts)
+	fmt.Fprintf(w, "  rate %.0f correct answers/s   latency median %.3f ms   p99 %.3f ms\n",
+		float64(r.good)/r.elapsed.Seconds(), q(0.5), q(0.99))
 }
 
 func runBench(ctx context.Context, c benchConfig) (*benchResult, error) {
@@ -123,6 +123,7 @@ func runBench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	for _, w := range ws {
 		res.sent += w.sent
 		res.recv += w.recv
+		res.good += w.good
 		res.timeouts += w.timeouts
 		res.lat = append(res.lat, w.lat...)
 	}
@@ -147,10 +148,14 @@ type benchWorker struct {
 	reg      packet.MapRegister
 	auth     *packet.Authenticator
 	alg      packet.AuthAlg
+	eidAt    []uint32 // EID index sent with each sequence number
+	reply    packet.MapReply
+	notify   packet.MapNotify
 	sent     uint64
-	recv     uint64
+	recv     uint64 // answers of any kind
+	good     uint64 // correct answers: see correct
 	timeouts uint64
-	lat      []uint32
+	lat      []uint32 // of correct answers
 }
 
 func newBenchWorker(ctx context.Context, c benchConfig, id int, base netip.Addr, alg packet.AuthAlg, rloc netip.Addr) (*benchWorker, error) {
@@ -167,7 +172,7 @@ func newBenchWorker(ctx context.Context, c benchConfig, id int, base netip.Addr,
 	}
 	b4 := base.As4()
 	w := &benchWorker{c: c, id: id, conn: conn, bc: bc, out: udpio.NewDatagrams(64, 1500), in: udpio.NewDatagrams(64, 1500),
-		sentAt: make([]int64, benchRing), start: time.Now(), rnd: rand.New(rand.NewPCG(uint64(id), 42)),
+		sentAt: make([]int64, benchRing), eidAt: make([]uint32, benchRing), start: time.Now(), rnd: rand.New(rand.NewPCG(uint64(id), 42)),
 		base: binary.BigEndian.Uint32(b4[:]), next: uint64(id), auth: packet.NewAuthenticator([]byte(c.key)), alg: alg,
 		lat: make([]uint32, 0, 1<<20)}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
@@ -179,17 +184,20 @@ func newBenchWorker(ctx context.Context, c benchConfig, id int, base netip.Addr,
 	return w, nil
 }
 
-// eid picks the next EID to ask for or register.
-func (w *benchWorker) eid() packet.EID {
-	var i uint64
+// pick chooses the index of the next EID to ask for or register.
+func (w *benchWorker) pick() uint32 {
 	if w.c.sequential {
-		i = w.next % uint64(w.c.eids)
+		i := w.next % uint64(w.c.eids)
 		w.next += uint64(w.c.concurrency)
-	} else {
-		i = w.rnd.Uint64N(uint64(w.c.eids))
+		return uint32(i)
 	}
+	return uint32(w.rnd.Uint64N(uint64(w.c.eids)))
+}
+
+// eid is the EID with index i: the host address base+i.
+func (w *benchWorker) eid(i uint32) packet.EID {
 	var a [4]byte
-	binary.BigEndian.PutUint32(a[:], w.base+uint32(i))
+	binary.BigEndian.PutUint32(a[:], w.base+i)
 	e := packet.NewPrefixEID(netip.PrefixFrom(netip.AddrFrom4(a), 32))
 	if w.c.iid != 0 {
 		e = e.WithIID(uint32(w.c.iid))
@@ -197,16 +205,40 @@ func (w *benchWorker) eid() packet.EID {
 	return e
 }
 
+// correct says whether an answer is the right one for the EID it was sent
+// for: a positive Map-Reply whose record covers that EID and has a
+// locator, or a Map-Notify echoing the registered EID (sent only once the
+// registration is committed). Negative replies, errors and anything else
+// do not count.
+func (w *benchWorker) correct(b []byte, i uint32) bool {
+	want := w.eid(i)
+	if w.c.kind == "map-request" {
+		if w.reply.Decode(b) != nil || len(w.reply.Records) == 0 {
+			return false
+		}
+		r := &w.reply.Records[0]
+		p, ok := r.EID.Prefix()
+		wp, _ := want.Prefix()
+		return ok && len(r.Locators) > 0 && p.Contains(wp.Addr()) && r.EID.Addr.IID == want.Addr.IID
+	}
+	if w.notify.Decode(b) != nil || len(w.notify.Records) == 0 {
+		return false
+	}
+	return w.notify.Records[0].EID.Equal(want)
+}
+
 // encode writes message seq into d.
 func (w *benchWorker) encode(d *udpio.Datagram, seq uint64) error {
 	nonce := uint64(w.id)<<48 | seq
 	var b []byte
 	var err error
+	i := w.pick()
+	w.eidAt[seq%benchRing] = i
 	if w.c.kind == "map-request" {
-		w.req.Nonce, w.req.EIDs[0] = nonce, w.eid()
+		w.req.Nonce, w.req.EIDs[0] = nonce, w.eid(i)
 		b, err = w.req.Append(d.Buf[:0])
 	} else {
-		w.reg.Nonce, w.reg.Records[0].EID = nonce, w.eid()
+		w.reg.Nonce, w.reg.Records[0].EID = nonce, w.eid(i)
 		if b, err = w.reg.Append(d.Buf[:0]); err == nil {
 			err = w.auth.Sign(b, w.alg)
 		}
@@ -253,9 +285,12 @@ func (w *benchWorker) run(ctx context.Context, deadline time.Time) error {
 				continue
 			}
 			s := binary.BigEndian.Uint64(b[4:12]) & (1<<48 - 1)
-			w.lat = append(w.lat, uint32((now-w.sentAt[s%benchRing])/1000))
 			w.recv++
 			inflight = max(0, inflight-1)
+			if w.correct(b, w.eidAt[s%benchRing]) {
+				w.good++
+				w.lat = append(w.lat, uint32((now-w.sentAt[s%benchRing])/1000))
+			}
 		}
 	}
 	return nil

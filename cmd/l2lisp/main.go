@@ -17,7 +17,7 @@ commands:
   lab        build or remove the local multi-datacenter lab: lab up|down|status
   lig        send a LISP Map-Request and print the answer: lig [--mr ADDR] [--iid N] EID
   register   send a signed LISP Map-Register: register --ms ADDR --key KEY --eid EID --rloc ADDR ...
-  bench      load a Map-Resolver or Map-Server: bench map-request|map-register [flags]
+  bench      load a Map-Resolver or Map-Server, counting only correct answers: bench map-request|map-register [flags]
   network    tenant networks: network add|list|show|rm
   site       sites (datacenters): site add|list|show|set|rm
   xtr        edge switches: xtr add|list|show|rm
