@@ -72,8 +72,8 @@ func cmdBench(ctx context.Context, args []string) error {
 // benchResult is what the workers measured.
 type benchResult struct {
 	sent, recv, good, timeouts uint64
-	elapsed              time.Duration
-	lat                  []uint32 // microseconds
+	elapsed                    time.Duration
+	lat                        []uint32 // microseconds
 }
 
 func (r *benchResult) print(w *os.File, c benchConfig) {
