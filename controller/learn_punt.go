@@ -124,7 +124,7 @@ func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s Sigh
 	}
 	x, _ := p.Ctl.XTR(s.XTR)
 	data := map[string]any{"port": s.Port, "limit": lc.MaxPerPort, "mac": s.MAC.String()}
-	if err := p.Ctl.Emit(ctx, EvLearnLimit, iidPtr(s.IID), "", x.Site, s.XTR, data); err != nil {
+	if err := p.Ctl.Emit(orActor(ctx, ActorLearning), EvLearnLimit, iidPtr(s.IID), "", x.Site, s.XTR, data); err != nil {
 		p.Log.Warn("emit learn.limit", "xtr", s.XTR, "port", s.Port, "err", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/store"
@@ -34,15 +36,22 @@ var secrets = []string{keyDC1, keyDC2, keyNew}
 type env struct {
 	t   *testing.T
 	ctl *controller.Controller
+	db  *gorm.DB
 	api *northbound.Server
 	srv *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, t.TempDir()+"/l2lisp.db")
+}
+
+// newEnvAt is newEnv on the database dsn, which replicas may share.
+func newEnvAt(t *testing.T, dsn string) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	db, err := store.Open(ctx, t.TempDir()+"/l2lisp.db", log)
+	db, err := store.Open(ctx, dsn, log)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -62,7 +71,7 @@ func newEnv(t *testing.T) *env {
 		ctl.Close()
 		_ = sqlDB.Close()
 	})
-	return &env{t: t, ctl: ctl, api: api, srv: srv}
+	return &env{t: t, ctl: ctl, db: db, api: api, srv: srv}
 }
 
 // request sends body (a string is sent as is, anything else as JSON) and
