@@ -49,11 +49,21 @@ func newEnv(t *testing.T) *env {
 // newEnvAt is newEnv on the database dsn, which replicas may share.
 func newEnvAt(t *testing.T, dsn string) *env {
 	t.Helper()
+	return newEnvHooked(t, dsn, nil)
+}
+
+// newEnvHooked is newEnvAt that lets hook see the database before the
+// controller starts using it (to add gorm callbacks, say).
+func newEnvHooked(t *testing.T, dsn string, hook func(*gorm.DB)) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	db, err := store.Open(ctx, dsn, log)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
+	}
+	if hook != nil {
+		hook(db)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

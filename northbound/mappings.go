@@ -190,11 +190,10 @@ func (s *Server) events(c *gin.Context) {
 		failErr(c, err)
 		return
 	}
-	// The stream outlives the server's write timeout, and its read timeout,
-	// whose expiry would cancel the request's context.
-	rc := http.NewResponseController(c.Writer)
-	_ = rc.SetWriteDeadline(time.Time{})
-	_ = rc.SetReadDeadline(time.Time{})
+	// The stream is meant to outlive the server's write timeout. (The read
+	// deadline is already gone: the server clears it once a bodiless
+	// request is read.)
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{})
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-cache")
 	c.Header("X-Accel-Buffering", "no")
