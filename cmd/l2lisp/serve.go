@@ -103,13 +103,8 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.apiToken == "" {
-		if cfg.apiTokenFile == "" {
-			cfg.apiTokenFile = defaultTokenFile(cfg.db)
-		}
-		if cfg.apiToken, err = adminToken(cfg.apiTokenFile, log); err != nil {
-			return err
-		}
+	if cfg.apiToken, err = adminToken(cfg, log); err != nil {
+		return err
 	}
 	db, err := store.Open(ctx, cfg.db, log)
 	if err != nil {

@@ -64,10 +64,17 @@ func defaultTokenFile(db string) string {
 	return filepath.Join(filepath.Dir(db), "l2lisp-admin-token")
 }
 
-// adminToken returns the bootstrap admin token when --api-token is empty:
-// the one in path, or a new one written there readable by its owner only.
-// The token itself is never logged.
-func adminToken(path string, log *slog.Logger) (string, error) {
+// adminToken is the bootstrap admin token: --api-token, else the one in
+// --api-token-file, else a new one written there readable by its owner
+// only. The token itself is never logged.
+func adminToken(cfg serveConfig, log *slog.Logger) (string, error) {
+	if cfg.apiToken != "" {
+		return cfg.apiToken, nil
+	}
+	path := cfg.apiTokenFile
+	if path == "" {
+		path = defaultTokenFile(cfg.db)
+	}
 	if b, err := os.ReadFile(path); err == nil {
 		st, err := os.Stat(path)
 		if err != nil {
