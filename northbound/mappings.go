@@ -170,18 +170,9 @@ func (s *Server) lookup(c *gin.Context) {
 // feed.truncated event whose id is the last deleted one.
 func (s *Server) events(c *gin.Context) {
 	ctx := c.Request.Context()
-	since := s.ctl.LastEventID()
-	if v := c.GetHeader("Last-Event-ID"); v != "" {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			since = id
-		}
-	} else if v, ok := c.GetQuery("since"); ok {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			fail(c, http.StatusBadRequest, "invalid", "since", "since must be an event id")
-			return
-		}
-		since = id
+	since, ok := s.eventsFrom(c)
+	if !ok {
+		return
 	}
 	ch, cancel := s.ctl.Subscribe(4096)
 	defer cancel()
@@ -240,7 +231,7 @@ func (s *Server) events(c *gin.Context) {
 				return false // fell behind; the client reconnects with Last-Event-ID
 			}
 			send(ev)
-			return true
+			return !revokes(ev, c) // a revoked token's stream ends with its revocation
 		case <-keepalive.C:
 			_, _ = io.WriteString(w, ": keepalive\n\n")
 			return true
@@ -250,6 +241,37 @@ func (s *Server) events(c *gin.Context) {
 			return false
 		}
 	})
+}
+
+// revokes reports whether ev revokes the token of the request.
+func revokes(ev controller.Event, c *gin.Context) bool {
+	if ev.Type != controller.EvTokenRevoked {
+		return false
+	}
+	var d struct {
+		Name string `json:"name"`
+	}
+	tok, _ := c.Get(tokenKey)
+	t, _ := tok.(controller.Token)
+	return json.Unmarshal(ev.Data, &d) == nil && d.Name == t.Name
+}
+
+// eventsFrom is where a stream starts: after Last-Event-ID, else after
+// ?since=, else from now on.
+func (s *Server) eventsFrom(c *gin.Context) (int64, bool) {
+	if v := c.GetHeader("Last-Event-ID"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return id, true
+		}
+	} else if v, ok := c.GetQuery("since"); ok {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			fail(c, http.StatusBadRequest, "invalid", "since", "since must be an event id")
+			return 0, false
+		}
+		return id, true
+	}
+	return s.ctl.LastEventID(), true
 }
 
 // eidQuery reads the instance_id and eid query parameters every

@@ -103,8 +103,18 @@ func TestTokenLifecycle(t *testing.T) {
 		}
 	}
 
-	// Revoked: 401 at once on this replica.
+	// Revoked: 401 at once on this replica, and an open stream ends.
+	s := e.openEvents("", map[string]string{"Authorization": "Bearer " + alice})
 	e.must("DELETE", "/api/v1/tokens/alice", nil, 204, nil)
+	s.expect(controller.EvTokenRevoked)
+	select {
+	case ev, ok := <-s.events:
+		if ok {
+			t.Errorf("the revoked token's stream goes on: %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the revoked token's stream did not end")
+	}
 	e.wantError("GET", "/api/v1/networks", alice, nil, 401, "unauthorized", "Authorization")
 	e.wantError("DELETE", "/api/v1/tokens/alice", admin, nil, 404, "not_found", "name")
 	e.mustAs(viewer, "GET", "/api/v1/networks", nil, 200)
