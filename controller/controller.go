@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -33,6 +34,10 @@ type Controller struct {
 	applied  int64                      // id of the last event applied
 	advanced chan struct{}              // closed and replaced whenever applied grows
 	learn    LearnConfig                // zero value: learning off
+	tokens   map[string]tokenEntry      // stored API tokens by name
+
+	useMu     sync.Mutex
+	tokenUsed map[string]time.Time // when each token's last use was last written
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
@@ -49,6 +54,7 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 		db: db, log: log, idx: mapping.NewIndex(),
 		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
 		ports: map[string]map[string]Port{}, advanced: make(chan struct{}),
+		tokens: map[string]tokenEntry{}, tokenUsed: map[string]time.Time{},
 		subs: map[chan Event]struct{}{}, writes: make(chan writeOp, 1024),
 		nudges: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
@@ -118,6 +124,9 @@ func (c *Controller) load(ctx context.Context) error {
 	}
 	for _, p := range ports {
 		c.setPort(Port(p))
+	}
+	if err := c.loadTokens(ctx); err != nil {
+		return err
 	}
 	return c.loadMappings(ctx)
 }
@@ -189,6 +198,8 @@ func (c *Controller) apply(ev Event) error {
 			return fmt.Errorf("decode port: %w", err)
 		}
 		return c.reloadPort(p.XTR, p.Name)
+	case EvTokenCreated, EvTokenRevoked:
+		return c.reloadToken(ev)
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type Event struct {
 	Site       string          `json:"site,omitempty"`
 	XTR        string          `json:"xtr,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// Actor made the change: an API token's name, lisp:SITE for a
+	// Map-Register, learning, or system.
+	Actor string `json:"actor,omitempty"`
 }
 
 // Event types.
@@ -46,6 +49,11 @@ const (
 	EvMappingMoved     = "mapping.moved"
 	EvRegisterRefused  = "registration.refused"
 	EvMappingDuplicate = "mapping.duplicate"
+	EvTokenCreated     = "token.created"
+	EvTokenRevoked     = "token.revoked"
+	// EvFeedTruncated is never stored: the event stream sends it in place of
+	// events the retention policy deleted (see Retention).
+	EvFeedTruncated = "feed.truncated"
 )
 
 func newEvent(typ string, data any) store.Event {
@@ -55,7 +63,7 @@ func newEvent(typ string, data any) store.Event {
 
 func eventFromRow(r store.Event) Event {
 	e := Event{ID: r.ID, Time: r.Time, Type: r.Type, InstanceID: r.InstanceID, EID: r.EID,
-		Site: r.Site, XTR: r.XTR}
+		Site: r.Site, XTR: r.XTR, Actor: r.Actor}
 	if r.Data != "" && r.Data != "{}" {
 		e.Data = json.RawMessage(r.Data)
 	}
@@ -63,10 +71,13 @@ func eventFromRow(r store.Event) Event {
 }
 
 // writeOp is one change waiting for the writer: fn runs inside the shared
-// transaction and returns the events that describe what it did.
+// transaction and returns the events that describe what it did, which are
+// stamped with the actor the caller's context names.
 type writeOp struct {
-	fn   func(tx *gorm.DB) ([]store.Event, error)
-	done chan writeResult
+	ctx   context.Context
+	actor string
+	fn    func(tx *gorm.DB) ([]store.Event, error)
+	done  chan writeResult
 }
 
 type writeResult struct {
@@ -82,7 +93,7 @@ const maxBatch = 256
 // returns once the change is committed and this replica's follower has
 // applied it, so a read right after a write sees it.
 func (c *Controller) write(ctx context.Context, fn func(tx *gorm.DB) ([]store.Event, error)) error {
-	op := writeOp{fn: fn, done: make(chan writeResult, 1)}
+	op := writeOp{ctx: ctx, actor: ActorOf(ctx), fn: fn, done: make(chan writeResult, 1)}
 	select {
 	case c.writes <- op:
 	case <-ctx.Done():
@@ -133,11 +144,21 @@ func (c *Controller) commit(batch []writeOp) {
 	results := make([]writeResult, len(batch))
 	err := c.db.Transaction(func(tx *gorm.DB) error {
 		for i, op := range batch {
+			if err := op.ctx.Err(); err != nil {
+				// The caller gave up (a client hung up) while the op queued.
+				results[i].err = fmt.Errorf("write: %w", err)
+				continue
+			}
 			sp := fmt.Sprintf("op%d", i)
 			if err := tx.SavePoint(sp).Error; err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			evs, err := op.fn(tx)
+			for j := range evs {
+				if evs[j].Actor == "" {
+					evs[j].Actor = op.actor
+				}
+			}
 			if err == nil && len(evs) > 0 {
 				err = tx.Create(&evs).Error
 				if err == nil {
@@ -240,8 +261,16 @@ func (c *Controller) followOnce(skipGaps bool) (int, bool, error) {
 	}
 	applied := 0
 	for _, r := range rows {
-		if r.ID != last+1 && last != 0 && !skipGaps {
-			return applied, true, nil
+		if r.ID != last+1 && last != 0 {
+			if c.missedPruned(last) {
+				if err := c.rebuild(); err != nil {
+					return applied, false, err
+				}
+				return applied + 1, false, nil
+			}
+			if !skipGaps {
+				return applied, true, nil
+			}
 		}
 		ev := eventFromRow(r)
 		if err := c.apply(ev); err != nil {

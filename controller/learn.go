@@ -159,6 +159,7 @@ func bindingCurrent(ip mapping.Record, s Sighting, site string) bool {
 // move to another site (with duplicate detection), and an IP binding. All
 // changes of one sighting commit together through the change feed.
 func (c *Controller) Learn(ctx context.Context, s Sighting) (LearnResult, error) {
+	ctx = OrActor(ctx, ActorLearning)
 	lc := c.LearnConfig()
 	x, err := c.XTR(s.XTR)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // record that has since moved elsewhere is left alone. It reports whether
 // anything was withdrawn.
 func (c *Controller) Age(ctx context.Context, xtr, port string, iid uint32, mac mapping.MAC, idle time.Duration) (bool, error) {
+	ctx = OrActor(ctx, ActorLearning)
 	eid := mapping.MACEID(iid, mac)
 	if r, ok := c.idx.Get(eid); !ok || r.Origin != mapping.OriginLearned || r.XTR != xtr || r.Port != port {
 		return false, nil
@@ -62,6 +63,7 @@ func withdrawLearned(tx *gorm.DB, mac mapping.Record, extra map[string]any) ([]s
 // and that have not changed for at least minAge: with the port gone there
 // is no flow left to idle out. It returns how many MACs it withdrew.
 func (c *Controller) SweepLearned(ctx context.Context, minAge time.Duration) (int, error) {
+	ctx = OrActor(ctx, ActorLearning)
 	cutoff := time.Now().Add(-minAge)
 	var stale []mapping.Record
 	c.idx.Range(func(r mapping.Record) bool {

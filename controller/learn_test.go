@@ -139,6 +139,11 @@ func TestLearnAndMove(t *testing.T) {
 	if got := strings.Join(types, " "); got != "mapping.created mapping.updated mapping.moved" {
 		t.Fatalf("history %s", got)
 	}
+	for _, ev := range evs {
+		if ev.Actor != ActorLearning {
+			t.Errorf("%s by %q, want %q", ev.Type, ev.Actor, ActorLearning)
+		}
+	}
 	var moved map[string]any
 	_ = json.Unmarshal(evs[2].Data, &moved)
 	if moved["from_site"] != "dc1" || moved["site"] != "dc2" || moved["detected_at"] == nil {

@@ -90,7 +90,7 @@ func TestTouchAndExpireRegistrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].Type != EvMappingDeleted || evs[0].EID != "10.0.0.2/32" {
+	if len(evs) != 1 || evs[0].Type != EvMappingDeleted || evs[0].EID != "10.0.0.2/32" || evs[0].Actor != ActorSystem {
 		t.Fatalf("events: %+v", evs)
 	}
 }

@@ -248,7 +248,7 @@ func (s *Server) emitRefusals() {
 			return
 		case ref := <-s.refused:
 			data := map[string]string{"reason": outcomeNames[ref.reason], "source": ref.src.String()}
-			if err := s.ctl.Emit(s.ctx, controller.EvRegisterRefused, ref.iid, ref.eid, ref.site, "", data); err != nil {
+			if err := s.ctl.Emit(controller.WithActor(s.ctx, controller.ActorSite(ref.site)), controller.EvRegisterRefused, ref.iid, ref.eid, ref.site, "", data); err != nil {
 				s.log.Debug("lisp: record refusal", "err", err)
 			}
 		}

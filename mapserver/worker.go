@@ -117,7 +117,7 @@ func (w *worker) save(pr *packet.Record, j regJob, xtr string, exp int64) bool {
 		outcomes[regRefreshed].Inc()
 		return true
 	}
-	_, created, err := w.s.ctl.SaveMapping(w.s.ctx, rec, controller.SaveOptions{Expires: time.Unix(exp, 0)})
+	_, created, err := w.s.ctl.SaveMapping(controller.WithActor(w.s.ctx, controller.ActorSite(j.site)), rec, controller.SaveOptions{Expires: time.Unix(exp, 0)})
 	if err != nil {
 		outcomes[regFailed].Inc()
 		w.s.log.Warn("lisp: store registration", "eid", eid, "site", j.site, "err", err)

@@ -63,3 +63,16 @@ func init() {
 
 // Handler serves the registry in the Prometheus text format.
 func Handler() http.Handler { return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{}) }
+
+// REST API limits, tokens and the change feed's retention.
+var (
+	HTTPConnections = func() prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "l2lisp", Name: "http_connections",
+			Help: "Open connections to the REST API and dashboard (bounded by --http-max-conns)."})
+		Registry.MustRegister(g)
+		return g
+	}()
+	HTTPAuthRefused = counterVec("http_auth_refused_total", "REST requests refused for their token: unauthorized (401) or forbidden (403).", "reason")
+	EventsPruned    = counter("events_pruned_total", "Events deleted from the change feed by the retention policy.")
+	FeedRebuilds    = counter("feed_rebuilds_total", "Times this replica reloaded its state because events it had not applied were pruned.")
+)

@@ -254,10 +254,14 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestAuth walks every route of the API with each kind of credential.
+// TestAuth walks every route of the API with each kind of credential and
+// every role: viewers read, operators also write, and only admins touch
+// tokens.
 func TestAuth(t *testing.T) {
 	e := newEnv(t)
 	e.fixture()
+	operator := e.newToken("ops", "operator")
+	viewer := e.newToken("watcher", "viewer")
 	before, last := e.snapshot(), e.lastEventID()
 	send := func(method, path, header string) int {
 		req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader("{"))
@@ -292,20 +296,17 @@ func TestAuth(t *testing.T) {
 			{"Bearer ", func(s int) bool { return s == 401 }, "empty token: 401"},
 			{"Bearer wrong-token", func(s int) bool { return s == 401 }, "unknown token: 401"},
 			{"Basic " + admin, func(s int) bool { return s == 401 }, "not a bearer token: 401"},
-			{"Bearer " + read, func(s int) bool {
-				if r.Method == "GET" {
-					return s != 401 && s != 403
-				}
-				return s == 403
-			}, "read token: GET allowed, writes 403"},
-			{"Bearer " + admin, func(s int) bool { return s != 401 && s != 403 }, "admin token: allowed"},
+			{"Bearer " + read, allowedFor(r.Method, r.Path, 1), "bootstrap viewer: reads but tokens, else 403"},
+			{"Bearer " + viewer, allowedFor(r.Method, r.Path, 1), "viewer: reads but tokens, else 403"},
+			{"Bearer " + operator, allowedFor(r.Method, r.Path, 2), "operator: all but tokens, else 403"},
+			{"Bearer " + admin, allowedFor(r.Method, r.Path, 3), "admin token: allowed"},
 		} {
 			if s := send(r.Method, path, c.header); !c.want(s) {
 				t.Errorf("%s %s with %q: status %d; want %s", r.Method, path, c.header, s, c.desc)
 			}
 		}
 	}
-	if routes < 20 {
+	if routes < 23 {
 		t.Errorf("only %d routes under /api/v1", routes)
 	}
 	// RFC 7235 §2.1: the auth scheme is case-insensitive.
@@ -325,5 +326,24 @@ func TestAuth(t *testing.T) {
 	}
 	if after := e.snapshot(); after != before || e.lastEventID() != last {
 		t.Errorf("the auth walk changed the state")
+	}
+}
+
+// allowedFor says which status a token of rank (1 viewer, 2 operator,
+// 3 admin) must get on a route: 403 when the route needs more, else
+// neither 401 nor 403.
+func allowedFor(method, path string, rank int) func(int) bool {
+	need := 2
+	switch {
+	case strings.HasPrefix(path, "/api/v1/tokens"):
+		need = 3
+	case method == "GET":
+		need = 1
+	}
+	return func(s int) bool {
+		if rank < need {
+			return s == 403
+		}
+		return s != 401 && s != 403
 	}
 }

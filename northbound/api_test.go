@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/pipeline"
@@ -35,17 +37,34 @@ var secrets = []string{keyDC1, keyDC2, keyNew}
 type env struct {
 	t   *testing.T
 	ctl *controller.Controller
+	db  *gorm.DB
 	api *northbound.Server
 	srv *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, t.TempDir()+"/l2lisp.db")
+}
+
+// newEnvAt is newEnv on the database dsn, which replicas may share.
+func newEnvAt(t *testing.T, dsn string) *env {
+	t.Helper()
+	return newEnvHooked(t, dsn, nil)
+}
+
+// newEnvHooked is newEnvAt that lets hook see the database before the
+// controller starts using it (to add gorm callbacks, say).
+func newEnvHooked(t *testing.T, dsn string, hook func(*gorm.DB)) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	db, err := store.Open(ctx, t.TempDir()+"/l2lisp.db", log)
+	db, err := store.Open(ctx, dsn, log)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
+	}
+	if hook != nil {
+		hook(db)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -63,7 +82,7 @@ func newEnv(t *testing.T) *env {
 		ctl.Close()
 		_ = sqlDB.Close()
 	})
-	return &env{t: t, ctl: ctl, api: api, srv: srv}
+	return &env{t: t, ctl: ctl, db: db, api: api, srv: srv}
 }
 
 // request sends body (a string is sent as is, anything else as JSON) and

@@ -13,7 +13,7 @@ func (s *Server) clearDuplicate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rec, err := s.ctl.ClearDuplicate(c, iid, eid)
+	rec, err := s.ctl.ClearDuplicate(c.Request.Context(), iid, eid)
 	if err != nil {
 		failErr(c, err)
 		return

@@ -31,8 +31,14 @@ type stream struct {
 // server has subscribed and written its headers.
 func (e *env) openEvents(query string, header map[string]string) *stream {
 	e.t.Helper()
+	return e.openEventsAt(e.srv.URL, query, header)
+}
+
+// openEventsAt is openEvents on the server at base.
+func (e *env) openEventsAt(base, query string, header map[string]string) *stream {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events"+query, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events"+query, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

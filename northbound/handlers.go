@@ -33,7 +33,7 @@ func (s *Server) createNetwork(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id is required")
 		return
 	}
-	n, err := s.ctl.CreateNetwork(c, *b.InstanceID, b.Name)
+	n, err := s.ctl.CreateNetwork(c.Request.Context(), *b.InstanceID, b.Name)
 	if err != nil {
 		failErr(c, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) deleteNetwork(c *gin.Context) {
 		fail(c, http.StatusNotFound, "not_found", "instance_id", "no network with that instance-id")
 		return
 	}
-	if err := s.ctl.DeleteNetwork(c, uint32(iid)); err != nil {
+	if err := s.ctl.DeleteNetwork(c.Request.Context(), uint32(iid)); err != nil {
 		failErr(c, err)
 		return
 	}
@@ -84,7 +84,7 @@ func (s *Server) createSite(c *gin.Context) {
 	if !bind(c, &b) {
 		return
 	}
-	site, err := s.ctl.CreateSite(c, controller.SiteInput(b))
+	site, err := s.ctl.CreateSite(c.Request.Context(), controller.SiteInput(b))
 	if err != nil {
 		failErr(c, err)
 		return
@@ -113,7 +113,7 @@ func (s *Server) patchSite(c *gin.Context) {
 		return
 	}
 	b.Name = c.Param("name")
-	site, err := s.ctl.UpdateSite(c, controller.SiteInput(b))
+	site, err := s.ctl.UpdateSite(c.Request.Context(), controller.SiteInput(b))
 	if err != nil {
 		failErr(c, err)
 		return
@@ -122,7 +122,7 @@ func (s *Server) patchSite(c *gin.Context) {
 }
 
 func (s *Server) deleteSite(c *gin.Context) {
-	if err := s.ctl.DeleteSite(c, c.Param("name")); err != nil {
+	if err := s.ctl.DeleteSite(c.Request.Context(), c.Param("name")); err != nil {
 		failErr(c, err)
 		return
 	}
@@ -159,7 +159,7 @@ func (s *Server) createXTR(c *gin.Context) {
 	if !bind(c, &b) {
 		return
 	}
-	x, err := s.ctl.CreateXTR(c, controller.XTRInput{Site: c.Param("name"), Name: b.Name, RLOC: b.RLOC,
+	x, err := s.ctl.CreateXTR(c.Request.Context(), controller.XTRInput{Site: c.Param("name"), Name: b.Name, RLOC: b.RLOC,
 		OVSDB: b.OVSDB, Bridge: b.Bridge, DatapathType: b.DatapathType, OpenFlowTarget: b.OpenFlowTarget,
 		Priority: b.Priority, Weight: b.Weight})
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *Server) getXTR(c *gin.Context) {
 }
 
 func (s *Server) deleteXTR(c *gin.Context) {
-	if err := s.ctl.DeleteXTR(c, c.Param("name")); err != nil {
+	if err := s.ctl.DeleteXTR(c.Request.Context(), c.Param("name")); err != nil {
 		failErr(c, err)
 		return
 	}
@@ -209,7 +209,7 @@ func (s *Server) bindPort(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id is required")
 		return
 	}
-	p, err := s.ctl.BindPort(c, c.Param("name"), b.Name, *b.InstanceID)
+	p, err := s.ctl.BindPort(c.Request.Context(), c.Param("name"), b.Name, *b.InstanceID)
 	if err != nil {
 		failErr(c, err)
 		return
@@ -227,7 +227,7 @@ func (s *Server) listPorts(c *gin.Context) {
 }
 
 func (s *Server) unbindPort(c *gin.Context) {
-	if err := s.ctl.UnbindPort(c, c.Param("name"), c.Param("port")); err != nil {
+	if err := s.ctl.UnbindPort(c.Request.Context(), c.Param("name"), c.Param("port")); err != nil {
 		failErr(c, err)
 		return
 	}

@@ -82,6 +82,18 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if _, ok := doc.Components.Schemas["SiteInput"].Properties["auth_key"]; !ok {
 		t.Errorf("the SiteInput schema lacks auth_key")
 	}
+	// A token's secret shows only in the answer that creates it; no hash ever.
+	for schema, want := range map[string]bool{"Token": false, "CreatedToken": true} {
+		if _, ok := doc.Components.Schemas[schema].Properties["secret"]; ok != want {
+			t.Errorf("the %s schema has secret: %v, want %v", schema, ok, want)
+		}
+		if _, ok := doc.Components.Schemas[schema].Properties["hash"]; ok {
+			t.Errorf("the %s schema shows a hash", schema)
+		}
+	}
+	if _, ok := doc.Components.Schemas["Event"].Properties["actor"]; !ok {
+		t.Errorf("the Event schema lacks actor")
+	}
 	for _, ref := range regexp.MustCompile(`"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(body), -1) {
 		if _, ok := doc.Components.Schemas[ref[1]]; !ok {
 			t.Errorf("$ref to undefined schema %s", ref[1])

@@ -2,7 +2,6 @@ package northbound
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,8 +43,8 @@ type StatusSource interface {
 
 // Options configure the API server.
 type Options struct {
-	AdminToken string // read and write
-	ReadToken  string // GET only
+	AdminToken string // the bootstrap admin token, named "bootstrap"
+	ReadToken  string // the bootstrap viewer token, named "bootstrap-viewer"
 	Status     StatusSource
 	Log        *slog.Logger
 	// Extra lets other parts (metrics, dashboard) add routes to the engine.
@@ -54,9 +53,10 @@ type Options struct {
 
 // Server is the REST API over a controller.
 type Server struct {
-	ctl *controller.Controller
-	opt Options
-	gin *gin.Engine
+	ctl  *controller.Controller
+	opt  Options
+	gin  *gin.Engine
+	boot []bootstrapToken
 	// done is closed by Close to end event streams on shutdown.
 	done chan struct{}
 	once sync.Once
@@ -65,7 +65,11 @@ type Server struct {
 // New builds the API's routes.
 func New(ctl *controller.Controller, opt Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{ctl: ctl, opt: opt, gin: gin.New(), done: make(chan struct{})}
+	s := &Server{ctl: ctl, opt: opt, gin: gin.New(), done: make(chan struct{}),
+		boot: newBootstraps(opt, time.Now().UTC().Truncate(time.Second))}
+	// Without the fallback a *gin.Context is a context.Context whose Done
+	// is nil; handlers pass c.Request.Context() anyway.
+	s.gin.ContextWithFallback = true
 	s.gin.Use(gin.Recovery(), s.logRequests)
 	s.gin.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "last_event_id": ctl.LastEventID()})
@@ -119,37 +123,11 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.POST("/mappings/duplicates/clear", s.clearDuplicate)
 	api.GET("/lookup", s.lookup)
 	api.GET("/events", s.events)
-}
 
-// authorize checks the bearer token: the read token may only GET.
-func (s *Server) authorize(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 7235)
-	if !ok && c.Request.Method == http.MethodGet {
-		// EventSource cannot set headers; the dashboard passes the token as a query parameter.
-		tok, ok = c.GetQuery("access_token")
-	}
-	if !ok || tok == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="l2lisp"`)
-		fail(c, http.StatusUnauthorized, "unauthorized", "Authorization", "a bearer token is required")
-		return
-	}
-	switch {
-	case s.opt.AdminToken != "" && equal(tok, s.opt.AdminToken):
-	case s.opt.ReadToken != "" && equal(tok, s.opt.ReadToken):
-		if c.Request.Method != http.MethodGet {
-			fail(c, http.StatusForbidden, "forbidden", "Authorization", "the read-only token cannot change anything")
-			return
-		}
-	default:
-		fail(c, http.StatusUnauthorized, "unauthorized", "Authorization", "unknown token")
-		return
-	}
-	c.Next()
+	api.POST("/tokens", s.createToken)
+	api.GET("/tokens", s.listTokens)
+	api.DELETE("/tokens/:name", s.revokeToken)
 }
-
-func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 func limitBody(c *gin.Context) {
 	if c.Request.Body != nil {

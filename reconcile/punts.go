@@ -95,7 +95,7 @@ func (p *Punts) limitEvent(ctx context.Context, key string, at time.Time, s cont
 	}
 	x, _ := p.Ctl.XTR(s.XTR)
 	data := map[string]any{"port": s.Port, "limit": lc.MaxPerPort, "mac": s.MAC.String()}
-	if err := p.Ctl.Emit(ctx, controller.EvLearnLimit, &s.IID, "", x.Site, s.XTR, data); err != nil {
+	if err := p.Ctl.Emit(controller.OrActor(ctx, controller.ActorLearning), controller.EvLearnLimit, &s.IID, "", x.Site, s.XTR, data); err != nil {
 		p.Log.Warn("emit learn.limit", "xtr", s.XTR, "port", s.Port, "err", err)
 	}
 }

@@ -76,4 +76,28 @@ type Event struct {
 	Site       string
 	XTR        string `gorm:"column:xtr"`
 	Data       string
+	Actor      string // who made the change: a token name, lisp:SITE, learning, system
 }
+
+// APIToken is a named bearer token of the REST API. Only the SHA-256 of
+// its secret is kept.
+type APIToken struct {
+	Name       string `gorm:"primaryKey"`
+	Role       string
+	Hash       string // hex SHA-256 of the secret
+	CreatedAt  time.Time
+	CreatedBy  string
+	LastUsedAt *time.Time
+}
+
+// TableName names the table after what it holds.
+func (APIToken) TableName() string { return "api_tokens" }
+
+// FeedState is the single row that says how far retention pruned the feed.
+type FeedState struct {
+	ID            int64 `gorm:"primaryKey"`
+	PrunedThrough int64 // every event with id <= this was deleted on purpose
+}
+
+// TableName keeps gorm from calling it "feed_states".
+func (FeedState) TableName() string { return "feed_state" }

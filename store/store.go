@@ -38,11 +38,11 @@ func OpenAt(ctx context.Context, dsn string, version int64, log *slog.Logger) (*
 		SkipDefaultTransaction: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", dsn, err)
+		return nil, dbError("open database %s", dsn, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", dsn, err)
+		return nil, dbError("open database %s", dsn, err)
 	}
 	if dialect == "sqlite3" {
 		// SQLite has one writer; one connection for writes avoids
@@ -50,13 +50,13 @@ func OpenAt(ctx context.Context, dsn string, version int64, log *slog.Logger) (*
 		sqlDB.SetMaxOpenConns(1)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("database %s unusable: %w", dsn, err)
+		return nil, dbError("database %s unusable", dsn, err)
 	}
 	if err := migrate(ctx, sqlDB, dialect, version); err != nil {
-		return nil, err
+		return nil, dbError("database %s", dsn, err)
 	}
 	v, _ := goose.GetDBVersionContext(ctx, sqlDB)
-	log.Info("database ready", "dsn", redact(dsn), "dialect", dialect, "schema_version", v)
+	log.Info("database ready", "dsn", Redact(dsn), "dialect", dialect, "schema_version", v)
 	return db, nil
 }
 
@@ -102,13 +102,4 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, version int64) err
 		return fmt.Errorf("migrate schema: %w", err)
 	}
 	return nil
-}
-
-func redact(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			return dsn[:j+3] + "***" + dsn[i:]
-		}
-	}
-	return dsn
 }

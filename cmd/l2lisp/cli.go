@@ -20,7 +20,7 @@ import (
 )
 
 // The operators' CLI: one command per kind of object (network, site, xtr,
-// port, mapping) with verbs, plus lookup and events, all over the REST API.
+// port, mapping, token) with verbs, plus lookup and events, all over the REST API.
 
 // defaultServer is where serve listens unless told otherwise.
 const defaultServer = "http://127.0.0.1:8080"
@@ -66,6 +66,7 @@ func cliGroups() map[string][]verb {
 		"mapping": mappingVerbs(),
 		"lookup":  lookupVerbs(),
 		"events":  eventsVerbs(),
+		"token":   tokenVerbs(),
 	}
 }
 

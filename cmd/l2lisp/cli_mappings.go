@@ -44,11 +44,11 @@ func mappingVerbs() []verb {
 			func(ctx context.Context, x *session, iid int64, eid string) error {
 				return show(ctx, x, func(ctx context.Context) ([]client.Event, error) { return x.c.MappingHistory(ctx, iid, eid) },
 					func(w io.Writer, evs []client.Event) {
-						row(w, "ID", "TIME", "TYPE", "SITE", "XTR", "RLOCS")
+						row(w, "ID", "TIME", "TYPE", "SITE", "XTR", "RLOCS", "BY")
 						for _, ev := range evs {
 							var m client.Mapping
 							_ = json.Unmarshal(ev.Data, &m) // best effort: the RLOCs are a detail
-							row(w, ev.ID, fmtTime(ev.Time), ev.Type, ev.Site, ev.XTR, fmtRLOCs(m.RLOCs))
+							row(w, ev.ID, fmtTime(ev.Time), ev.Type, ev.Site, ev.XTR, fmtRLOCs(m.RLOCs), ev.Actor)
 						}
 					})
 			}),
@@ -271,6 +271,9 @@ func (x *session) printEvent(ev client.Event) error {
 		if kv[1] != "" {
 			what = append(what, kv[0]+"="+kv[1])
 		}
+	}
+	if ev.Actor != "" {
+		what = append(what, "by="+ev.Actor)
 	}
 	_, err := fmt.Fprintf(x.stdout, "%-6d %s  %-20s %s\n", ev.ID, fmtTime(ev.Time), ev.Type, strings.Join(what, " "))
 	return err

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,7 +26,9 @@ import (
 type serveConfig struct {
 	db, listen, ofListen, ofTarget, lispListen string
 	ofRole                                     string
-	apiToken, readToken                        string
+	apiToken, readToken, apiTokenFile          string
+	http                                       northbound.Limits
+	retention                                  controller.Retention
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
 	registrationTTL                            time.Duration
@@ -44,15 +44,22 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.ofTarget, "openflow-target", envOr("L2LISP_OPENFLOW_TARGET", ""), "controller targets switches are told to connect to, e.g. tcp:203.0.113.254:6653; list every replica, comma-separated, so all replicas configure the same set (env L2LISP_OPENFLOW_TARGET)")
 	fs.StringVar(&c.ofRole, "openflow-role", envOr("L2LISP_OPENFLOW_ROLE", "equal"), "OpenFlow role asked of every switch when several replicas share the switches: equal, master or slave (env L2LISP_OPENFLOW_ROLE)")
 	fs.StringVar(&c.lispListen, "lisp-listen", envOr("L2LISP_LISP_LISTEN", ":4342"), "LISP control plane UDP address (env L2LISP_LISP_LISTEN)")
-	fs.StringVar(&c.apiToken, "api-token", envOr("L2LISP_API_TOKEN", ""), "admin bearer token (env L2LISP_API_TOKEN); random if empty")
-	fs.StringVar(&c.readToken, "read-token", envOr("L2LISP_READ_TOKEN", ""), "read-only bearer token (env L2LISP_READ_TOKEN)")
+	fs.StringVar(&c.apiToken, "api-token", envOr("L2LISP_API_TOKEN", ""), "bootstrap admin bearer token, named \"bootstrap\" (env L2LISP_API_TOKEN); if empty, read from --api-token-file or generated there")
+	fs.StringVar(&c.apiTokenFile, "api-token-file", envOr("L2LISP_API_TOKEN_FILE", ""), "file (mode 0600) holding the admin token when --api-token is empty (env L2LISP_API_TOKEN_FILE; default l2lisp-admin-token beside the SQLite database, or in the working directory)")
+	fs.StringVar(&c.readToken, "read-token", envOr("L2LISP_READ_TOKEN", ""), "bootstrap viewer (read-only) bearer token, named \"bootstrap-viewer\" (env L2LISP_READ_TOKEN)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("L2LISP_LOG_FORMAT", "text"), "log format: text or json (env L2LISP_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("L2LISP_LOG_LEVEL", "info"), "debug, info, warn or error (env L2LISP_LOG_LEVEL)")
 	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", mapserver.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
+	httpFlags(fs, &c.http)
+	retentionFlags(fs, &c.retention)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := checkLimits(c.http, c.retention); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -98,11 +105,8 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.apiToken == "" {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		cfg.apiToken = hex.EncodeToString(b)
-		log.Warn("no --api-token given; generated one for this run", "api_token", cfg.apiToken)
+	if cfg.apiToken, err = adminToken(cfg, log); err != nil {
+		return err
 	}
 	db, err := store.Open(ctx, cfg.db, log)
 	if err != nil {
@@ -113,6 +117,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer ctl.Close()
+	go ctl.RunRetention(ctx, cfg.retention)
 
 	ctl.SetLearnConfig(cfg.learn)
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
@@ -137,10 +142,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.listen, err)
 	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln = northbound.LimitListener(ln, cfg.http.MaxConns)
+	srv := northbound.NewHTTPServer(api.Handler(), cfg.http)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", cfg.db)
+	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", store.Redact(cfg.db))
 
 	select {
 	case <-ctx.Done():

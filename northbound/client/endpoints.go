@@ -156,3 +156,20 @@ func (c *Client) MappingHistory(ctx context.Context, iid int64, eid string) ([]E
 func (c *Client) Lookup(ctx context.Context, iid int64, eid string) (LookupResult, error) {
 	return call[LookupResult](ctx, c, http.MethodGet, "/lookup", eidQuery(iid, eid), nil)
 }
+
+// CreateToken makes a named API token (admin only); keep its Secret; the
+// server shows it this once.
+func (c *Client) CreateToken(ctx context.Context, in TokenInput) (CreatedToken, error) {
+	return call[CreatedToken](ctx, c, http.MethodPost, "/tokens", nil, in)
+}
+
+// Tokens lists the API tokens, without secrets (admin only).
+func (c *Client) Tokens(ctx context.Context) ([]Token, error) {
+	return call[[]Token](ctx, c, http.MethodGet, "/tokens", nil, nil)
+}
+
+// RevokeToken revokes a token: every replica refuses it from then on.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/tokens/"+esc(name), nil, nil, nil)
+	return err
+}

@@ -174,6 +174,8 @@ type Event struct {
 	Site       string          `json:"site,omitempty"`
 	XTR        string          `json:"xtr,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// Actor made the change: a token's name, lisp:SITE, learning or system.
+	Actor string `json:"actor,omitempty"`
 	// Raw is the event's JSON as the server sent it.
 	Raw json.RawMessage `json:"-"`
 }
@@ -182,4 +184,26 @@ type Event struct {
 type Health struct {
 	Status      string `json:"status"`
 	LastEventID int64  `json:"last_event_id"`
+}
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	Name       string     `json:"name"`
+	Role       string     `json:"role"` // admin, operator or viewer
+	CreatedAt  time.Time  `json:"created_at"`
+	CreatedBy  string     `json:"created_by"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Bootstrap  bool       `json:"bootstrap,omitempty"` // from --api-token or --read-token
+}
+
+// TokenInput names a new token and its role.
+type TokenInput struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// CreatedToken is a new token with its secret, which only this answer holds.
+type CreatedToken struct {
+	Token
+	Secret string `json:"secret"`
 }

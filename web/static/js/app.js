@@ -11,8 +11,9 @@ import * as host from './pages/host.js';
 import * as events from './pages/events.js';
 import * as manage from './pages/manage.js';
 import * as apidoc from './pages/apidoc.js';
+import * as tokens from './pages/tokens.js';
 
-const pages = {overview, topology, mappings, host, events, manage, api: apidoc};
+const pages = {overview, topology, mappings, host, events, manage, tokens, api: apidoc};
 const view = document.getElementById('view');
 let cleanup = null;
 let started = false;

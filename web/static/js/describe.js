@@ -94,6 +94,10 @@ function objectText(ev, d) {
     case 'xtr.deleted': return `xTR ${d.name || ev.xtr} removed`;
     case 'port.bound': return `Port ${d.name} of ${d.xtr || ev.xtr} bound to IID ${d.instance_id}`;
     case 'port.unbound': return `Port ${d.name} of ${d.xtr || ev.xtr} unbound`;
+    case 'token.created': return `API token ${d.name} (${d.role}) created`;
+    case 'token.revoked': return `API token ${d.name} revoked`;
+    case 'feed.truncated':
+      return `Events up to #${d.pruned_through} were deleted by the retention policy: older history is gone`;
   }
   return null;
 }
@@ -127,6 +131,7 @@ const kinds = {
   'mapping.created': 'good', 'mapping.moved': 'info', 'mapping.deleted': 'warn',
   'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
   'mapping.converged': 'info', 'mapping.duplicate_cleared': 'good', 'learn.limit': 'warn',
+  'token.created': 'info', 'token.revoked': 'warn', 'feed.truncated': 'warn',
 };
 
 export function kindOf(type) { return kinds[type] || 'plain'; }

@@ -28,10 +28,11 @@ export function eventItem(ev) {
   const hostLink = ev.eid && ev.instance_id !== undefined && ev.instance_id !== null && ev.type.startsWith('mapping.')
     ? h('a', {href: `#/host?iid=${ev.instance_id}&eid=${encodeURIComponent(ev.eid)}`, class: 'ev-link'}, 'history')
     : null;
-  return h('li', {class: `event ${kind}`, dataset: {type: ev.type, id: ev.id, eid: ev.eid || ''}},
+  return h('li', {class: `event ${kind}`, dataset: {type: ev.type, id: ev.id, eid: ev.eid || '', actor: ev.actor || ''}},
     h('time', {datetime: ev.time, title: fmtTime(ev.time)}, fmtClock(ev.time)),
     h('span', {class: 'ev-type'}, ev.type),
-    h('span', {class: 'ev-text'}, describe(ev), hostLink ? ' ' : null, hostLink));
+    h('span', {class: 'ev-text'}, describe(ev), hostLink ? ' ' : null, hostLink,
+      ev.actor ? h('span', {class: 'ev-actor', title: 'who made this change'}, `by ${ev.actor}`) : null));
 }
 
 // pageHeader is the title row of a page, with optional actions.

@@ -17,15 +17,16 @@ const GROUPS = [
   ['alerts', 'Alerts (refused, duplicates, xTR down)'],
   ['xtr.', 'xTRs'],
   ['objects', 'Configuration (networks, sites, ports)'],
+  ['token.', 'API tokens'],
 ];
-const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit']);
+const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit', 'feed.truncated']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;
   if (f.group === 'objects' && !/^(network|site|port)\./.test(ev.type)) return false;
   if (f.group && !['alerts', 'objects'].includes(f.group) && !ev.type.startsWith(f.group)) return false;
   if (f.text) {
-    const hay = `${ev.type} ${describe(ev)} ${ev.eid || ''} ${ev.site || ''} ${ev.xtr || ''}`.toLowerCase();
+    const hay = `${ev.type} ${describe(ev)} ${ev.eid || ''} ${ev.site || ''} ${ev.xtr || ''} ${ev.actor ? 'by ' + ev.actor : ''}`.toLowerCase();
     if (!hay.includes(f.text)) return false;
   }
   return true;
@@ -36,7 +37,7 @@ function controls() {
     h('div', {class: 'field'}, h('label', {for: 'ev-group'}, 'Show'),
       h('select', {id: 'ev-group'}, GROUPS.map(([v, t]) => h('option', {value: v}, t)))),
     h('div', {class: 'field grow'}, h('label', {for: 'ev-text'}, 'Containing'),
-      h('input', {id: 'ev-text', type: 'search', placeholder: 'EID, site, xTR…', autocomplete: 'off'})),
+      h('input', {id: 'ev-text', type: 'search', placeholder: 'EID, site, xTR, who…', autocomplete: 'off'})),
     h('div', {class: 'field check'}, h('input', {id: 'ev-pause', type: 'checkbox'}),
       h('label', {for: 'ev-pause'}, 'Pause')),
     h('button', {id: 'ev-clear', type: 'button', class: 'ghost'}, 'Clear'));
