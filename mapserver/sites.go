@@ -1,28 +1,39 @@
 package mapserver
 
 import (
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
 // siteRefresh is how stale the site list may get while other changes
-// stream through the feed; a refusal always looks again (see match).
-const siteRefresh = 100 * time.Millisecond
+// stream through the feed; a refusal looks again (see fresh), at most
+// every siteRetry so a flood of refusals cannot make every packet rebuild.
+const (
+	siteRefresh = 100 * time.Millisecond
+	siteRetry   = 5 * time.Millisecond
+)
 
-// siteSnap is the site list as of one feed position.
+// siteSnap is the site list as of one feed position, indexed for the
+// choice of the one site whose key a Map-Register is checked with.
 type siteSnap struct {
 	sites   []controller.Site
+	names   map[string]int32
+	scopes  map[uint32]*iidScope   // per instance-id: who may register what
+	xtrs    map[netip.Addr][]int32 // xTR RLOC -> its site
 	eventID int64
 	built   time.Time
 }
 
 // siteCache keeps the sites (with their keys) out of the controller's lock
 // on the register hot path. It rebuilds when the feed has moved, at most
-// every siteRefresh, or at once when a register is about to be refused.
+// every siteRefresh, or sooner when a register is about to be refused.
 type siteCache struct {
 	ctl *controller.Controller
 	p   atomic.Pointer[siteSnap]
@@ -38,9 +49,9 @@ func (c *siteCache) get(now time.Time) *siteSnap {
 }
 
 // fresh returns a snapshot that reflects every applied event, rebuilding
-// if s is behind.
+// if s is behind and was not built within siteRetry.
 func (c *siteCache) fresh(s *siteSnap, now time.Time) *siteSnap {
-	if c.ctl.LastEventID() == s.eventID {
+	if c.ctl.LastEventID() == s.eventID || now.Sub(s.built) < siteRetry {
 		return s
 	}
 	return c.rebuild(now)
@@ -53,19 +64,93 @@ func (c *siteCache) rebuild(now time.Time) *siteSnap {
 	if s := c.p.Load(); s != nil && s.eventID == id {
 		return s // another reader just did it
 	}
-	s := &siteSnap{sites: c.ctl.Sites(), eventID: id, built: now}
+	s := newSiteSnap(c.ctl.Sites(), c.ctl.XTRs())
+	s.eventID, s.built = id, now
 	c.p.Store(s)
 	return s
 }
 
-func (s *siteSnap) byName(name string) (*controller.Site, bool) {
-	for i := range s.sites {
-		if s.sites[i].Name == name {
-			return &s.sites[i], true
+func newSiteSnap(sites []controller.Site, xtrs []controller.XTR) *siteSnap {
+	s := &siteSnap{sites: sites, names: make(map[string]int32, len(sites)), scopes: map[uint32]*iidScope{},
+		xtrs: make(map[netip.Addr][]int32, len(xtrs))}
+	for i := range sites {
+		st := &sites[i]
+		s.names[st.Name] = int32(i)
+		for _, iid := range st.Networks {
+			sc := s.scopes[iid]
+			if sc == nil {
+				sc = &iidScope{}
+				s.scopes[iid] = sc
+			}
+			sc.add(int32(i), st)
 		}
 	}
-	return nil, false
+	for _, sc := range s.scopes {
+		sc.v4.sortLens()
+		sc.v6.sortLens()
+		sc.mac.sortLens()
+	}
+	for _, x := range xtrs {
+		if i, ok := s.names[x.Site]; ok {
+			s.xtrs[x.RLOC.Unmap()] = append(s.xtrs[x.RLOC.Unmap()], i)
+		}
+	}
+	return s
 }
+
+func (s *siteSnap) byName(name string) (*controller.Site, bool) {
+	i, ok := s.names[name]
+	if !ok {
+		return nil, false
+	}
+	return &s.sites[i], true
+}
+
+// iidScope indexes the scopes of the sites serving one instance-id by
+// prefix length, so that finding the sites that hold an EID costs one
+// map lookup per distinct length, whatever the number of sites.
+type iidScope struct {
+	v4, v6 lenIndex[netip.Prefix]
+	mac    lenIndex[mapping.MACPrefix]
+	anyMAC []int32
+}
+
+func (sc *iidScope) add(i int32, st *controller.Site) {
+	for _, p := range st.EIDPrefixes {
+		if p.Addr().Is4() {
+			sc.v4.add(p, p.Bits(), i)
+		} else {
+			sc.v6.add(p, p.Bits(), i)
+		}
+	}
+	for _, p := range st.MACPrefixes {
+		sc.mac.add(p, p.Bits, i)
+	}
+	if st.AnyMAC {
+		sc.anyMAC = append(sc.anyMAC, i)
+	}
+}
+
+// lenIndex maps each prefix of the scopes to the sites holding it, and
+// keeps the prefix lengths present, longest first.
+type lenIndex[K comparable] struct {
+	lens []int
+	m    map[K][]int32
+}
+
+func (x *lenIndex[K]) add(k K, bits int, site int32) {
+	if x.m == nil {
+		x.m = map[K][]int32{}
+	}
+	if !slices.Contains(x.lens, bits) {
+		x.lens = append(x.lens, bits)
+	}
+	if !slices.Contains(x.m[k], site) {
+		x.m[k] = append(x.m[k], site)
+	}
+}
+
+func (x *lenIndex[K]) sortLens() { slices.Sort(x.lens); slices.Reverse(x.lens) }
 
 // maxAuthKeys bounds an authCache; keys change rarely, so a full cache is
 // simply dropped.
