@@ -89,14 +89,13 @@ func (r *reader) collect(reg *packet.MapRegister) bool {
 func (r *reader) choose(src netip.AddrPort) (*controller.Site, *siteSnap, int) {
 	r.info.eids, r.info.rlocs, r.info.src = r.eids, r.rlocs, src.Addr().Unmap()
 	snap := r.s.sites.get(r.now)
-	i, reason, cands := snap.pick(&r.info, r.cands)
+	i, reason := snap.pick(&r.info, &r.pick)
 	if reason >= 0 {
 		if snap2 := r.s.sites.fresh(snap, r.now); snap2 != snap {
 			snap = snap2
-			i, reason, cands = snap.pick(&r.info, cands)
+			i, reason = snap.pick(&r.info, &r.pick)
 		}
 	}
-	r.cands = cands
 	if reason >= 0 {
 		return nil, snap, reason
 	}

@@ -267,7 +267,7 @@ type reader struct {
 	touch   *touchSet
 	eids    []mapping.EID
 	rlocs   []netip.Addr
-	cands   []candidate
+	pick    pickScratch
 	info    regInfo
 	scratch []byte
 	// replyTo is where the answer to the request being handled goes;

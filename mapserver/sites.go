@@ -23,12 +23,14 @@ const (
 // siteSnap is the site list as of one feed position, indexed for the
 // choice of the one site whose key a Map-Register is checked with.
 type siteSnap struct {
-	sites   []controller.Site
-	names   map[string]int32
-	scopes  map[uint32]*iidScope   // per instance-id: who may register what
-	xtrs    map[netip.Addr][]int32 // xTR RLOC -> its site
-	eventID int64
-	built   time.Time
+	sites     []controller.Site
+	names     map[string]int32
+	scopes    map[uint32]*iidScope   // per instance-id: who may register what
+	xtrs      map[netip.Addr][]int32 // xTR RLOC -> its site
+	rlocSites rlocIndex              // rloc_prefixes -> their sites
+	unfenced  []int32                // sites without rloc_prefixes
+	eventID   int64
+	built     time.Time
 }
 
 // siteCache keeps the sites (with their keys) out of the controller's lock
@@ -84,7 +86,15 @@ func newSiteSnap(sites []controller.Site, xtrs []controller.XTR) *siteSnap {
 			}
 			sc.add(int32(i), st)
 		}
+		for _, p := range st.RLOCPrefixes {
+			s.rlocSites.add(p, int32(i))
+		}
+		if len(st.RLOCPrefixes) == 0 {
+			s.unfenced = append(s.unfenced, int32(i))
+		}
 	}
+	s.rlocSites.v4.sortLens()
+	s.rlocSites.v6.sortLens()
 	for _, sc := range s.scopes {
 		sc.v4.sortLens()
 		sc.v6.sortLens()
@@ -131,6 +141,45 @@ func (sc *iidScope) add(i int32, st *controller.Site) {
 	}
 }
 
+// ipIndex is the index of e's address family.
+func (sc *iidScope) ipIndex(e mapping.EID) *lenIndex[netip.Prefix] {
+	if e.Prefix.Addr().Is4() {
+		return &sc.v4
+	}
+	return &sc.v6
+}
+
+// count is how many entries of the index hold e (a site may count more
+// than once): how much looking at e's holders costs.
+func (sc *iidScope) count(e mapping.EID) int {
+	n := 0
+	sc.each(e, func(sites []int32) { n += len(sites) })
+	return n
+}
+
+// appendHolders appends the sites whose scope holds e (with repeats).
+func (sc *iidScope) appendHolders(out []int32, e mapping.EID) []int32 {
+	sc.each(e, func(sites []int32) { out = append(out, sites...) })
+	return out
+}
+
+// each calls fn with the sites holding e at each scope length.
+func (sc *iidScope) each(e mapping.EID, fn func([]int32)) {
+	if e.Family() == mapping.FamilyMAC {
+		for _, l := range sc.mac.lens {
+			fn(sc.mac.m[mapping.MACPrefix{Addr: e.MAC, Bits: l}.Masked()])
+		}
+		fn(sc.anyMAC)
+		return
+	}
+	x := sc.ipIndex(e)
+	for _, l := range x.lens {
+		if l <= e.Prefix.Bits() {
+			fn(x.m[netip.PrefixFrom(e.Prefix.Addr(), l).Masked()])
+		}
+	}
+}
+
 // lenIndex maps each prefix of the scopes to the sites holding it, and
 // keeps the prefix lengths present, longest first.
 type lenIndex[K comparable] struct {
@@ -151,6 +200,32 @@ func (x *lenIndex[K]) add(k K, bits int, site int32) {
 }
 
 func (x *lenIndex[K]) sortLens() { slices.Sort(x.lens); slices.Reverse(x.lens) }
+
+// rlocIndex finds the sites whose rloc_prefixes hold an address.
+type rlocIndex struct{ v4, v6 lenIndex[netip.Prefix] }
+
+func (x *rlocIndex) add(p netip.Prefix, site int32) {
+	if p.Addr().Is4() {
+		x.v4.add(p, p.Bits(), site)
+	} else {
+		x.v6.add(p, p.Bits(), site)
+	}
+}
+
+// appendHolders appends the sites whose rloc_prefixes hold a.
+func (x *rlocIndex) appendHolders(out []int32, a netip.Addr) []int32 {
+	if !a.IsValid() {
+		return out
+	}
+	l := &x.v6
+	if a.Is4() {
+		l = &x.v4
+	}
+	for _, bits := range l.lens {
+		out = append(out, l.m[netip.PrefixFrom(a, bits).Masked()]...)
+	}
+	return out
+}
 
 // maxAuthKeys bounds an authCache; keys change rarely, so a full cache is
 // simply dropped.

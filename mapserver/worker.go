@@ -2,8 +2,8 @@ package mapserver
 
 import (
 	"crypto/rand"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"time"
 
