@@ -11,7 +11,7 @@ import (
 // what a site's MAC scope is made of.
 type MACPrefix struct {
 	Addr MAC // masked: the bits past Bits are zero
-	Bits int  // 1-48
+	Bits int // 1-48
 }
 
 // ParseMACPrefix reads "MAC/BITS"; a bare MAC is a /48. Bits past the
