@@ -187,4 +187,3 @@ func expectSilence(t *testing.T, c *net.UDPConn, d time.Duration) {
 		t.Fatalf("a refused Map-Register was answered by %s: type %d, %d bytes", from, buf[0]>>4, n)
 	}
 }
-

@@ -132,4 +132,3 @@ func TestFailureBudget(t *testing.T) {
 		t.Fatal("a disabled budget is exhausted")
 	}
 }
-
