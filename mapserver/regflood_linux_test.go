@@ -77,9 +77,10 @@ func refusedTotal(t testing.TB) float64 {
 }
 
 // runFlood sends packets forged registers as fast as two goroutines can,
-// with the legitimate clients running throughout, and waits for the
-// server to count what it received.
-func runFlood(t testing.TB, s *Server, packets int) floodResult {
+// with the legitimate clients running throughout (each try waiting at
+// most wait, retries times again), and waits for the server to count what
+// it received.
+func runFlood(t testing.TB, s *Server, packets int, wait time.Duration, retries int) floodResult {
 	forged, err := forgedRegister()
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +90,8 @@ func runFlood(t testing.TB, s *Server, packets int) floodResult {
 	stop := make(chan struct{})
 	var legit sync.WaitGroup
 	legit.Add(2)
-	go func() { defer legit.Done(); res.req = legitRequests(t, s, stop) }()
-	go func() { defer legit.Done(); res.reg = legitRegisters(t, s, stop) }()
+	go func() { defer legit.Done(); res.req = legitRequests(t, s, stop, wait, retries) }()
+	go func() { defer legit.Done(); res.reg = legitRegisters(t, s, stop, wait, retries) }()
 	start, cpu0 := time.Now(), processCPU()
 	var sent, gen atomic.Int64
 	var wg sync.WaitGroup
@@ -169,19 +170,19 @@ func floodFrom(s *Server, b []byte, g, n int) (int, time.Duration, error) {
 }
 
 // legitRequests resolves an EID of s0500 in a closed loop until stop.
-func legitRequests(t testing.TB, s *Server, stop <-chan struct{}) legitStats {
+func legitRequests(t testing.TB, s *Server, stop <-chan struct{}, wait time.Duration, retries int) legitStats {
 	return legitLoop(t, stop, func() error {
 		_, err := client.Lig(testCtx(t), client.LigOptions{MR: s.Addr().String(), IID: iidA, EID: "10.1.244.5",
-			Local: "127.0.0.40:0", Timeout: time.Second, Retries: -1})
+			Local: "127.0.0.40:0", Timeout: wait, Retries: retries})
 		return err
 	})
 }
 
 // legitRegisters registers s0500's EID in a closed loop until stop,
 // waiting each time for the Map-Notify.
-func legitRegisters(t testing.TB, s *Server, stop <-chan struct{}) legitStats {
+func legitRegisters(t testing.TB, s *Server, stop <-chan struct{}, wait time.Duration, retries int) legitStats {
 	opt := regOpt(s, legitKey, legitEID, rloc1)
-	opt.Local, opt.Timeout, opt.Retries = "127.0.0.41:0", time.Second, -1
+	opt.Local, opt.Timeout, opt.Retries = "127.0.0.41:0", wait, retries
 	return legitLoop(t, stop, func() error {
 		_, err := client.Register(testCtx(t), opt)
 		return err
@@ -223,25 +224,26 @@ func TestForgedRegisterFlood(t *testing.T) {
 	if _, err := client.Register(testCtx(t), regOpt(s, legitKey, legitEID, rloc1)); err != nil {
 		t.Fatal(err)
 	}
-	r := runFlood(t, s, packets)
+	// A flood beyond what the server reads overflows its socket buffers,
+	// and the kernel drops legitimate datagrams with forged ones: each
+	// client retries, as xTRs and ITRs do, and every operation must get
+	// its answer.
+	r := runFlood(t, s, packets, 250*time.Millisecond, 7)
 	t.Logf("sent %.0f forged in %s, server counted %.0f, HMACs %.0f; requests answered %d (lost %d, p99 %s), registers %d (lost %d, p99 %s)",
 		r.sent, r.elapsed.Round(time.Millisecond), r.absorbed, r.hmacs, len(r.req.lat), r.req.lost, r.req.quantile(0.99),
 		len(r.reg.lat), r.reg.lost, r.reg.quantile(0.99))
-	if len(r.req.lat) == 0 || len(r.reg.lat) == 0 {
-		t.Fatal("no legitimate request or register was answered during the flood")
-	}
-	// A lost datagram is possible when the socket buffer overflows; most
-	// must get through.
 	for name, st := range map[string]legitStats{"requests": r.req, "registers": r.reg} {
-		if st.lost > len(st.lat)/10 {
-			t.Errorf("%s: %d lost, %d answered", name, st.lost, len(st.lat))
+		if len(st.lat) == 0 || st.lost > 0 {
+			t.Errorf("%s during the flood: %d answered, %d unanswered after 8 tries", name, len(st.lat), st.lost)
 		}
 	}
-	if r.absorbed < r.sent/2 {
+	if r.absorbed < r.sent/4 {
 		t.Errorf("the server counted %.0f of %.0f forged registers", r.absorbed, r.sent)
 	}
-	// Budget: DefaultAuthFailBurst failures per source, then one a second.
-	if limit := float64(floodSources*DefaultAuthFailBurst) + float64(floodSources)*(r.elapsed.Seconds()+1) + float64(len(r.reg.lat)+r.reg.lost); r.hmacs > limit {
+	// Budget: DefaultAuthFailBurst failures per source, then one a second;
+	// and one HMAC for every legitimate register sent (8 tries at most).
+	if limit := float64(floodSources*DefaultAuthFailBurst) + float64(floodSources)*(r.elapsed.Seconds()+1) +
+		8*float64(len(r.reg.lat)+r.reg.lost); r.hmacs > limit {
 		t.Errorf("%.0f HMACs for %.0f forged registers from %d sources, want at most %.0f", r.hmacs, r.absorbed, floodSources, limit)
 	}
 	// Afterwards, a plain lig and a register still work.
@@ -276,7 +278,7 @@ func BenchmarkForgedRegisterFlood(b *testing.B) {
 			b.ResetTimer()
 			var r floodResult
 			if c.flood {
-				r = runFlood(b, s, n)
+				r = runFlood(b, s, n, time.Second, -1)
 			} else {
 				r = runIdle(b, s)
 			}
@@ -292,8 +294,8 @@ func runIdle(b *testing.B, s *Server) floodResult {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); r.req = legitRequests(b, s, stop) }()
-	go func() { defer wg.Done(); r.reg = legitRegisters(b, s, stop) }()
+	go func() { defer wg.Done(); r.req = legitRequests(b, s, stop, time.Second, -1) }()
+	go func() { defer wg.Done(); r.reg = legitRegisters(b, s, stop, time.Second, -1) }()
 	start, cpu0 := time.Now(), processCPU()
 	time.Sleep(time.Second)
 	close(stop)
