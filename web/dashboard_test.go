@@ -233,6 +233,16 @@ func liveEvents(t *testing.T, e *env, b *browser) {
 	if err := e.ctl.Emit(ctx, "mapping.converged", &iid, "02:00:00:00:00:01", "dc2", "dc2-leaf1", conv); err != nil {
 		t.Fatalf("emit: %v", err)
 	}
+	// What the Map-Server writes when dc2 tries to register dc1's static host.
+	if err := e.ctl.Emit(ctx, "registration.refused", &iid, "02:00:00:00:00:01", "dc2", "",
+		map[string]string{"reason": "refused_static", "source": "198.51.100.9:4342", "owner_site": "dc1"}); err != nil {
+		t.Fatalf("emit: %v", err)
+	}
+	b.visible(`#events-list li[data-type="registration.refused"]`)
+	if got := b.text(`#events-list li[data-type="registration.refused"]`); !strings.Contains(got,
+		"Map-Register from 198.51.100.9:4342 (site dc2) refused for 02:00:00:00:00:01 in IID 100: refused_static, held by dc1") {
+		t.Errorf("registration.refused text = %q", got)
+	}
 	b.visible(`#events-list li[data-type="fabric.surprise"]`)
 	b.visible(`#events-list li[data-type="mapping.converged"]`)
 	if got := b.text(`#events-list li[data-type="mapping.converged"]`); !strings.Contains(got, "from dc1 to dc2 converged in 13 ms on 2 switches") {
