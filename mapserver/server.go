@@ -284,7 +284,7 @@ func (s *Server) newReader(i int) (*reader, error) {
 	}
 	r := &reader{s: s, id: i, bc: bc, is4: udpio.SocketIs4(c), in: udpio.NewDatagrams(s.cfg.Batch, maxDatagram),
 		out: udpio.NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
-		auth: authCache{}, touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
+		auth: newAuthCache(readerAuthKeys), touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
 	r.reply.Records = make([]packet.Record, 0, 8)
 	r.ecm.Inner = &r.ecmReq
 	r.info.registrant = r.registrant

@@ -227,22 +227,35 @@ func (x *rlocIndex) appendHolders(out []int32, a netip.Addr) []int32 {
 	return out
 }
 
-// maxAuthKeys bounds an authCache; keys change rarely, so a full cache is
-// simply dropped.
-const maxAuthKeys = 256
+// Bounds of an authCache (about 600 bytes a key); keys change rarely, so
+// a full cache is simply dropped. A reader's is sized so that a flood
+// aimed at every site of a large deployment in turn still finds the keys'
+// HMAC state ready instead of building it for every packet; a worker only
+// signs for sites that authenticated.
+const (
+	readerAuthKeys = 4096
+	workerAuthKeys = 64
+)
 
 // authCache holds one Authenticator per site key for one goroutine (an
 // Authenticator is not safe for concurrent use).
-type authCache map[string]*packet.Authenticator
+type authCache struct {
+	m   map[string]*packet.Authenticator
+	max int
+}
+
+func newAuthCache(max int) authCache {
+	return authCache{m: map[string]*packet.Authenticator{}, max: max}
+}
 
 func (a authCache) get(key string) *packet.Authenticator {
-	if au, ok := a[key]; ok {
+	if au, ok := a.m[key]; ok {
 		return au
 	}
-	if len(a) >= maxAuthKeys {
-		clear(a)
+	if len(a.m) >= a.max {
+		clear(a.m)
 	}
 	au := packet.NewAuthenticator([]byte(key))
-	a[key] = au
+	a.m[key] = au
 	return au
 }

@@ -49,7 +49,7 @@ func (s *Server) startWorkers() {
 	s.jobs = make([]chan regJob, s.cfg.Workers)
 	for i := range s.jobs {
 		s.jobs[i] = make(chan regJob, workerQueue)
-		w := &worker{s: s, id: i, auth: authCache{}, touch: s.touches[len(s.touches)-1]}
+		w := &worker{s: s, id: i, auth: newAuthCache(workerAuthKeys), touch: s.touches[len(s.touches)-1]}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
