@@ -2,7 +2,6 @@ package mapserver
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
@@ -323,7 +322,7 @@ func reportFlood(b *testing.B, r floodResult) {
 	b.ReportMetric(float64(r.reg.quantile(0.99))/1e6, "reg-p99-ms")
 	b.ReportMetric(float64(r.req.lost+r.reg.lost), "legit-lost")
 	b.ReportMetric(0, "ns/op")
-	fmt.Printf("  %s: forged sent %.0f counted %.0f in %s, HMACs %.0f, process CPU %s of which flood generator %s\n",
-		b.Name(), r.sent, r.absorbed, r.elapsed.Round(time.Millisecond), r.hmacs, r.procCPU.Round(time.Millisecond),
+	b.Logf("forged sent %.0f, counted %.0f in %s, HMACs %.0f, process CPU %s of which the flood generator %s",
+		r.sent, r.absorbed, r.elapsed.Round(time.Millisecond), r.hmacs, r.procCPU.Round(time.Millisecond),
 		r.genCPU.Round(time.Millisecond))
 }
