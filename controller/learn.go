@@ -138,7 +138,7 @@ func (c *Controller) known(s Sighting, site string) (LearnResult, bool) {
 	if v != VerdictNone && v != VerdictFrozen && v != VerdictForeign {
 		return LearnResult{}, false
 	}
-	if s.IP.IsValid() && v != VerdictFrozen {
+	if s.IP.IsValid() && v != VerdictFrozen && old.Site == site {
 		ip, ok := c.idx.Get(hostEID(s.IID, s.IP))
 		if !ok || (ip.Origin == mapping.OriginLearned && !bindingCurrent(ip, s, site)) {
 			return LearnResult{}, false
@@ -248,7 +248,10 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 		}
 	}
 	res.Record = rec
-	if s.IP.IsValid() && res.Verdict != VerdictFrozen {
+	// An address is bound only to a MAC that is at this site: a host
+	// announcing the MAC of another site's static (or frozen) host must
+	// not pull that host's addresses over.
+	if s.IP.IsValid() && res.Verdict != VerdictFrozen && rec.Site == x.Site {
 		ev, err := bindIP(tx, s, x, loc, now)
 		if err != nil {
 			return nil, err

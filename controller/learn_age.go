@@ -79,19 +79,35 @@ func (c *Controller) SweepLearned(ctx context.Context, minAge time.Duration) (in
 	})
 	n := 0
 	for _, r := range stale {
-		err := c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
-			old, err := findRecord(tx, r.EID)
-			if err != nil || old == nil || old.Version != r.Version {
-				return nil, err // changed meanwhile: leave it
-			}
-			return withdrawLearned(tx, *old, map[string]any{"reason": "port unbound"})
-		})
+		done, err := c.sweepOne(ctx, r)
 		if err != nil {
-			return n, fmt.Errorf("sweep %s: %w", r.EID.Address(), err)
+			return n, err
 		}
-		n++
+		if done {
+			n++
+		}
 	}
 	return n, nil
+}
+
+// sweepOne withdraws r, seen stale, unless it changed meanwhile.
+func (c *Controller) sweepOne(ctx context.Context, r mapping.Record) (bool, error) {
+	var done bool
+	err := c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
+		done = false
+		old, err := findRecord(tx, r.EID)
+		// The version alone is not enough: deleted and made static again
+		// by an operator, the record starts over at version 1.
+		if err != nil || old == nil || old.Version != r.Version || old.Origin != mapping.OriginLearned {
+			return nil, err
+		}
+		done = true
+		return withdrawLearned(tx, *old, map[string]any{"reason": "port unbound"})
+	})
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", r.EID.Address(), err)
+	}
+	return done, nil
 }
 
 // ClearDuplicate unfreezes a MAC flagged duplicate, so its next move is

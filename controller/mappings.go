@@ -113,36 +113,59 @@ func (c *Controller) SaveMapping(ctx context.Context, rec mapping.Record, opt Sa
 				return nil, err
 			}
 		}
-		var old []store.Mapping
-		if err := tx.Where("instance_id = ? AND eid = ?", rec.EID.IID, rec.EID.Address()).Limit(1).Find(&old).Error; err != nil {
-			return nil, fmt.Errorf("find mapping: %w", err)
+		old, err := findRow(tx, rec.EID)
+		if err != nil {
+			return nil, err
 		}
-		typ := EvMappingCreated
-		rec.Version = 1
-		created = len(old) == 0
-		if !created {
-			rec.Version = old[0].Version + 1
-			typ = EvMappingUpdated
-			if old[0].Site != rec.Site {
-				typ = EvMappingMoved
-			}
+		created = old == nil
+		ev, err := saveRecord(tx, &rec, old, opt.Expires)
+		if err != nil {
+			return nil, err
 		}
-		rec.UpdatedAt = time.Now().UTC()
-		row := rowFromRecord(rec, opt.Expires)
-		// Create or Save, not Save alone: gorm's Save tries an UPDATE first,
-		// a wasted statement for every new EID.
-		save := tx.Save
-		if created {
-			save = tx.Create
-		}
-		if err := save(&row).Error; err != nil {
-			return nil, fmt.Errorf("save mapping: %w", err)
-		}
-		ev := newEvent(typ, rec)
-		ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(rec.EID.IID), rec.EID.Address(), rec.Site, rec.XTR
 		return []store.Event{ev}, nil
 	})
 	return rec, created, err
+}
+
+// findRow reads the stored row of exactly eid, nil if there is none.
+func findRow(tx *gorm.DB, eid mapping.EID) (*store.Mapping, error) {
+	var rows []store.Mapping
+	if err := tx.Where("instance_id = ? AND eid = ?", eid.IID, eid.Address()).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find mapping: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// saveRecord writes rec over old (nil: a new EID) with the next version
+// and returns the event that tells it: created, updated, or moved when the
+// site changes.
+func saveRecord(tx *gorm.DB, rec *mapping.Record, old *store.Mapping, expires time.Time) (store.Event, error) {
+	typ := EvMappingCreated
+	rec.Version = 1
+	if old != nil {
+		rec.Version = old.Version + 1
+		typ = EvMappingUpdated
+		if old.Site != rec.Site {
+			typ = EvMappingMoved
+		}
+	}
+	rec.UpdatedAt = time.Now().UTC()
+	row := rowFromRecord(*rec, expires)
+	// Create or Save, not Save alone: gorm's Save tries an UPDATE first,
+	// a wasted statement for every new EID.
+	save := tx.Save
+	if old == nil {
+		save = tx.Create
+	}
+	if err := save(&row).Error; err != nil {
+		return store.Event{}, fmt.Errorf("save mapping: %w", err)
+	}
+	ev := newEvent(typ, *rec)
+	ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(rec.EID.IID), rec.EID.Address(), rec.Site, rec.XTR
+	return ev, nil
 }
 
 func checkSiteMayHold(tx *gorm.DB, rec mapping.Record, needXTRs bool) error {

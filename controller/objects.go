@@ -133,12 +133,16 @@ func dropNetworkFromSites(tx *gorm.DB, iid uint32) ([]store.Event, error) {
 	return evs, nil
 }
 
-// SiteInput is what an operator gives to create or change a site.
+// SiteInput is what an operator gives to create or change a site; nil
+// fields are left as they are.
 type SiteInput struct {
-	Name        string
-	AuthKey     *string
-	Networks    *[]int64
-	EIDPrefixes *[]string
+	Name         string
+	AuthKey      *string
+	Networks     *[]int64
+	EIDPrefixes  *[]string
+	MACPrefixes  *[]string
+	AnyMAC       *bool
+	RLOCPrefixes *[]string
 }
 
 // CreateSite adds a site.
@@ -236,13 +240,10 @@ func applySiteInput(tx *gorm.DB, s Site, in SiteInput) (Site, error) {
 			s.EIDPrefixes = append(s.EIDPrefixes, pfx.Masked())
 		}
 	}
-	if s.Networks == nil {
-		s.Networks = []uint32{}
+	if err := applyScope(&s, in); err != nil {
+		return s, err
 	}
-	if s.EIDPrefixes == nil {
-		s.EIDPrefixes = []netip.Prefix{}
-	}
-	return s, nil
+	return s.withEmptyLists(), nil
 }
 
 // DeleteSite removes a site that has no xTRs left; its mappings go with it.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -17,13 +18,18 @@ type Network struct {
 }
 
 // Site is a LISP site (a datacenter). AuthKey is write-only: never shown.
+// EIDPrefixes, MACPrefixes, AnyMAC and RLOCPrefixes are its scope: what
+// its Map-Registers may claim (see Owns and AllowsRLOC in scope.go).
 type Site struct {
-	Name        string         `json:"name"`
-	AuthKey     string         `json:"-"`
-	Networks    []uint32       `json:"networks"`
-	EIDPrefixes []netip.Prefix `json:"eid_prefixes"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	Name         string              `json:"name"`
+	AuthKey      string              `json:"-"`
+	Networks     []uint32            `json:"networks"`
+	EIDPrefixes  []netip.Prefix      `json:"eid_prefixes"`
+	MACPrefixes  []mapping.MACPrefix `json:"mac_prefixes"`
+	AnyMAC       bool                `json:"any_mac"`
+	RLOCPrefixes []netip.Prefix      `json:"rloc_prefixes"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
 }
 
 // Serves reports whether the site may use instance-id iid.
@@ -37,7 +43,8 @@ func (s Site) Serves(iid uint32) bool {
 }
 
 // Covers reports whether an IP EID prefix lies inside the site's prefixes
-// (an empty list allows any).
+// (an empty list allows any). It bounds what an operator or host learning
+// may put at the site; registrations use the stricter Owns.
 func (s Site) Covers(p netip.Prefix) bool {
 	if len(s.EIDPrefixes) == 0 {
 		return true
@@ -75,26 +82,47 @@ type Port struct {
 }
 
 func siteFromRow(r store.Site) (Site, error) {
-	s := Site{Name: r.Name, AuthKey: r.AuthKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-	if err := json.Unmarshal([]byte(r.Networks), &s.Networks); err != nil {
-		return s, fmt.Errorf("site %s networks: %w", r.Name, err)
+	s := Site{Name: r.Name, AuthKey: r.AuthKey, AnyMAC: r.AnyMAC, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	for _, f := range []struct {
+		name, text string
+		v          any
+	}{{"networks", r.Networks, &s.Networks}, {"eid_prefixes", r.EIDPrefixes, &s.EIDPrefixes},
+		{"mac_prefixes", r.MACPrefixes, &s.MACPrefixes}, {"rloc_prefixes", r.RLOCPrefixes, &s.RLOCPrefixes}} {
+		if f.text == "" {
+			continue // a row written before the column existed
+		}
+		if err := json.Unmarshal([]byte(f.text), f.v); err != nil {
+			return s, fmt.Errorf("site %s %s: %w", r.Name, f.name, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(r.EIDPrefixes), &s.EIDPrefixes); err != nil {
-		return s, fmt.Errorf("site %s prefixes: %w", r.Name, err)
-	}
+	return s.withEmptyLists(), nil
+}
+
+// withEmptyLists turns nil lists into empty ones, so JSON shows [] not null.
+func (s Site) withEmptyLists() Site {
 	if s.Networks == nil {
 		s.Networks = []uint32{}
 	}
 	if s.EIDPrefixes == nil {
 		s.EIDPrefixes = []netip.Prefix{}
 	}
-	return s, nil
+	if s.MACPrefixes == nil {
+		s.MACPrefixes = []mapping.MACPrefix{}
+	}
+	if s.RLOCPrefixes == nil {
+		s.RLOCPrefixes = []netip.Prefix{}
+	}
+	return s
 }
 
 func siteToRow(s Site) store.Site {
+	s = s.withEmptyLists()
 	nets, _ := json.Marshal(s.Networks)
 	pfx, _ := json.Marshal(s.EIDPrefixes)
+	macs, _ := json.Marshal(s.MACPrefixes)
+	rlocs, _ := json.Marshal(s.RLOCPrefixes)
 	return store.Site{Name: s.Name, AuthKey: s.AuthKey, Networks: string(nets), EIDPrefixes: string(pfx),
+		MACPrefixes: string(macs), AnyMAC: s.AnyMAC, RLOCPrefixes: string(rlocs),
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 

@@ -3,6 +3,14 @@
 // stores what they register, and a Map-Resolver that answers Map-Requests
 // (plain or encapsulated) from the controller's mapping index.
 //
+// A site may register only what its scope holds, never an operator's
+// static mapping, and another site's EID only when both scopes hold it
+// (controller.ReplaceRefusal, checked here and again when written). A
+// Map-Register costs at most one HMAC verification whatever the number of
+// sites: the one site whose key can have signed it is chosen from the
+// message first (candidate.go), and a source that keeps failing
+// authentication is dropped before any HMAC.
+//
 // The server reads with several goroutines, each on its own SO_REUSEPORT
 // socket where the platform has it, in batches of datagrams per system
 // call (recvmmsg/sendmmsg on Linux). A Map-Request is answered without

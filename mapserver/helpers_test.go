@@ -35,7 +35,12 @@ func testCtx(t testing.TB) context.Context {
 }
 
 // newController opens a real SQLite file with two networks and two sites
-// (dc1: 10.1.0.0/16; dc2: 10.1.0.0/16 and 10.2.0.0/16; both serve iidA).
+// that both serve iidA and overlap in 10.1.0.0/16, told apart by their
+// RLOCs:
+//
+//	dc1: 10.1.0.0/16, MACs 02:00:10:00:00:00/24, RLOCs 192.0.2.0/24
+//	dc2: 10.1.0.0/16, 10.2.0.0/16, 2001:db8:2::/48, MACs 02:00:00:00:00:00/20,
+//	     RLOCs 198.51.100.0/24
 func newController(t testing.TB) *controller.Controller {
 	t.Helper()
 	ctx := testCtx(t)
@@ -63,7 +68,18 @@ func newController(t testing.TB) *controller.Controller {
 	}
 	mkSite(t, ctl, "dc1", keyDC1, "10.1.0.0/16")
 	mkSite(t, ctl, "dc2", keyDC2, "10.1.0.0/16", "10.2.0.0/16", "2001:db8:2::/48")
+	setScope(t, ctl, "dc1", []string{"02:00:10:00:00:00/24"}, false, []string{"192.0.2.0/24"})
+	setScope(t, ctl, "dc2", []string{"02:00:00:00:00:00/20"}, false, []string{"198.51.100.0/24"})
 	return ctl
+}
+
+// setScope sets a site's MAC scope and RLOC prefixes.
+func setScope(t testing.TB, ctl *controller.Controller, name string, macs []string, anyMAC bool, rlocs []string) {
+	t.Helper()
+	if _, err := ctl.UpdateSite(testCtx(t), controller.SiteInput{Name: name, MACPrefixes: &macs, AnyMAC: &anyMAC,
+		RLOCPrefixes: &rlocs}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mkSite(t testing.TB, ctl *controller.Controller, name, key string, prefixes ...string) {

@@ -96,3 +96,25 @@ func (l *rateLimiter) take(e *limEntry, now int64) bool {
 	e.tokens--
 	return true
 }
+
+// exhausted reports whether a's bucket holds less than one token at now,
+// without taking one; an address not in the table is not exhausted and is
+// not added, so only charged addresses take room.
+func (l *rateLimiter) exhausted(a netip.Addr, now int64) bool {
+	if l.rate <= 0 {
+		return false
+	}
+	s := &l.sets[l.hash(a)&l.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.ents {
+		if e := &s.ents[i]; e.addr == a {
+			tokens := e.tokens
+			if dt := now - e.last; dt > 0 {
+				tokens = min(l.burst, tokens+float64(dt)*l.rate/1e9)
+			}
+			return tokens < 1
+		}
+	}
+	return false
+}

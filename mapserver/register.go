@@ -10,10 +10,16 @@ import (
 	"github.com/l2lisp/l2lisp/mapserver/packet"
 )
 
-// handleRegister authenticates a Map-Register, finds the site it belongs
-// to and either refreshes the registrations in place (nothing changed) or
-// hands it to a worker that writes the change.
+// handleRegister checks a Map-Register against the registration
+// authority at the cost of at most one HMAC (see candidate.go), then
+// either refreshes the registrations in place (nothing changed) or hands
+// it to a worker that writes the change. A refusal answers nothing.
 func (r *reader) handleRegister(raw []byte, src netip.AddrPort) {
+	if r.s.budget.exhausted(src.Addr(), r.mono) {
+		// A source that keeps failing authentication costs no HMAC.
+		r.refuse(refusal{reason: regRefusedBudget, src: src}, nil)
+		return
+	}
 	reg := &r.reg
 	if err := reg.Decode(raw); err != nil {
 		r.st.drop[dropMalformed]++
@@ -23,33 +29,26 @@ func (r *reader) handleRegister(raw []byte, src netip.AddrPort) {
 		r.st.drop[dropNoRecords]++
 		return
 	}
-	r.eids = r.eids[:0]
-	for i := range reg.Records {
-		e, ok := recordEID(&reg.Records[i])
-		if !ok {
-			r.refuse(regRefusedRecord, src, "", reg)
-			return
-		}
-		r.eids = append(r.eids, e)
-	}
-	if reg.AlgID == packet.AuthNone || len(reg.AuthData) == 0 {
-		r.refuse(regRefusedAuth, src, "", reg)
+	if !r.collect(reg) {
+		r.refuse(refusal{reason: regRefusedRecord, src: src}, reg)
 		return
 	}
-	snap := r.s.sites.get(r.now)
-	site, reason := r.match(snap, raw)
-	if site == nil || reason >= 0 {
-		// The site list may be behind a change just committed: look again.
-		if snap2 := r.s.sites.fresh(snap, r.now); snap2 != snap {
-			site, reason = r.match(snap2, raw)
-		}
+	if reg.AlgID == packet.AuthNone || len(reg.AuthData) == 0 {
+		r.refuse(refusal{reason: regRefusedAuth, src: src}, reg)
+		return
 	}
+	site, snap, reason := r.choose(src)
 	if reason >= 0 {
-		name := ""
-		if site != nil {
-			name = site.Name
-		}
-		r.refuse(reason, src, name, reg)
+		r.refuse(refusal{reason: reason, src: src}, reg)
+		return
+	}
+	if !r.verify(site.AuthKey, raw) {
+		r.s.budget.allow(src.Addr(), r.mono) // charge the failure to the source
+		r.refuse(refusal{reason: regRefusedAuth, src: src, candidate: site.Name}, reg)
+		return
+	}
+	if why, owner := r.authority(snap, site); why >= 0 {
+		r.refuse(refusal{reason: why, src: src, site: site.Name, owner: owner}, reg)
 		return
 	}
 	if !r.unchanged(site.Name, src) {
@@ -64,6 +63,111 @@ func (r *reader) handleRegister(raw []byte, src netip.AddrPort) {
 	if reg.WantMapNotify {
 		r.ackNotify(site.AuthKey, src)
 	}
+}
+
+// collect fills r.eids and r.rlocs from the records; false if one is
+// not something a site can register.
+func (r *reader) collect(reg *packet.MapRegister) bool {
+	r.eids, r.rlocs = r.eids[:0], r.rlocs[:0]
+	for i := range reg.Records {
+		rec := &reg.Records[i]
+		e, ok := recordEID(rec)
+		if !ok {
+			return false
+		}
+		r.eids = append(r.eids, e)
+		for j := range rec.Locators {
+			r.rlocs = append(r.rlocs, rec.Locators[j].Addr.IP.Unmap())
+		}
+	}
+	return true
+}
+
+// choose picks the one site whose key may have signed the message. The
+// site list may be behind a change just committed: before refusing, it
+// looks again.
+func (r *reader) choose(src netip.AddrPort) (*controller.Site, *siteSnap, int) {
+	r.info.eids, r.info.rlocs, r.info.src = r.eids, r.rlocs, src.Addr().Unmap()
+	snap := r.s.sites.get(r.now)
+	i, reason := snap.pick(&r.info, &r.pick)
+	if reason >= 0 {
+		if snap2 := r.s.sites.fresh(snap, r.now); snap2 != snap {
+			snap = snap2
+			i, reason = snap.pick(&r.info, &r.pick)
+		}
+	}
+	if reason >= 0 {
+		return nil, snap, reason
+	}
+	return &snap.sites[i], snap, -1
+}
+
+// registrant names the site for which the source registered the current
+// record of the first EID, if it did.
+func (r *reader) registrant() string {
+	old, ok := r.s.ctl.Index().Get(r.eids[0])
+	if !ok || old.Origin != mapping.OriginRegistered {
+		return ""
+	}
+	r.scratch = r.info.src.AppendTo(r.scratch[:0])
+	if old.XTR != string(r.scratch) {
+		return ""
+	}
+	return old.Site
+}
+
+// verify is the one HMAC computation a Map-Register may cost.
+func (r *reader) verify(key string, raw []byte) bool {
+	if r.auth.get(key).Verify(raw) != nil {
+		r.st.verify[verifyFailed]++
+		return false
+	}
+	r.st.verify[verifyOK]++
+	return true
+}
+
+// authority applies the precedence between the authenticated site and the
+// records already held (controller.ReplaceRefusal): it returns the
+// refusal and the site holding the EID, or -1. The controller checks
+// again when it writes.
+func (r *reader) authority(snap *siteSnap, site *controller.Site) (int, string) {
+	idx := r.s.ctl.Index()
+	for _, e := range r.eids {
+		old, ok := idx.Lookup(e)
+		if !ok {
+			continue
+		}
+		exact := old.EID == e
+		var oldSite *controller.Site
+		if exact && old.Site != site.Name {
+			oldSite, _ = snap.byName(old.Site)
+		}
+		if why := refusalOutcome(controller.ReplaceRefusal(site.Name, &old, exact, oldSite)); why >= 0 {
+			return why, old.Site
+		}
+	}
+	return -1, ""
+}
+
+// refusalOutcome maps a controller refusal to its outcome, -1 for none.
+func refusalOutcome(why controller.Refusal) int {
+	switch why {
+	case "":
+		return -1
+	case controller.RefusedStatic:
+		return regRefusedStatic
+	case controller.RefusedForeign:
+		return regRefusedForeign
+	case controller.RefusedIID:
+		return regRefusedIID
+	case controller.RefusedPrefix:
+		return regRefusedPrefix
+	case controller.RefusedMAC:
+		return regRefusedMAC
+	case controller.RefusedRLOC:
+		return regRefusedRLOC
+	}
+	return regFailed
 }
 
 // recordEID is the mapping EID of a registered record; it also checks
@@ -98,53 +202,6 @@ func recordEID(rec *packet.Record) (mapping.EID, bool) {
 		return mapping.MACEID(iid, m), true
 	}
 	return mapping.EID{}, false
-}
-
-// holds reports whether site may register every EID of the message.
-func holds(site *controller.Site, eids []mapping.EID) bool {
-	for _, e := range eids {
-		if !site.Serves(e.IID) || e.Family() != mapping.FamilyMAC && !site.Covers(e.Prefix) {
-			return false
-		}
-	}
-	return true
-}
-
-// maxProbeSites bounds the keys tried to explain a refusal.
-const maxProbeSites = 64
-
-// match finds the site whose key signs raw among those that may hold the
-// EIDs. When none does, it names the reason: a site whose key verifies but
-// that may not register these EIDs (iid or prefix), a bad signature, or no
-// site at all. reason is -1 on success.
-func (r *reader) match(snap *siteSnap, raw []byte) (*controller.Site, int) {
-	candidates := false
-	for i := range snap.sites {
-		st := &snap.sites[i]
-		if !holds(st, r.eids) {
-			continue
-		}
-		candidates = true
-		if r.auth.get(st.AuthKey).Verify(raw) == nil {
-			return st, -1
-		}
-	}
-	for i := range snap.sites[:min(len(snap.sites), maxProbeSites)] {
-		st := &snap.sites[i]
-		if holds(st, r.eids) || r.auth.get(st.AuthKey).Verify(raw) != nil {
-			continue
-		}
-		for _, e := range r.eids {
-			if !st.Serves(e.IID) {
-				return st, regRefusedIID
-			}
-		}
-		return st, regRefusedPrefix
-	}
-	if candidates {
-		return nil, regRefusedAuth
-	}
-	return nil, regRefusedNoSite
 }
 
 // unchanged reports whether every record of r.reg is already stored
@@ -203,28 +260,39 @@ func buildNotify(b []byte, n *packet.MapNotify, reg *packet.MapRegister, au *pac
 	return b, true
 }
 
-// refusal is a refused registration worth an event in the feed.
+// refusal is a refused registration: what the metrics count and, within
+// the event budget, the registration.refused event tells.
 type refusal struct {
-	reason int
-	src    netip.AddrPort
-	site   string
-	iid    *uint32
-	eid    string
+	reason    int
+	src       netip.AddrPort
+	site      string // the authenticated site that may not do this
+	candidate string // the site whose key failed to verify
+	owner     string // the site holding the EID, for static and foreign
+	iid       *uint32
+	eid       string
 }
 
 // refuse counts and logs a refused Map-Register and, within the event
-// budget, records it in the change feed. Nothing is stored.
-func (r *reader) refuse(reason int, src netip.AddrPort, site string, reg *packet.MapRegister) {
-	r.st.outcome[reason]++
-	if r.s.log.Enabled(context.Background(), slog.LevelDebug) {
-		r.s.log.Debug("lisp: map-register refused", "reason", outcomeNames[reason], "source", src,
-			"site", site, "records", len(reg.Records))
+// budget, records it in the change feed. Nothing is stored or answered.
+func (r *reader) refuse(ref refusal, reg *packet.MapRegister) {
+	r.st.outcome[ref.reason]++
+	r.s.noteRefusal(ref, reg, r.mono)
+}
+
+// noteRefusal logs a refusal and queues its event, within the budget.
+func (s *Server) noteRefusal(ref refusal, reg *packet.MapRegister, mono int64) {
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		n := 0
+		if reg != nil {
+			n = len(reg.Records)
+		}
+		s.log.Debug("lisp: map-register refused", "reason", outcomeNames[ref.reason], "source", ref.src,
+			"site", ref.site, "candidate", ref.candidate, "owner", ref.owner, "records", n)
 	}
-	if !r.s.refLim.allow(netip.IPv4Unspecified(), r.mono) {
+	if !s.refLim.allow(netip.IPv4Unspecified(), mono) {
 		return
 	}
-	ref := refusal{reason: reason, src: src, site: site}
-	if len(reg.Records) > 0 {
+	if reg != nil && len(reg.Records) > 0 {
 		e := &reg.Records[0].EID
 		iid := uint32(0)
 		if e.Addr.HasIID {
@@ -235,7 +303,7 @@ func (r *reader) refuse(reason int, src netip.AddrPort, site string, reg *packet
 		ref.iid, ref.eid = &iid, plain.String()
 	}
 	select {
-	case r.s.refused <- ref:
+	case s.refused <- ref:
 	default:
 	}
 }
@@ -248,6 +316,12 @@ func (s *Server) emitRefusals() {
 			return
 		case ref := <-s.refused:
 			data := map[string]string{"reason": outcomeNames[ref.reason], "source": ref.src.String()}
+			if ref.candidate != "" {
+				data["candidate_site"] = ref.candidate
+			}
+			if ref.owner != "" {
+				data["owner_site"] = ref.owner
+			}
 			if err := s.ctl.Emit(controller.WithActor(s.ctx, controller.ActorSite(ref.site)), controller.EvRegisterRefused, ref.iid, ref.eid, ref.site, "", data); err != nil {
 				s.log.Debug("lisp: record refusal", "err", err)
 			}

@@ -27,36 +27,51 @@ func TestRegisterRefused(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{})
 	ctx := testCtx(t)
-	unsigned := func() []byte {
-		reg := &packet.MapRegister{Nonce: 1, Records: []packet.Record{{TTL: 1,
-			EID: packet.NewPrefixEID(netip.MustParsePrefix("10.1.5.0/24")).WithIID(iidA)}}}
+	encode := func(reg *packet.MapRegister, key string) []byte {
 		b, err := reg.Append(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if key != "" {
+			if err := packet.Sign(b, reg.AlgID, []byte(key)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return b
 	}
+	eid := func(s string) packet.EID { e, _ := client.ParseEID(iidA, s); return e }
+	unsigned := encode(&packet.MapRegister{Nonce: 1, Records: []packet.Record{{TTL: 1, EID: eid("10.1.5.0/24")}}}, "")
+	// dc2 alone holds 10.2.5.0/24, dc1 alone 02:00:10:00:00:09: no one site holds both.
+	split := encode(&packet.MapRegister{Nonce: 2, AlgID: packet.AuthHMACSHA256, Records: []packet.Record{
+		{TTL: 1, EID: eid("10.2.5.0/24")}, {TTL: 1, EID: eid("02:00:10:00:00:09")}}}, keyDC2)
+	// Both sites hold 10.1.4.0/24; no locator and an unknown source tell them apart.
+	ambiguous := encode(&packet.MapRegister{Nonce: 3, AlgID: packet.AuthHMACSHA256, Records: []packet.Record{
+		{TTL: 1, EID: eid("10.1.4.0/24")}}}, keyDC1)
 	cases := []struct {
 		name    string
 		key     string
 		iid     uint32
 		eid     string
+		rloc    netip.Addr
 		raw     []byte
 		outcome int
+		hmacs   float64
 	}{
-		{"bad key", "not-the-key", iidA, "10.1.1.0/24", nil, regRefusedAuth},
-		{"no authentication", "", iidA, "", unsigned(), regRefusedAuth},
-		{"instance-id not served", keyDC1, iidB, "10.1.2.0/24", nil, regRefusedIID},
-		{"prefix outside the site", keyDC1, iidA, "10.2.3.0/24", nil, regRefusedPrefix},
-		{"no site at all", "not-the-key", iidA, "172.16.0.0/24", nil, regRefusedNoSite},
-		{"no site for the mac", "not-the-key", iidB, "02:00:00:00:00:07", nil, regRefusedNoSite},
+		{"bad key", "not-the-key", iidA, "10.1.1.0/24", rloc1, nil, regRefusedAuth, 1},
+		{"no authentication", "", iidA, "", rloc1, unsigned, regRefusedAuth, 0},
+		{"instance-id not served", keyDC1, iidB, "10.1.2.0/24", rloc1, nil, regRefusedIID, 0},
+		{"prefix outside every site", keyDC1, iidA, "10.3.3.0/24", rloc1, nil, regRefusedPrefix, 0},
+		{"mac outside every site", keyDC1, iidA, "0a:00:00:00:00:07", rloc1, nil, regRefusedMAC, 0},
+		{"rloc outside the site", keyDC2, iidA, "10.2.3.0/24", rloc1, nil, regRefusedRLOC, 0},
+		{"no one site holds all", "", iidA, "", rloc1, split, regRefusedNoSite, 0},
+		{"overlapping scopes", "", iidA, "", rloc1, ambiguous, regRefusedAmbiguous, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := counterValue(t, outcomes[c.outcome])
+			before, hmacs := counterValue(t, outcomes[c.outcome]), verifications(t)
 			b := c.raw
 			if b == nil {
-				opt := regOpt(s, c.key, c.eid, rloc1)
+				opt := regOpt(s, c.key, c.eid, c.rloc)
 				opt.IID = c.iid
 				var err error
 				if _, b, err = client.BuildRegister(opt); err != nil {
@@ -70,6 +85,9 @@ func TestRegisterRefused(t *testing.T) {
 			waitFor(t, "refusal counted", 10*time.Second, func() bool {
 				return counterValue(t, outcomes[c.outcome]) > before
 			})
+			if n := verifications(t) - hmacs; n != c.hmacs {
+				t.Errorf("%v HMAC verifications, want %v", n, c.hmacs)
+			}
 		})
 	}
 	if n := ctl.Index().Len(); n != 0 {
@@ -88,6 +106,11 @@ func TestRegisterRefused(t *testing.T) {
 		}
 		return n == len(cases) // within the burst of the event budget
 	})
+}
+
+// verifications is how many HMACs have checked Map-Registers so far.
+func verifications(t testing.TB) float64 {
+	return counterValue(t, verifies[verifyOK]) + counterValue(t, verifies[verifyFailed])
 }
 
 func TestRegistrationExpires(t *testing.T) {
@@ -174,7 +197,7 @@ func TestNoProxyForwardsToETR(t *testing.T) {
 	ctl := newController(t)
 	etr := listenUDPTest(t, "127.0.0.3:0")
 	s := startServer(t, ctl, Config{ETRPort: etr.LocalAddr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()})
-	opt := regOpt(s, keyDC2, "10.2.0.0/16", rloc2)
+	opt := regOpt(s, keyDC2, "10.2.0.0/16", rloc9)
 	opt.NoProxy = true
 	_, b, err := client.BuildRegister(opt)
 	if err != nil {

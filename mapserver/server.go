@@ -25,6 +25,9 @@ const (
 	DefaultBatch           = 64
 	DefaultWorkers         = 64
 	DefaultETRPort         = 4342
+	DefaultAuthFailRate    = 1    // failed authentications per second per source, after the burst
+	DefaultAuthFailBurst   = 16   // failed authentications a source may make at once
+	DefaultAuthFailSources = 4096 // sources the failure budget tracks at once
 	maxDatagram            = 9216
 )
 
@@ -50,7 +53,15 @@ type Config struct {
 	RefusedEvents float64
 	// ETRPort is where forwarded Map-Requests and move notifications go.
 	ETRPort uint16
-	Log     *slog.Logger
+	// AuthFailRate and AuthFailBurst are each source address's budget of
+	// failed authentications (a token bucket); a source over it has its
+	// Map-Registers dropped before any HMAC. Negative rate: no budget.
+	// AuthFailSources bounds the sources tracked (least recently charged
+	// is forgotten first).
+	AuthFailRate    float64
+	AuthFailBurst   int
+	AuthFailSources int
+	Log             *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -84,6 +95,15 @@ func (c *Config) setDefaults() {
 	if c.ETRPort == 0 {
 		c.ETRPort = DefaultETRPort
 	}
+	if c.AuthFailRate == 0 {
+		c.AuthFailRate = DefaultAuthFailRate
+	}
+	if c.AuthFailBurst <= 0 {
+		c.AuthFailBurst = DefaultAuthFailBurst
+	}
+	if c.AuthFailSources <= 0 {
+		c.AuthFailSources = DefaultAuthFailSources
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -98,6 +118,7 @@ type Server struct {
 	addr    netip.AddrPort
 	start   time.Time
 	limiter *rateLimiter
+	budget  *rateLimiter // failed authentications per source
 	sites   siteCache
 	touches []*touchSet // one per reader, the last for the workers
 	jobs    []chan regJob
@@ -115,6 +136,7 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 	cfg.setDefaults()
 	s := &Server{ctl: ctl, cfg: cfg, log: cfg.Log, start: time.Now(),
 		limiter: newRateLimiter(cfg.ReplyRate, cfg.ReplyBurst, cfg.MaxSources),
+		budget:  newRateLimiter(cfg.AuthFailRate, cfg.AuthFailBurst, cfg.AuthFailSources),
 		refused: make(chan refusal, 16),
 		refLim:  newRateLimiter(cfg.RefusedEvents, max(1, int(cfg.RefusedEvents)*10), 1)}
 	s.sites.ctl = ctl
@@ -244,6 +266,9 @@ type reader struct {
 	auth    authCache
 	touch   *touchSet
 	eids    []mapping.EID
+	rlocs   []netip.Addr
+	pick    pickScratch
+	info    regInfo
 	scratch []byte
 	// replyTo is where the answer to the request being handled goes;
 	// requesters remembers it per EID for SMRs.
@@ -259,9 +284,10 @@ func (s *Server) newReader(i int) (*reader, error) {
 	}
 	r := &reader{s: s, id: i, bc: bc, is4: udpio.SocketIs4(c), in: udpio.NewDatagrams(s.cfg.Batch, maxDatagram),
 		out: udpio.NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
-		auth: authCache{}, touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
+		auth: newAuthCache(readerAuthKeys), touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
 	r.reply.Records = make([]packet.Record, 0, 8)
 	r.ecm.Inner = &r.ecmReq
+	r.info.registrant = r.registrant
 	return r, nil
 }
 

@@ -37,11 +37,27 @@ const (
 	regRefusedPrefix
 	regRefusedRecord
 	regFailed
+	regRefusedMAC       // a MAC EID outside every serving site's MAC scope
+	regRefusedRLOC      // a locator outside the candidate sites' rloc_prefixes
+	regRefusedStatic    // would replace (or cut into) an operator's static mapping
+	regRefusedForeign   // another site holds the EID outside its own scope: not a move
+	regRefusedAmbiguous // overlapping scopes and nothing tells the sites apart
+	regRefusedBudget    // the source spent its failed-authentication budget
 	nOutcomes
 )
 
 var outcomeNames = [nOutcomes]string{"created", "updated", "moved", "refreshed", "refused_auth",
-	"refused_no_site", "refused_iid", "refused_prefix", "refused_record", "failed"}
+	"refused_no_site", "refused_iid", "refused_prefix", "refused_record", "failed", "refused_mac",
+	"refused_rloc", "refused_static", "refused_foreign", "refused_ambiguous", "refused_over_budget"}
+
+// HMAC verifications of Map-Registers (RegisterVerifications{result}).
+const (
+	verifyOK = iota
+	verifyFailed
+	nVerify
+)
+
+var verifyNames = [nVerify]string{"ok", "failed"}
 
 // Lookup results (LookupsTotal{result}).
 const (
@@ -58,6 +74,7 @@ var (
 	dropped  [nDrops]prometheus.Counter
 	outcomes [nOutcomes]prometheus.Counter
 	lookups  [nLookups]prometheus.Counter
+	verifies [nVerify]prometheus.Counter
 )
 
 func init() {
@@ -70,6 +87,9 @@ func init() {
 	for i, n := range lookupNames {
 		lookups[i] = metrics.LookupsTotal.WithLabelValues(n)
 	}
+	for i, n := range verifyNames {
+		verifies[i] = metrics.RegisterVerifications.WithLabelValues(n)
+	}
 }
 
 // stats are a reader's counts, added to the shared counters once per
@@ -79,6 +99,7 @@ type stats struct {
 	drop                                                      [nDrops]int
 	outcome                                                   [nOutcomes]int
 	lookup                                                    [nLookups]int
+	verify                                                    [nVerify]int
 }
 
 func addIf(c prometheus.Counter, n *int) {
@@ -89,6 +110,10 @@ func addIf(c prometheus.Counter, n *int) {
 }
 
 func (s *stats) flush() {
+	// Verifications first: a test that saw an outcome then sees its HMAC.
+	for i := range s.verify {
+		addIf(verifies[i], &s.verify[i])
+	}
 	addIf(metrics.MapRequests, &s.requests)
 	addIf(metrics.MapReplies, &s.replies)
 	addIf(metrics.NegativeReplies, &s.negative)

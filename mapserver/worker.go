@@ -3,6 +3,7 @@ package mapserver
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -48,7 +49,7 @@ func (s *Server) startWorkers() {
 	s.jobs = make([]chan regJob, s.cfg.Workers)
 	for i := range s.jobs {
 		s.jobs[i] = make(chan regJob, workerQueue)
-		w := &worker{s: s, id: i, auth: authCache{}, touch: s.touches[len(s.touches)-1]}
+		w := &worker{s: s, id: i, auth: newAuthCache(workerAuthKeys), touch: s.touches[len(s.touches)-1]}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -83,13 +84,30 @@ func (w *worker) do(j regJob) {
 	now := time.Now()
 	exp := w.s.expiry(now)
 	xtr := j.src.Addr().Unmap().String()
-	ok := true
+	var recs []mapping.Record
+	var prs []*packet.Record
+	var refreshed []mapping.EID
+	idx := w.s.ctl.Index()
 	for i := range w.reg.Records {
-		if !w.save(&w.reg.Records[i], j, xtr, exp) {
-			ok = false
+		pr := &w.reg.Records[i]
+		rec, ok := registeredRecord(pr, j.site, xtr, !w.reg.ProxyReply)
+		if !ok {
+			return // the reader checked the records; a changed datagram is not ours
 		}
+		if old, had := idx.Get(rec.EID); had && sameRegistration(&old, pr, j.site, rec.NoProxy) && old.XTR == xtr {
+			refreshed = append(refreshed, rec.EID)
+			continue
+		}
+		recs, prs = append(recs, rec), append(prs, pr)
 	}
-	if ok && w.reg.WantMapNotify {
+	if !w.store(j, recs, prs, exp) {
+		return
+	}
+	for _, e := range refreshed {
+		w.touch.add(e, exp)
+	}
+	outcomes[regRefreshed].Add(float64(len(refreshed)))
+	if w.reg.WantMapNotify {
 		if b, good := buildNotify(w.buf[:0], &w.n, &w.reg, w.auth.get(j.key)); good {
 			w.buf = b
 			w.s.sendTo(w.id, b, j.src)
@@ -98,41 +116,53 @@ func (w *worker) do(j regJob) {
 	}
 }
 
-// save stores one record (or only refreshes it) and notifies the xTR that
-// registered it before, if another one takes it over.
-func (w *worker) save(pr *packet.Record, j regJob, xtr string, exp int64) bool {
+// registeredRecord is the mapping record of one registered record.
+func registeredRecord(pr *packet.Record, site, xtr string, noProxy bool) (mapping.Record, bool) {
 	eid, good := recordEID(pr)
 	if !good {
-		return false
+		return mapping.Record{}, false
 	}
-	rec := mapping.Record{EID: eid, TTL: pr.TTL, Origin: mapping.OriginRegistered, Site: j.site,
-		XTR: xtr, NoProxy: !w.reg.ProxyReply, Locators: make([]mapping.Locator, len(pr.Locators))}
+	rec := mapping.Record{EID: eid, TTL: pr.TTL, Origin: mapping.OriginRegistered, Site: site,
+		XTR: xtr, NoProxy: noProxy, Locators: make([]mapping.Locator, len(pr.Locators))}
 	for i, l := range pr.Locators {
 		rec.Locators[i] = mapping.Locator{Addr: l.Addr.IP.Unmap(), Priority: l.Priority, Weight: l.Weight, Up: l.Reachable}
 	}
-	idx := w.s.ctl.Index()
-	old, had := idx.Get(eid)
-	if had && sameRegistration(&old, pr, j.site, rec.NoProxy) && old.XTR == xtr {
-		w.touch.add(eid, exp)
-		outcomes[regRefreshed].Inc()
+	return rec, true
+}
+
+// store writes the changed records of one register, all or none, through
+// the controller, which applies the registration authority again against
+// the database; a refusal there is counted like the reader's. It notifies
+// the xTR that registered an EID before, if another one takes it over.
+func (w *worker) store(j regJob, recs []mapping.Record, prs []*packet.Record, exp int64) bool {
+	if len(recs) == 0 {
 		return true
 	}
-	_, created, err := w.s.ctl.SaveMapping(controller.WithActor(w.s.ctx, controller.ActorSite(j.site)), rec, controller.SaveOptions{Expires: time.Unix(exp, 0)})
-	if err != nil {
-		outcomes[regFailed].Inc()
-		w.s.log.Warn("lisp: store registration", "eid", eid, "site", j.site, "err", err)
+	done, err := w.s.ctl.RegisterMappings(controller.WithActor(w.s.ctx, controller.ActorSite(j.site)), j.site, recs, time.Unix(exp, 0))
+	var ref *controller.RefusedError
+	if errors.As(err, &ref) {
+		why := refusalOutcome(ref.Reason)
+		outcomes[why].Inc()
+		w.s.noteRefusal(refusal{reason: why, src: j.src, site: j.site, owner: ref.Owner}, &w.reg, w.s.mono(time.Now()))
 		return false
 	}
-	switch {
-	case created:
-		outcomes[regCreated].Inc()
-	case old.Site != j.site:
-		outcomes[regMoved].Inc()
-	default:
-		outcomes[regUpdated].Inc()
+	if err != nil {
+		outcomes[regFailed].Add(float64(len(recs)))
+		w.s.log.Warn("lisp: store registration", "eid", recs[0].EID, "site", j.site, "err", err)
+		return false
 	}
-	if had && old.Origin == mapping.OriginRegistered && old.XTR != "" && old.XTR != xtr {
-		w.notifyMoved(&old, pr)
+	for i, d := range done {
+		switch {
+		case d.Old == nil:
+			outcomes[regCreated].Inc()
+		case d.Old.Site != j.site:
+			outcomes[regMoved].Inc()
+		default:
+			outcomes[regUpdated].Inc()
+		}
+		if old := d.Old; old != nil && old.Origin == mapping.OriginRegistered && old.XTR != "" && old.XTR != recs[i].XTR {
+			w.notifyMoved(old, prs[i])
+		}
 	}
 	return true
 }

@@ -29,6 +29,10 @@ func histogram(name, help string, buckets []float64) prometheus.Histogram {
 	return h
 }
 
+// RegisterVerifications counts the HMAC computations that check
+// Map-Registers: at most one per Map-Register, whatever the number of sites.
+var RegisterVerifications = counterVec("map_register_verifications_total", "HMAC verifications of Map-Registers, by result.", "result")
+
 // LISP control plane.
 var (
 	MapRequests      = counter("map_requests_total", "Map-Requests received (plain or encapsulated).")

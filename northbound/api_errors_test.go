@@ -97,6 +97,13 @@ func badSites() []badCase {
 		{"patch unknown iid", "PATCH", "/sites/dc1", map[string]any{"networks": []int{4100, 99}}, 400, "invalid", "networks"},
 		{"patch bad prefix", "PATCH", "/sites/dc1", map[string]any{"eid_prefixes": []string{"x"}}, 400, "invalid", "eid_prefixes"},
 		{"patch unknown field", "PATCH", "/sites/dc1", map[string]any{"xtrs": []string{}}, 400, "invalid", "xtrs"},
+		{"site mac prefix /0", "POST", "/sites", map[string]any{"name": "dc3", "auth_key": keyNew, "mac_prefixes": []string{"02:00:00:00:00:00/0"}}, 400, "invalid", "mac_prefixes"},
+		{"site mac prefix group", "PATCH", "/sites/dc1", map[string]any{"mac_prefixes": []string{"01:00:5e:00:00:00/24"}}, 400, "invalid", "mac_prefixes"},
+		{"site mac prefix text", "PATCH", "/sites/dc1", map[string]any{"mac_prefixes": []string{"oui"}}, 400, "invalid", "mac_prefixes"},
+		{"site mac prefixes not array", "PATCH", "/sites/dc1", `{"mac_prefixes":"02:00:10:00:00:00/24"}`, 400, "invalid", "mac_prefixes"},
+		{"site any_mac text", "PATCH", "/sites/dc1", `{"any_mac":"yes"}`, 400, "invalid", "any_mac"},
+		{"site rloc prefix no length", "PATCH", "/sites/dc1", map[string]any{"rloc_prefixes": []string{"192.0.2.1"}}, 400, "invalid", "rloc_prefixes"},
+		{"site rloc prefix zone", "POST", "/sites", map[string]any{"name": "dc3", "auth_key": keyNew, "rloc_prefixes": []string{"fe80::%eth0/64"}}, 400, "invalid", "rloc_prefixes"},
 		{"get unknown site", "GET", "/sites/nope", nil, 404, "not_found", "name"},
 		{"delete unknown site", "DELETE", "/sites/nope", nil, 404, "not_found", "name"},
 	}

@@ -313,6 +313,17 @@ func TestSites(t *testing.T) {
 	if fmt.Sprint(s["networks"]) != "[4100 4200]" {
 		t.Errorf("GET /sites/dc1 = %v", s)
 	}
+	// The registration scope: off until set, and masked like the prefixes.
+	if fmt.Sprint(s["mac_prefixes"], s["any_mac"], s["rloc_prefixes"]) != "[] false []" {
+		t.Errorf("a new site's scope = %v", s)
+	}
+	e.must("PATCH", "/api/v1/sites/dc1", map[string]any{"mac_prefixes": []string{"02:00:10:aa:bb:cc/24"},
+		"rloc_prefixes": []string{"192.0.2.7/24"}}, 200, &s)
+	e.must("PATCH", "/api/v1/sites/dc1", map[string]any{"any_mac": true}, 200, &s)
+	if fmt.Sprint(s["mac_prefixes"], s["any_mac"], s["rloc_prefixes"]) != "[02:00:10:00:00:00/24] true [192.0.2.0/24]" ||
+		fmt.Sprint(s["networks"]) != "[4100 4200]" {
+		t.Errorf("patched scope = %v", s)
+	}
 	if site, err := e.ctl.Site("dc1"); err != nil || site.AuthKey != keyNew {
 		t.Errorf("the patched key is not kept: %q %v", site.AuthKey, err)
 	}

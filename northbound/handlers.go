@@ -73,10 +73,13 @@ func (s *Server) deleteNetwork(c *gin.Context) {
 }
 
 type siteBody struct {
-	Name        string    `json:"name"`
-	AuthKey     *string   `json:"auth_key"`
-	Networks    *[]int64  `json:"networks"`
-	EIDPrefixes *[]string `json:"eid_prefixes"`
+	Name         string    `json:"name"`
+	AuthKey      *string   `json:"auth_key"`
+	Networks     *[]int64  `json:"networks"`
+	EIDPrefixes  *[]string `json:"eid_prefixes"`
+	MACPrefixes  *[]string `json:"mac_prefixes"`
+	AnyMAC       *bool     `json:"any_mac"`
+	RLOCPrefixes *[]string `json:"rloc_prefixes"`
 }
 
 func (s *Server) createSite(c *gin.Context) {

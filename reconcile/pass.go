@@ -29,9 +29,9 @@ type job struct {
 // not backing off. It does not wait for them: a slow switch delays only
 // its own next pass.
 func (r *Reconciler) pass(ctx context.Context) {
-	pos := r.Ctl.LastEventID()
 	now := time.Now()
 	r.mu.Lock()
+	pos := r.marked
 	var jobs []job
 	take := func(name string) {
 		if r.busy[name] || (r.status[name] != nil && now.Before(r.status[name].retryAt)) {

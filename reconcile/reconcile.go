@@ -60,6 +60,7 @@ type Reconciler struct {
 	// benchmarks and tests wait on it.
 	synced map[string]int64
 	cond   *sync.Cond
+	marked int64 // the marks reflect the feed up to this event id
 	// busy marks the xTRs with a sync under way: each xTR has at most one,
 	// and nobody waits for it but that xTR's next pass.
 	busy   map[string]bool
@@ -84,6 +85,9 @@ func (r *Reconciler) Run(ctx context.Context) {
 	r.init()
 	for {
 		events, cancel := r.Ctl.Subscribe(65536)
+		// Everything up to here is covered by marking every switch;
+		// later events arrive on the subscription.
+		r.markedThrough(r.Ctl.LastEventID())
 		r.markAll()
 		r.loop(ctx, events)
 		cancel()
@@ -156,6 +160,7 @@ func (r *Reconciler) loop(ctx context.Context, events <-chan controller.Event) {
 
 // mark records which xTRs an event affects.
 func (r *Reconciler) mark(ev controller.Event) {
+	defer r.markedThrough(ev.ID)
 	switch ev.Type {
 	case controller.EvMappingCreated, controller.EvMappingUpdated, controller.EvMappingMoved, controller.EvMappingDeleted:
 		if ev.InstanceID != nil {
@@ -170,6 +175,16 @@ func (r *Reconciler) mark(ev controller.Event) {
 	case controller.EvNetworkCreated, controller.EvNetworkDeleted, controller.EvSiteCreated, controller.EvSiteUpdated, controller.EvSiteDeleted:
 		r.markAllFlows()
 	}
+}
+
+// markedThrough notes that the marks reflect the feed up to event id pos: a
+// pass that syncs a switch can then say that its switch reflects pos. The
+// feed position the controller has applied may be ahead, with events not
+// yet delivered to (and marked by) the reconciler.
+func (r *Reconciler) markedThrough(pos int64) {
+	r.mu.Lock()
+	r.marked = max(r.marked, pos)
+	r.mu.Unlock()
 }
 
 func (r *Reconciler) markFlows(names ...string) {

@@ -10,14 +10,17 @@ type Network struct {
 }
 
 // Site is a datacenter (or any LISP site): the key its xTRs sign
-// registrations with, and the instance-ids and prefixes it may register.
+// registrations with, and the instance-ids, EIDs and RLOCs it may register.
 type Site struct {
-	Name        string `gorm:"primaryKey"`
-	AuthKey     string
-	Networks    string // JSON array of instance-ids
-	EIDPrefixes string `gorm:"column:eid_prefixes"` // JSON array of prefixes
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Name         string `gorm:"primaryKey"`
+	AuthKey      string
+	Networks     string // JSON array of instance-ids
+	EIDPrefixes  string `gorm:"column:eid_prefixes"`  // JSON array of prefixes
+	MACPrefixes  string `gorm:"column:mac_prefixes"`  // JSON array of MAC prefixes
+	AnyMAC       bool   `gorm:"column:any_mac"`       // may register any MAC
+	RLOCPrefixes string `gorm:"column:rloc_prefixes"` // JSON array; empty: any RLOC
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // XTR is an edge switch of a site.

@@ -84,11 +84,15 @@ func manageForms(t *testing.T, e *env, b *browser) {
 	b.fill("site-add-name", "dc1")
 	b.fill("site-add-auth_key", "secret-key-1")
 	b.fill("site-add-networks", "100")
+	b.fill("site-add-mac_prefixes", "02:00:10:00:00:00/24")
+	b.fill("site-add-rloc_prefixes", "192.0.2.0/24")
 	b.do("add site", chromedp.Click(chromedp.ID("site-add-submit")))
 	b.visible(`#sites-table tr[data-key="dc1"]`)
-	if got := b.text(`#sites-table tr[data-key="dc1"]`); !strings.Contains(got, "100") {
-		t.Errorf("site row %q does not list instance-id 100", got)
+	if got := b.text(`#sites-table tr[data-key="dc1"]`); !strings.Contains(got, "100") ||
+		!strings.Contains(got, "02:00:10:00:00:00/24") || !strings.Contains(got, "192.0.2.0/24") {
+		t.Errorf("site row %q does not list instance-id 100 and the scope", got)
 	}
+	siteScope(t, b)
 
 	b.fill("xtr-add-site", "dc1")
 	b.fill("xtr-add-name", "dc1-leaf1")
@@ -105,6 +109,27 @@ func manageForms(t *testing.T, e *env, b *browser) {
 	badMAC(t, e, b)
 	clearDuplicate(t, e, b)
 	t.Logf("screenshot: %s", b.screenshot(b.dir, "manage.png"))
+}
+
+// siteScope changes a site's scope through its form: a malformed MAC
+// prefix is refused with the API's field, then any_mac is switched on.
+func siteScope(t *testing.T, b *browser) {
+	b.fill("site-scope-name", "dc1")
+	b.fill("site-scope-mac_prefixes", "02:00:10:00:00:00/99")
+	b.do("submit a bad MAC prefix", chromedp.Click(chromedp.ID("site-scope-submit")))
+	b.visible(`#site-scope[data-result="error"] #site-scope-error`)
+	if got := b.text("#site-scope-error"); !strings.Contains(got, "(field: mac_prefixes)") {
+		t.Errorf("scope form error = %q, want the field mac_prefixes", got)
+	}
+	b.visible(`#site-scope-mac_prefixes[aria-invalid="true"]`)
+	b.fill("site-scope-mac_prefixes", "")
+	b.do("choose any MAC", chromedp.Evaluate[chromedp.Void](`document.getElementById('site-scope-any_mac').value = 'true'`))
+	b.do("save the scope", chromedp.Click(chromedp.ID("site-scope-submit")))
+	b.visible(`#site-scope[data-result="ok"]`)
+	b.waitFor("the row shows any MAC", `(document.querySelector('#sites-table tr[data-key="dc1"] td[data-col="mac_scope"]')||{}).textContent === 'any'`)
+	if got := b.text(`#sites-table tr[data-key="dc1"] td[data-col="rloc_prefixes"]`); got != "192.0.2.0/24" {
+		t.Errorf("a PATCH of the MAC scope changed the RLOC prefixes: %q", got)
+	}
 }
 
 // badMAC submits a malformed MAC and expects the API's own message.
@@ -207,6 +232,16 @@ func liveEvents(t *testing.T, e *env, b *browser) {
 	iid := uint32(100)
 	if err := e.ctl.Emit(ctx, "mapping.converged", &iid, "02:00:00:00:00:01", "dc2", "dc2-leaf1", conv); err != nil {
 		t.Fatalf("emit: %v", err)
+	}
+	// What the Map-Server writes when dc2 tries to register dc1's static host.
+	if err := e.ctl.Emit(ctx, "registration.refused", &iid, "02:00:00:00:00:01", "dc2", "",
+		map[string]string{"reason": "refused_static", "source": "198.51.100.9:4342", "owner_site": "dc1"}); err != nil {
+		t.Fatalf("emit: %v", err)
+	}
+	b.visible(`#events-list li[data-type="registration.refused"]`)
+	if got := b.text(`#events-list li[data-type="registration.refused"]`); !strings.Contains(got,
+		"Map-Register from 198.51.100.9:4342 (site dc2) refused for 02:00:00:00:00:01 in IID 100: refused_static, held by dc1") {
+		t.Errorf("registration.refused text = %q", got)
 	}
 	b.visible(`#events-list li[data-type="fabric.surprise"]`)
 	b.visible(`#events-list li[data-type="mapping.converged"]`)

@@ -56,21 +56,31 @@ func networkTable(w io.Writer, ns []client.Network) {
 
 // siteFlags are the settable fields of a site; only the given ones are sent.
 type siteFlags struct {
-	authKey           string
-	networks, prefixs listFlag
+	authKey                   string
+	anyMAC                    bool
+	networks, prefixs         listFlag
+	macPrefixes, rlocPrefixes listFlag
 }
 
 func (f *siteFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.authKey, "auth-key", "", "the site's Map-Register key (at least 8 characters)")
 	fs.Var(&f.networks, "networks", "instance-ids the site may use, comma-separated")
-	fs.Var(&f.prefixs, "eid-prefixes", "IP prefixes the site's EIDs must lie in, comma-separated (empty: any)")
+	fs.Var(&f.prefixs, "eid-prefixes", "IP prefixes the site's EIDs lie in, comma-separated; Map-Registers may claim only IP EIDs inside them")
+	fs.Var(&f.macPrefixes, "mac-prefixes", "MAC blocks the site's Map-Registers may claim, e.g. 02:00:10:00:00:00/24, comma-separated")
+	fs.Var(&f.macPrefixes, "mac-prefix", "same as --mac-prefixes")
+	fs.BoolVar(&f.anyMAC, "any-mac", false, "let the site's Map-Registers claim any MAC (--any-mac=false turns it off)")
+	fs.Var(&f.rlocPrefixes, "rloc-prefixes", "if set, the only RLOCs the site's Map-Registers may carry, comma-separated")
+	fs.Var(&f.rlocPrefixes, "rloc-prefix", "same as --rloc-prefixes")
 }
 
 func (f *siteFlags) input(fs *flag.FlagSet, name string) (client.SiteInput, error) {
-	in := client.SiteInput{Name: name, EIDPrefixes: f.prefixs.v}
+	in := client.SiteInput{Name: name, EIDPrefixes: f.prefixs.v, MACPrefixes: f.macPrefixes.v, RLOCPrefixes: f.rlocPrefixes.v}
 	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "auth-key" {
+		switch fl.Name {
+		case "auth-key":
 			in.AuthKey = &f.authKey
+		case "any-mac":
+			in.AnyMAC = &f.anyMAC
 		}
 	})
 	nets, err := f.networks.ints("networks")
@@ -95,15 +105,16 @@ func siteVerb(name, help string, send func(ctx context.Context, c *client.Client
 
 func siteVerbs() []verb {
 	return []verb{
-		siteVerb("add", "create a site (a datacenter): --auth-key K --networks IID,... [--eid-prefixes P,...]",
+		siteVerb("add", "create a site (a datacenter): --auth-key K --networks IID,... [--eid-prefixes P,...] [--mac-prefixes M/LEN,...|--any-mac] [--rloc-prefixes P,...]",
 			func(ctx context.Context, c *client.Client, _ string, in client.SiteInput) (client.Site, error) {
 				return c.CreateSite(ctx, in)
 			}),
 		{name: "list", help: "list sites", setup: noFlags(func(ctx context.Context, x *session, _ []string) error {
 			return show(ctx, x, x.c.Sites, func(w io.Writer, ss []client.Site) {
-				row(w, "NAME", "NETWORKS", "EID PREFIXES", "UPDATED")
+				row(w, "NAME", "NETWORKS", "EID PREFIXES", "MAC SCOPE", "RLOC PREFIXES", "UPDATED")
 				for _, s := range ss {
-					row(w, s.Name, joinList(s.Networks), joinList(s.EIDPrefixes), fmtTime(s.UpdatedAt))
+					row(w, s.Name, joinList(s.Networks), orText(joinList(s.EIDPrefixes), "-"), macScope(s),
+						orText(joinList(s.RLOCPrefixes), "any"), fmtTime(s.UpdatedAt))
 				}
 			})
 		})},
@@ -111,7 +122,7 @@ func siteVerbs() []verb {
 			setup: noFlags(func(ctx context.Context, x *session, a []string) error {
 				return show(ctx, x, func(ctx context.Context) (client.Site, error) { return x.c.Site(ctx, a[0]) }, siteDetail)
 			})},
-		siteVerb("set", "change a site: only the given flags change; --eid-prefixes '' allows any prefix",
+		siteVerb("set", "change a site: only the given flags change; '' empties a list",
 			func(ctx context.Context, c *client.Client, name string, in client.SiteInput) (client.Site, error) {
 				in.Name = ""
 				return c.UpdateSite(ctx, name, in)
@@ -126,9 +137,19 @@ func siteVerbs() []verb {
 func siteDetail(w io.Writer, s client.Site) {
 	row(w, "name:", s.Name)
 	row(w, "networks:", joinList(s.Networks))
-	row(w, "eid prefixes:", orText(joinList(s.EIDPrefixes), "(any)"))
+	row(w, "eid prefixes:", orText(joinList(s.EIDPrefixes), "none (Map-Registers may claim no IP EID)"))
+	row(w, "mac scope:", macScope(s))
+	row(w, "rloc prefixes:", orText(joinList(s.RLOCPrefixes), "(any)"))
 	row(w, "created:", fmtTime(s.CreatedAt))
 	row(w, "updated:", fmtTime(s.UpdatedAt))
+}
+
+// macScope says which MAC EIDs the site may register.
+func macScope(s client.Site) string {
+	if s.AnyMAC {
+		return "any"
+	}
+	return orText(joinList(s.MACPrefixes), "none")
 }
 
 func orText(s, empty string) string {

@@ -33,6 +33,8 @@ type serveConfig struct {
 	learn                                      controller.LearnConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
+	authFailRate                               float64 // failed Map-Register authentications per second per source
+	authFailBurst                              int
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -51,6 +53,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", envOr("L2LISP_LOG_LEVEL", "info"), "debug, info, warn or error (env L2LISP_LOG_LEVEL)")
 	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", mapserver.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
+	lispAuthFlags(fs, &c)
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()

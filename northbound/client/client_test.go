@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -64,6 +65,15 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{"update site", func() (any, error) {
 			return c.UpdateSite(ctx, "dc1", client.SiteInput{EIDPrefixes: &[]string{"10.0.0.0/8"}})
+		}},
+		{"update site scope", func() (any, error) {
+			s, err := c.UpdateSite(ctx, "dc1", client.SiteInput{MACPrefixes: &[]string{"02:00:10:00:00:00/24"},
+				AnyMAC: ptr(false), RLOCPrefixes: &[]string{"192.0.2.0/24"}})
+			if err == nil && (fmt.Sprint(s.MACPrefixes, s.AnyMAC, s.RLOCPrefixes, s.EIDPrefixes) !=
+				"[02:00:10:00:00:00/24] false [192.0.2.0/24] [10.0.0.0/8]") {
+				return nil, fmt.Errorf("scope not kept: %+v", s)
+			}
+			return s, err
 		}},
 		{"sites", func() (any, error) { return c.Sites(ctx) }},
 		{"site", func() (any, error) { return c.Site(ctx, "dc1") }},

@@ -24,20 +24,26 @@ type NetworkInput struct {
 
 // Site is a LISP site (a datacenter); its key is never shown.
 type Site struct {
-	Name        string    `json:"name"`
-	Networks    []uint32  `json:"networks"`
-	EIDPrefixes []string  `json:"eid_prefixes"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Name         string    `json:"name"`
+	Networks     []uint32  `json:"networks"`
+	EIDPrefixes  []string  `json:"eid_prefixes"`
+	MACPrefixes  []string  `json:"mac_prefixes"`
+	AnyMAC       bool      `json:"any_mac"`
+	RLOCPrefixes []string  `json:"rloc_prefixes"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // SiteInput is the body of POST /sites and PATCH /sites/{name}: nil
 // fields are left out, so a PATCH changes only what is set.
 type SiteInput struct {
-	Name        string    `json:"name,omitempty"`
-	AuthKey     *string   `json:"auth_key,omitempty"`
-	Networks    *[]int64  `json:"networks,omitempty"`
-	EIDPrefixes *[]string `json:"eid_prefixes,omitempty"`
+	Name         string    `json:"name,omitempty"`
+	AuthKey      *string   `json:"auth_key,omitempty"`
+	Networks     *[]int64  `json:"networks,omitempty"`
+	EIDPrefixes  *[]string `json:"eid_prefixes,omitempty"`
+	MACPrefixes  *[]string `json:"mac_prefixes,omitempty"`
+	AnyMAC       *bool     `json:"any_mac,omitempty"`
+	RLOCPrefixes *[]string `json:"rloc_prefixes,omitempty"`
 }
 
 // XTR is an edge switch with what the southbound knows of it.

@@ -118,9 +118,13 @@ function alertText(ev, d) {
       return `Port ${d.port || '?'} of ${ev.xtr || '?'}${iidOf(ev)} reached its limit of ${d.limit ?? '?'} learned MACs` +
         `${d.mac ? '; ' + d.mac + ' not learned' : ''}`;
     case 'registration.refused': {
-      const who = ev.xtr || d.source || d.from || ev.site || 'an ETR';
+      const who = ev.xtr || d.source || d.from || 'an ETR';
       const eid = ev.eid || d.eid;
-      return `Map-Register from ${who} refused${eid ? ' for ' + eid : ''}${iidOf(ev)}${reason(d)}`;
+      // site: the site that authenticated; candidate_site: the one whose
+      // key did not verify; owner_site: the one holding the EID.
+      const as = ev.site ? ` (site ${ev.site})` : d.candidate_site ? ` (not signed with ${d.candidate_site}'s key)` : '';
+      const owner = d.owner_site ? `, held by ${d.owner_site}` : '';
+      return `Map-Register from ${who}${as} refused${eid ? ' for ' + eid : ''}${iidOf(ev)}${reason(d)}${owner}`;
     }
   }
   return null;

@@ -19,10 +19,19 @@ function networksTable(ns) {
     'No networks yet.');
 }
 
+// A site's scope is what its Map-Registers may claim: the IP prefixes,
+// the MAC blocks (or any MAC) and, if set, the RLOC prefixes.
+function macScope(x) {
+  return x.any_mac ? 'any' : (x.mac_prefixes || []).join(', ') || 'none';
+}
+
 function sitesTable(ss) {
-  return table('sites-table', null, ['Site', 'Instance-ids', 'EID prefixes'],
+  return table('sites-table', null, ['Site', 'Instance-ids', 'EID prefixes', 'MAC scope', 'RLOC prefixes'],
     ss.map((x) => h('tr', {dataset: {key: x.name}}, h('th', {scope: 'row'}, x.name),
-      h('td', null, (x.networks || []).join(', ') || '–'), h('td', {class: 'mono'}, (x.eid_prefixes || []).join(', ') || 'any'))),
+      h('td', null, (x.networks || []).join(', ') || '–'),
+      h('td', {class: 'mono', dataset: {col: 'eid_prefixes'}}, (x.eid_prefixes || []).join(', ') || 'none'),
+      h('td', {class: 'mono', dataset: {col: 'mac_scope'}}, macScope(x)),
+      h('td', {class: 'mono', dataset: {col: 'rloc_prefixes'}}, (x.rloc_prefixes || []).join(', ') || 'any'))),
     'No sites yet.');
 }
 

@@ -3,7 +3,7 @@
 // validation, not the browser's, produces the error messages.
 
 import {apiForm, parseList, intOrText} from '../forms.js';
-import {post, del, enc, qs, ApiError} from '../api.js';
+import {post, del, enc, qs, request, ApiError} from '../api.js';
 
 // need stops a call that would put an empty segment in the URL path.
 function need(v, field) {
@@ -42,6 +42,24 @@ export function networkForms(done) {
   ];
 }
 
+// The scope fields of a site: what its Map-Registers may claim.
+const scopeFields = [
+  {name: 'eid_prefixes', label: 'EID prefixes', placeholder: '10.1.0.0/16',
+    help: 'IP EIDs the site may register (empty: none). Static mappings must lie inside when set.'},
+  {name: 'mac_prefixes', label: 'MAC prefixes', placeholder: '02:00:10:00:00:00/24', help: 'MAC blocks the site may register.'},
+  {name: 'any_mac', label: 'Any MAC', type: 'select',
+    options: [{value: '', label: 'unchanged / no'}, {value: 'false', label: 'no'}, {value: 'true', label: 'yes: any MAC'}]},
+  {name: 'rloc_prefixes', label: 'RLOC prefixes', placeholder: '192.0.2.0/24', help: 'If set, the only RLOCs it may register.'},
+];
+
+// scopeBody sends the scope fields; with keepEmpty false (a PATCH) an
+// empty field is left out, so it stays as it is.
+function scopeBody(v, keepEmpty) {
+  const list = (x) => (x === '' && !keepEmpty ? undefined : parseList(x));
+  return {eid_prefixes: list(v.eid_prefixes), mac_prefixes: list(v.mac_prefixes), rloc_prefixes: list(v.rloc_prefixes),
+    any_mac: v.any_mac === '' ? undefined : v.any_mac === 'true'};
+}
+
 export function siteForms(done) {
   return [
     apiForm({id: 'site-add', title: 'Add a site', button: 'Add site', onDone: done,
@@ -49,12 +67,18 @@ export function siteForms(done) {
         {name: 'name', label: 'Name', required: true, placeholder: 'dc1'},
         {name: 'auth_key', label: 'Map-Register key', type: 'password', required: true, help: 'At least 8 characters; never shown again.'},
         {name: 'networks', label: 'Instance-ids', placeholder: '100, 200', help: 'Comma-separated.'},
-        {name: 'eid_prefixes', label: 'EID prefixes', placeholder: '10.1.0.0/16', help: 'Optional; empty allows any.'},
+        ...scopeFields,
       ],
       submit: async (v) => {
         const site = await post('/sites', {name: v.name, auth_key: opt(v.auth_key),
-          networks: parseList(v.networks).map(intOrText), eid_prefixes: parseList(v.eid_prefixes)});
+          networks: parseList(v.networks).map(intOrText), ...scopeBody(v, true)});
         return `Site ${site.name} created.`;
+      }}),
+    apiForm({id: 'site-scope', title: "Change a site's scope", button: 'Save scope', onDone: done,
+      fields: [{name: 'name', label: 'Name', required: true, list: 'dl-sites'}, ...scopeFields],
+      submit: async (v) => {
+        const site = await request('PATCH', `/sites/${enc(need(v.name, 'name'))}`, scopeBody(v, false));
+        return `Scope of ${site.name} saved.`;
       }}),
     apiForm({id: 'site-delete', title: 'Delete a site', button: 'Delete site', danger: true, onDone: done,
       fields: [{name: 'name', label: 'Name', required: true, list: 'dl-sites'}],
