@@ -14,6 +14,7 @@ const usage = `usage: l2lisp COMMAND [flags]
 
 commands:
   serve      run the controller (REST API, dashboard, OpenFlow, OVSDB, LISP Map-Server/Resolver)
+  pki        create the CA and certificates for TLS: pki init|issue
   lab        build or remove the local multi-datacenter lab: lab up|down|status
   lig        send a LISP Map-Request and print the answer: lig [--mr ADDR] [--iid N] EID
   register   send a signed LISP Map-Register: register --ms ADDR --key KEY --eid EID --rloc ADDR ...
@@ -41,6 +42,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    cmdServe,
 		"lab":      cmdLab,
+		"pki":      cmdPKI,
 		"lig":      cmdLig,
 		"register": cmdRegister,
 		"bench":    cmdBench,
