@@ -46,6 +46,7 @@ const (
 	EvMappingMoved     = "mapping.moved"
 	EvRegisterRefused  = "registration.refused"
 	EvMappingDuplicate = "mapping.duplicate"
+	EvOpenFlowRefused  = "openflow.refused" // a switch connection turned away (rate-limited)
 )
 
 func newEvent(typ string, data any) store.Event {

@@ -254,6 +254,7 @@ func (r *Reconciler) desired(x XTR) ovsdb.Desired {
 		// other's OVSDB writes.
 		d.Controllers = strings.Split(target, ",")
 	}
+	d.SSL = switchSSL(x, d.Controllers)
 	ports, _ := r.Ctl.Ports(x.Name)
 	for _, p := range ports {
 		d.AccessPorts = append(d.AccessPorts, ovsdb.AccessPort{Name: p.Name, OFPort: int(p.OFPort)})

@@ -29,9 +29,10 @@ commands:
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
-(network ... events) find the controller and token in --server/--token,
-else $L2LISP_SERVER/$L2LISP_TOKEN, else ~/.config/l2lisp/config.json
-(or $L2LISP_CONFIG): {"server":"http://host:8080","token":"..."}.
+(network ... events) find the controller, token and CA certificate in
+--server/--token/--ca, else $L2LISP_SERVER/$L2LISP_TOKEN/$L2LISP_CA, else
+~/.config/l2lisp/config.json (or $L2LISP_CONFIG):
+{"server":"https://host:8080","token":"...","ca":"/path/to/ca.pem"}.
 `
 
 var version = "dev"

@@ -31,6 +31,7 @@ type serveConfig struct {
 	learn                                      controller.LearnConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
+	tls                                        tlsConfig
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -50,6 +51,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	tlsFlags(fs, &c.tls)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,6 +73,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if err := c.tls.check(c.ofTarget); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -96,6 +101,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.tls.warn(log)
 	if cfg.apiToken == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
@@ -130,10 +136,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.listen, err)
 	}
+	ln = cfg.tls.restListener(ln)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", cfg.db)
+	log.Info("l2lisp serving", "rest", cfg.tls.scheme()+"://"+ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", cfg.db)
 
 	select {
 	case <-ctx.Done():

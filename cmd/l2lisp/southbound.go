@@ -66,7 +66,7 @@ func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveC
 		return nil, fmt.Errorf("openflow listen %s: %w", cfg.ofListen, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &southbound{ctl: ctl, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb")),
+	s := &southbound{ctl: ctl, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb"), ovsdbOptions(&cfg.tls)...),
 		log: log, cancel: cancel, since: map[uint64]time.Time{}, meters: map[uint64]map[uint32]bool{},
 		learn: cfg.learn, punts: &controller.Punts{Ctl: ctl, Log: log.With("component", "learn")}}
 	ctl.SetLearnConfig(cfg.learn)
@@ -77,11 +77,15 @@ func startSouthbound(ctx context.Context, ctl *controller.Controller, cfg serveC
 	s.of.OnDisconnect = s.disconnected
 	s.of.OnPacketIn = s.packetIn
 	s.of.OnFlowRemoved = s.flowRemoved
+	ln = s.secureOpenFlow(ln, &cfg.tls)
+	refused := newRefusals(ctl, log.With("component", "openflow"))
+	s.of.OnRefused = refused.report
 	if cfg.learn.Enabled {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.sweep(ctx) }()
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() { defer s.wg.Done(); refused.run(ctx) }()
 	go func() { defer s.wg.Done(); s.exportOVSDBState(ctx) }()
 	go func() { defer s.wg.Done(); _ = s.of.Serve(ctx, ln) }()
 	go func() { defer s.wg.Done(); s.rec.Run(ctx) }()

@@ -18,7 +18,7 @@ const GROUPS = [
   ['xtr.', 'xTRs'],
   ['objects', 'Configuration (networks, sites, ports)'],
 ];
-const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit']);
+const ALERTS = new Set(['registration.refused', 'openflow.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;
