@@ -16,6 +16,7 @@ import (
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -55,13 +56,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("controller.New: %v", err)
 	}
 	api := northbound.New(ctl, northbound.Options{AdminToken: admin, ReadToken: read})
-	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 		ctl.Close()
 		_ = sqlDB.Close()
 	})
+	srv := pkitest.New(t).Server(t, api.Handler()) // HTTPS; srv.Client trusts only the test CA
 	return &env{t: t, ctl: ctl, api: api, srv: srv}
 }
 

@@ -78,12 +78,14 @@ func (p *PKI) Client() *http.Client {
 }
 
 // Server starts h over HTTPS with the controller's certificate, closed when
-// t ends; reach it with Client.
+// t ends. Its Client, like ours, trusts only the CA.
 func (p *PKI) Server(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.TLS = p.Material.Server()
 	srv.StartTLS()
+	// httptest's client trusts the leaf itself; make it go through the CA.
+	srv.Client().Transport.(*http.Transport).TLSClientConfig = p.ClientTLS()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
