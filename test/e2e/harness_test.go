@@ -76,7 +76,7 @@ type Env struct {
 	API     string
 	Topo    *lab.Topology
 	Dir     string
-	Extra   []string // extra serve flags
+	Extra   []string     // extra serve flags
 	PKI     *pkitest.PKI // the CA, the controller's certificate and the lab's xTR certificates
 	HTTP    *http.Client // trusts only the PKI's CA
 	ctl     *exec.Cmd
