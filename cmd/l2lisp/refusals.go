@@ -14,10 +14,11 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
-// Budgets of the refusal reports: each (reason, source address) is logged
-// at most once a second and raised as an event at most once a minute, and
-// all of them together within a global rate, so a flood fills neither the
-// log nor the change feed. The metric counts every refusal.
+// Budgets of the refusal reports: each (reason, source address, name the
+// certificate gives) is logged at most once a second and raised as an event
+// at most once a minute, and all of them together within a global rate, so
+// a flood fills neither the log nor the change feed. The metric counts
+// every refusal.
 var (
 	refusalLogBudget   = budget{perKey: time.Second, rate: 20, burst: 40}
 	refusalEventBudget = budget{perKey: time.Minute, rate: 1.0 / 6, burst: 10}
@@ -52,7 +53,7 @@ func newRefusals(ctl *controller.Controller, log *slog.Logger) *refusals {
 // report is the OpenFlow server's OnRefused: it must not block.
 func (rf *refusals) report(r openflow.Refusal) {
 	metrics.OpenFlowRefused.WithLabelValues(r.Reason).Inc()
-	key := refusalKey{reason: r.Reason, src: remoteIP(r.Remote)}
+	key := refusalKey{reason: r.Reason, src: remoteIP(r.Remote), name: r.Name + "/" + r.Claimed}
 	now := time.Now()
 	if ok, skipped := rf.logs.allow(key, now); ok {
 		rf.log.Warn("OpenFlow connection refused", "reason", r.Reason, "remote", addrString(r.Remote),
@@ -132,6 +133,7 @@ func remoteIP(a net.Addr) netip.Addr {
 type refusalKey struct {
 	reason string
 	src    netip.Addr
+	name   string // verified or claimed certificate name: another identity is another incident
 }
 
 // budget is how often a limiter lets one key, and all keys, through.
