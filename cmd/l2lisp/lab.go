@@ -16,7 +16,8 @@ import (
 const labUsage = `usage: l2lisp lab up|down|status [flags]
 
   up      build the local multi-datacenter lab (namespaces, OVS, WAN, hosts)
-          and optionally register it with a running controller
+          and optionally register it with a running controller; TLS on
+          every channel by default, with the xTR certificates of -pki DIR
   down    remove everything a lab made, also after a killed run
   status  report whether each namespace, link and OVS daemon is alive
 
