@@ -53,7 +53,8 @@ const (
 	EvTokenRevoked     = "token.revoked"
 	// EvFeedTruncated is never stored: the event stream sends it in place of
 	// events the retention policy deleted (see Retention).
-	EvFeedTruncated = "feed.truncated"
+	EvFeedTruncated   = "feed.truncated"
+	EvOpenFlowRefused = "openflow.refused" // a switch connection turned away (rate-limited)
 )
 
 func newEvent(typ string, data any) store.Event {

@@ -66,6 +66,7 @@ type XTR struct {
 	Bridge         string     `json:"bridge"`
 	DatapathType   string     `json:"datapath_type"`
 	OpenFlowTarget string     `json:"openflow_target,omitempty"`
+	TLSDir         string     `json:"tls_dir"` // on the switch host: key.pem, cert.pem, ca.pem
 	DatapathID     uint64     `json:"datapath_id,string"`
 	Priority       uint8      `json:"priority"`
 	Weight         uint8      `json:"weight"`
@@ -127,17 +128,20 @@ func siteToRow(s Site) store.Site {
 }
 
 func xtrFromRow(r store.XTR) (XTR, error) {
+	if r.TLSDir == "" {
+		r.TLSDir = DefaultTLSDir // rows from before the column existed
+	}
 	a, err := netip.ParseAddr(r.RLOC)
 	if err != nil {
 		return XTR{}, fmt.Errorf("xtr %s rloc: %w", r.Name, err)
 	}
 	return XTR{Name: r.Name, Site: r.Site, RLOC: a, OVSDB: r.OVSDB, Bridge: r.Bridge,
-		DatapathType: r.DatapathType, OpenFlowTarget: r.OpenFlowTarget, DatapathID: uint64(r.DatapathID),
+		DatapathType: r.DatapathType, OpenFlowTarget: r.OpenFlowTarget, TLSDir: r.TLSDir, DatapathID: uint64(r.DatapathID),
 		Priority: r.Priority, Weight: r.Weight, CreatedAt: r.CreatedAt}, nil
 }
 
 func xtrToRow(x XTR) store.XTR {
 	return store.XTR{Name: x.Name, Site: x.Site, RLOC: x.RLOC.String(), OVSDB: x.OVSDB, Bridge: x.Bridge,
-		DatapathType: x.DatapathType, OpenFlowTarget: x.OpenFlowTarget, DatapathID: int64(x.DatapathID),
+		DatapathType: x.DatapathType, OpenFlowTarget: x.OpenFlowTarget, TLSDir: x.TLSDir, DatapathID: int64(x.DatapathID),
 		Priority: x.Priority, Weight: x.Weight, CreatedAt: x.CreatedAt}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path"
 	"regexp"
 	"time"
 
@@ -22,15 +23,30 @@ type XTRInput struct {
 	Bridge         string
 	DatapathType   string
 	OpenFlowTarget string
+	TLSDir         string
 	Priority       *int64
 	Weight         *int64
 }
 
 var ovsdbRE = regexp.MustCompile(`^(unix:/.+|(tcp|ssl):.+:[0-9]{1,5})$`)
 
+// DefaultTLSDir is where an xTR's switch host keeps its TLS files unless
+// the xTR says otherwise: key.pem, cert.pem and ca.pem, as l2lisp pki issue
+// writes them.
+const DefaultTLSDir = "/etc/openvswitch/l2lisp"
+
+var tlsDirRE = regexp.MustCompile(`^/[A-Za-z0-9._/+-]{0,254}$`)
+
+func validTLSDir(dir string) error {
+	if !tlsDirRE.MatchString(dir) || path.Clean(dir) != dir {
+		return invalid("tls_dir", "want an absolute, clean directory path of letters, digits and . _ / + -")
+	}
+	return nil
+}
+
 func (in XTRInput) validate() (XTR, error) {
 	x := XTR{Site: in.Site, Name: in.Name, OVSDB: in.OVSDB, Bridge: in.Bridge,
-		DatapathType: in.DatapathType, OpenFlowTarget: in.OpenFlowTarget, Priority: 1, Weight: 100}
+		DatapathType: in.DatapathType, OpenFlowTarget: in.OpenFlowTarget, TLSDir: in.TLSDir, Priority: 1, Weight: 100}
 	if err := validName("name", in.Name); err != nil {
 		return x, err
 	}
@@ -55,6 +71,12 @@ func (in XTRInput) validate() (XTR, error) {
 	}
 	if in.OpenFlowTarget != "" && !ovsdbRE.MatchString(in.OpenFlowTarget) {
 		return x, invalid("openflow_target", "want tcp:host:port, ssl:host:port or unix:/path")
+	}
+	if x.TLSDir == "" {
+		x.TLSDir = DefaultTLSDir
+	}
+	if err := validTLSDir(x.TLSDir); err != nil {
+		return x, err
 	}
 	if in.Priority != nil {
 		if *in.Priority < 0 || *in.Priority > 255 {

@@ -53,6 +53,11 @@ var (
 	HTTPRequests     = counterVec("http_requests_total", "REST requests by route and status.", "method", "route", "status")
 )
 
+// OpenFlowRefused counts OpenFlow connections turned away, by reason:
+// no_certificate, untrusted_certificate, tls_handshake, unknown_xtr,
+// dpid_mismatch or duplicate.
+var OpenFlowRefused = counterVec("openflow_refused_total", "OpenFlow connections refused, by reason.", "reason")
+
 // XTRConnected is 1 when the xTR's connection of that kind (ovsdb, openflow) is up.
 var XTRConnected = func() *prometheus.GaugeVec {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "l2lisp", Name: "xtr_connected",

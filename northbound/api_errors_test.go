@@ -127,6 +127,8 @@ func badXTRs() []badCase {
 		{"xtr bridge", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "bridge": "br int"}, 400, "invalid", "bridge"},
 		{"xtr datapath type", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "datapath_type": "dpdk"}, 400, "invalid", "datapath_type"},
 		{"xtr of target", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "openflow_target": "x"}, 400, "invalid", "openflow_target"},
+		{"xtr tls_dir relative", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "tls_dir": "etc/ovs"}, 400, "invalid", "tls_dir"},
+		{"xtr tls_dir dotdot", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "tls_dir": "/etc/../root"}, 400, "invalid", "tls_dir"},
 		{"xtr priority 256", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "priority": 256}, 400, "invalid", "priority"},
 		{"xtr priority -1", "POST", "/sites/dc1/xtrs", map[string]any{"name": "x1", "rloc": "192.0.2.9", "priority": -1}, 400, "invalid", "priority"},
 		{"xtr priority text", "POST", "/sites/dc1/xtrs", `{"name":"x1","rloc":"192.0.2.9","priority":"1"}`, 400, "invalid", "priority"},

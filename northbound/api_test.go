@@ -19,6 +19,7 @@ import (
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/pipeline"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -75,13 +76,11 @@ func newEnvHooked(t *testing.T, dsn string, hook func(*gorm.DB)) *env {
 		t.Fatalf("controller.New: %v", err)
 	}
 	api := northbound.New(ctl, northbound.Options{AdminToken: admin, ReadToken: read})
-	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 		ctl.Close()
 		_ = sqlDB.Close()
 	})
+	srv := pkitest.New(t).Server(t, api.Handler()) // HTTPS; srv.Client trusts only the test CA
 	return &env{t: t, ctl: ctl, db: db, api: api, srv: srv}
 }
 

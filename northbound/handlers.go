@@ -139,6 +139,7 @@ type xtrBody struct {
 	Bridge         string `json:"bridge"`
 	DatapathType   string `json:"datapath_type"`
 	OpenFlowTarget string `json:"openflow_target"`
+	TLSDir         string `json:"tls_dir"`
 	Priority       *int64 `json:"priority"`
 	Weight         *int64 `json:"weight"`
 }
@@ -164,7 +165,7 @@ func (s *Server) createXTR(c *gin.Context) {
 	}
 	x, err := s.ctl.CreateXTR(c.Request.Context(), controller.XTRInput{Site: c.Param("name"), Name: b.Name, RLOC: b.RLOC,
 		OVSDB: b.OVSDB, Bridge: b.Bridge, DatapathType: b.DatapathType, OpenFlowTarget: b.OpenFlowTarget,
-		Priority: b.Priority, Weight: b.Weight})
+		TLSDir: b.TLSDir, Priority: b.Priority, Weight: b.Weight})
 	if err != nil {
 		failErr(c, err)
 		return

@@ -2,11 +2,13 @@ package reconcile
 
 import (
 	"context"
+	"path"
 	"strings"
 	"time"
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/pipeline"
+	"github.com/l2lisp/l2lisp/pki"
 	"github.com/l2lisp/l2lisp/southbound/ovsdb"
 )
 
@@ -51,9 +53,27 @@ func (r *Reconciler) desired(x controller.XTR) ovsdb.Desired {
 		// other's OVSDB writes.
 		d.Controllers = strings.Split(target, ",")
 	}
+	d.SSL = switchSSL(x, d.Controllers)
 	ports, _ := r.Ctl.Ports(x.Name)
 	for _, p := range ports {
 		d.AccessPorts = append(d.AccessPorts, ovsdb.AccessPort{Name: p.Name, OFPort: int(p.OFPort)})
 	}
 	return d
+}
+
+// switchSSL is the SSL table an xTR's switch needs for its controller
+// targets: the files of its TLS directory when any target is ssl:, else
+// nil, which leaves the switch's SSL settings alone.
+func switchSSL(x controller.XTR, targets []string) *ovsdb.SSL {
+	for _, t := range targets {
+		if strings.HasPrefix(t, "ssl:") {
+			dir := x.TLSDir
+			if dir == "" {
+				dir = controller.DefaultTLSDir
+			}
+			return &ovsdb.SSL{PrivateKey: path.Join(dir, pki.BundleKey), Certificate: path.Join(dir, pki.BundleCert),
+				CACert: path.Join(dir, pki.BundleCA)}
+		}
+	}
+	return nil
 }

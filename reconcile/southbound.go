@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +22,12 @@ type Config struct {
 	Role           openflow.Role // asked of every switch
 	Learn          controller.LearnConfig
 	Log            *slog.Logger
+	// OpenFlowTLS, when set, is the mutual-TLS server configuration of the
+	// OpenFlow listener: switches must present a certificate of the CA
+	// whose common name is a stored xTR, and that xTR's datapath-id.
+	OpenFlowTLS *tls.Config
+	// OVSDB are the options of every OVSDB connection (TLS for ssl:).
+	OVSDB []ovsdb.Option
 }
 
 // Roles maps the names of OpenFlow roles (as flags give them) to roles.
@@ -54,7 +61,7 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	log := cfg.Log
-	s := &Southbound{ctl: ctl, ln: ln, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb")),
+	s := &Southbound{ctl: ctl, ln: ln, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb"), cfg.OVSDB...),
 		log: log, cancel: cancel, since: map[uint64]time.Time{}, meters: map[uint64]map[uint32]bool{},
 		learn: cfg.Learn, punts: &Punts{Ctl: ctl, Log: log.With("component", "learn")}}
 	s.rec = &Reconciler{Ctl: ctl, Log: log.With("component", "reconciler"), Prov: s.ovs,
@@ -64,11 +71,21 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 	s.of.OnDisconnect = s.disconnected
 	s.of.OnPacketIn = s.packetIn
 	s.of.OnFlowRemoved = s.flowRemoved
+	if cfg.OpenFlowTLS != nil {
+		s.of.Admit = openflow.AdmitByName(func(name string) (uint64, bool) {
+			x, err := ctl.XTR(name)
+			return x.DatapathID, err == nil
+		})
+		ln = tls.NewListener(ln, cfg.OpenFlowTLS)
+	}
+	refused := newRefusals(ctl, log.With("component", "openflow"))
+	s.of.OnRefused = refused.report
 	if cfg.Learn.Enabled {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.sweep(ctx) }()
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() { defer s.wg.Done(); refused.run(ctx) }()
 	go func() { defer s.wg.Done(); s.exportOVSDBState(ctx) }()
 	go func() { defer s.wg.Done(); _ = s.of.Serve(ctx, ln) }()
 	go func() { defer s.wg.Done(); s.rec.Run(ctx) }()

@@ -32,6 +32,7 @@ type XTR struct {
 	Bridge         string
 	DatapathType   string
 	OpenFlowTarget string `gorm:"column:openflow_target"`
+	TLSDir         string `gorm:"column:tls_dir"`
 	DatapathID     int64  // uint64 bit pattern; SQL has no unsigned 64-bit type
 	Priority       uint8
 	Weight         uint8

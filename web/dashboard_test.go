@@ -16,7 +16,7 @@ func TestDashboard(t *testing.T) {
 	e := newEnv(t, true)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	b := newBrowser(t, ctx)
+	b := newBrowser(t, ctx, e.pin)
 	dir := artifacts(t)
 	b.dir = dir
 
@@ -272,7 +272,7 @@ func TestDashboardNoMetrics(t *testing.T) {
 	e := newEnv(t, false)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	b := newBrowser(t, ctx)
+	b := newBrowser(t, ctx, e.pin)
 	b.do("load", chromedp.Navigate(e.srv.URL+"/"))
 	b.visible("#login-token")
 	b.fill("login-token", adminToken)

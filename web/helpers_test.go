@@ -23,6 +23,8 @@ import (
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/northbound"
+	"github.com/l2lisp/l2lisp/pki"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store"
 	"github.com/l2lisp/l2lisp/web"
 )
@@ -35,7 +37,8 @@ const adminToken = "admin"
 type env struct {
 	t   *testing.T
 	ctl *controller.Controller
-	srv *httptest.Server
+	srv *httptest.Server // HTTPS with a test CA's certificate
+	pin string           // the server key's SPKI pin, the one key Chromium is told to trust
 }
 
 // newEnv builds the real server stack; withMetrics adds /metrics as the
@@ -64,14 +67,11 @@ func newEnv(t *testing.T, withMetrics bool) *env {
 			r.GET("/metrics", gin.WrapH(metrics.Handler()))
 		}
 	}})
-	srv := httptest.NewServer(api.Handler())
-	// The event streams stay open until their client goes: cut them so
-	// Close does not wait for them.
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return &env{t: t, ctl: ctl, srv: srv}
+	// The event streams stay open until their client goes: the server's
+	// cleanup cuts them so Close does not wait for them.
+	ca := pkitest.New(t)
+	srv := ca.Server(t, api.Handler())
+	return &env{t: t, ctl: ctl, srv: srv, pin: pki.SPKIPin(ca.Material.Leaf)}
 }
 
 // call sends one REST request as an operator would and decodes the answer.
@@ -91,7 +91,7 @@ func (e *env) call(method, path string, body any) (int, map[string]any) {
 	}
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.srv.Client().Do(req) // trusts only the test CA
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -134,7 +134,9 @@ type browser struct {
 
 // newBrowser starts Chromium; it is closed before the server (cleanups
 // run last-registered first), so no event stream holds the server open.
-func newBrowser(t *testing.T, ctx context.Context) *browser {
+// Chromium trusts the one server key whose SPKI pin is given (a base64
+// SHA-256, see pki.SPKIPin): any other certificate error still fails.
+func newBrowser(t *testing.T, ctx context.Context, pin string) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("no Chromium at %s: %v", chromium, err)
@@ -150,7 +152,8 @@ func newBrowser(t *testing.T, ctx context.Context) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(t.TempDir()), // also what makes Chromium honour the SPKI list
+		chromedp.Flag("ignore-certificate-errors-spki-list", pin),
 		chromedp.WindowSize(1400, 1000),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

@@ -22,7 +22,7 @@ func (e *env) callAs(token, method, path string, body any) int {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -46,7 +46,7 @@ func TestDashboardTokens(t *testing.T) {
 	e := newEnv(t, false)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	b := newBrowser(t, ctx)
+	b := newBrowser(t, ctx, e.pin)
 	signIn(b, e, adminToken)
 
 	b.do("open tokens", chromedp.Click(chromedp.CSS(`#nav a[data-route="tokens"]`)))

@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gin-gonic/gin"
 
+	"github.com/l2lisp/l2lisp/pki"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/web"
 )
 
@@ -66,4 +71,23 @@ func TestUnknownAsset(t *testing.T) {
 	if w := get(r, "/ui/index.html", nil); w.Code != http.StatusMovedPermanently {
 		t.Errorf("GET /ui/index.html: %d, want a redirect to /", w.Code)
 	}
+}
+
+// TestBrowserPinsTheServerKey: Chromium loads the dashboard over HTTPS
+// because it is told the server key's pin, not because certificate errors
+// are ignored: with another key's pin the same page fails.
+func TestBrowserPinsTheServerKey(t *testing.T) {
+	e := newEnv(t, false)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	other := pki.SPKIPin(pkitest.New(t).Material.Leaf)
+	b := newBrowser(t, ctx, other)
+	err := chromedp.Do(b.ctx, chromedp.Navigate(e.srv.URL+"/"))
+	if err == nil || !strings.Contains(err.Error(), "CERT") {
+		t.Errorf("dashboard loaded with another key's pin: %v", err)
+	}
+	t.Logf("with another key's pin: %v", err)
+	b2 := newBrowser(t, ctx, e.pin)
+	b2.do("load with the right pin", chromedp.Navigate(e.srv.URL+"/"))
+	b2.visible("#login-token")
 }

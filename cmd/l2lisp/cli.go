@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/l2lisp/l2lisp/northbound/client"
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // The operators' CLI: one command per kind of object (network, site, xtr,
 // port, mapping, token) with verbs, plus lookup and events, all over the REST API.
 
 // defaultServer is where serve listens unless told otherwise.
-const defaultServer = "http://127.0.0.1:8080"
+const defaultServer = "https://127.0.0.1:8080"
 
 // Exit codes of the CLI.
 const (
@@ -212,12 +213,13 @@ func (x *session) report(err error, fs *flag.FlagSet) int {
 
 // connFlags are the flags every verb has.
 type connFlags struct {
-	server, token, output string
+	server, token, ca, output string
 }
 
 func (c *connFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", "", "controller URL (env L2LISP_SERVER, else the config file, else "+defaultServer+")")
 	fs.StringVar(&c.token, "token", "", "API bearer token (env L2LISP_TOKEN, else the config file)")
+	fs.StringVar(&c.ca, "ca", "", "CA certificate (PEM) the controller's certificate must chain to (env L2LISP_CA, else the config file, else the system's)")
 	fs.StringVar(&c.output, "o", "table", "output: table or json (the API's JSON, for scripts)")
 	fs.StringVar(&c.output, "output", "table", "same as -o")
 }
@@ -226,6 +228,7 @@ func (c *connFlags) define(fs *flag.FlagSet) {
 type cliConfig struct {
 	Server string `json:"server"`
 	Token  string `json:"token"`
+	CA     string `json:"ca"` // path of the CA certificate
 }
 
 // connect builds the client: flags win over the environment, which wins
@@ -238,27 +241,37 @@ func (x *session) connect(f connFlags) error {
 	default:
 		return usagef("-o %q: want table or json", f.output)
 	}
-	server, token := f.server, f.token
+	server, token, ca := f.server, f.token, f.ca
 	if server == "" {
 		server, _ = x.lookupEnv("L2LISP_SERVER")
 	}
 	if token == "" {
 		token, _ = x.lookupEnv("L2LISP_TOKEN")
 	}
-	if server == "" || token == "" {
+	if ca == "" {
+		ca, _ = x.lookupEnv("L2LISP_CA")
+	}
+	if server == "" || token == "" || ca == "" {
 		cfg, err := x.readConfig()
 		if err != nil {
 			return err
 		}
-		server, token = firstSet(server, cfg.Server), firstSet(token, cfg.Token)
+		server, token, ca = firstSet(server, cfg.Server), firstSet(token, cfg.Token), firstSet(ca, cfg.CA)
 	}
 	server = firstSet(server, defaultServer)
 	if !strings.Contains(server, "://") {
-		server = "http://" + server
+		server = "https://" + server
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 30 * time.Second // a hung controller fails the command instead of hanging it
 	tr.MaxIdleConnsPerHost = 32                 // import workers reuse their connections
+	if ca != "" {
+		cfg, err := pki.ClientTrusting(ca)
+		if err != nil {
+			return fmt.Errorf("--ca: %w", err)
+		}
+		tr.TLSClientConfig = cfg
+	}
 	x.c = client.New(server, token, &http.Client{Transport: tr})
 	return nil
 }

@@ -172,6 +172,7 @@ func xtrVerbs() []verb {
 				fs.StringVar(&in.Bridge, "bridge", "", "bridge name (default br-int)")
 				fs.StringVar(&in.DatapathType, "datapath-type", "", "system or netdev")
 				fs.StringVar(&in.OpenFlowTarget, "openflow-target", "", "controller target the switch connects to")
+				fs.StringVar(&in.TLSDir, "tls-dir", "", "directory on the switch host with its key.pem, cert.pem and ca.pem, for ssl: targets (default /etc/openvswitch/l2lisp)")
 				fs.Var(&prio, "priority", "RLOC priority 0-255 (default 1)")
 				fs.Var(&weight, "weight", "RLOC weight 0-255 (default 100)")
 				return func(ctx context.Context, x *session, a []string) error {
@@ -228,6 +229,7 @@ func xtrDetail(w io.Writer, t client.XTR) {
 	row(w, "datapath:", strings.TrimSpace(t.DatapathID+" "+t.DatapathType))
 	row(w, "ovsdb target:", t.OVSDB)
 	row(w, "openflow target:", t.OpenFlowTarget)
+	row(w, "tls dir:", t.TLSDir)
 	row(w, "ovsdb:", connDetail(t.Status.OVSDB))
 	row(w, "openflow:", connDetail(t.Status.OpenFlow))
 	row(w, "flows:", t.Status.Flows)

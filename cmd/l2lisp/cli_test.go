@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +15,18 @@ import (
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/northbound/client"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store"
 )
 
+// testAPI is the real API over HTTPS, with the CA its certificate chains to.
+type testAPI struct {
+	URL string
+	CA  string
+}
+
 // newAPI runs the real API over a controller over a SQLite file.
-func newAPI(t *testing.T) *httptest.Server {
+func newAPI(t *testing.T) *testAPI {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -32,16 +38,15 @@ func newAPI(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatalf("controller.New: %v", err)
 	}
-	srv := httptest.NewServer(northbound.New(ctl, northbound.Options{AdminToken: "admin"}).Handler())
 	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 		ctl.Close()
 		if sqlDB, err := db.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	})
-	return srv
+	ca := pkitest.New(t)
+	srv := ca.Server(t, northbound.New(ctl, northbound.Options{AdminToken: "admin"}).Handler())
+	return &testAPI{URL: srv.URL, CA: ca.CAFile()}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -70,8 +75,9 @@ type cli struct {
 	tty   bool
 }
 
-func newCLI(t *testing.T, srv *httptest.Server) *cli {
-	return &cli{t: t, env: map[string]string{"L2LISP_SERVER": srv.URL, "L2LISP_TOKEN": "admin", "HOME": t.TempDir()}}
+func newCLI(t *testing.T, srv *testAPI) *cli {
+	return &cli{t: t, env: map[string]string{"L2LISP_SERVER": srv.URL, "L2LISP_TOKEN": "admin", "L2LISP_CA": srv.CA,
+		"HOME": t.TempDir()}}
 }
 
 func (c *cli) session(stdout, stderr *syncBuffer) *session {
@@ -277,7 +283,7 @@ func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, server, token string) string {
 		p := filepath.Join(dir, name)
-		b, _ := json.Marshal(cliConfig{Server: server, Token: token})
+		b, _ := json.Marshal(cliConfig{Server: server, Token: token, CA: srv.CA})
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +298,16 @@ func TestConfigPrecedence(t *testing.T) {
 	if err := os.Rename(write("home.json", srv.URL, "admin"), filepath.Join(home, ".config", "l2lisp", "config.json")); err != nil {
 		t.Fatal(err)
 	}
-	dead := "http://127.0.0.1:1" // nothing listens there
+	dead := "https://127.0.0.1:1" // nothing listens there
+	other := pkitest.New(t).CAFile()
+	noCA := func() string { // a config file that names no CA
+		p := filepath.Join(dir, "noca.json")
+		b, _ := json.Marshal(cliConfig{Server: srv.URL, Token: "admin"})
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}()
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -312,11 +327,24 @@ func TestConfigPrecedence(t *testing.T) {
 		{"config token used", map[string]string{"L2LISP_CONFIG": badTok}, nil, 1, "error: unknown token (field Authorization)"},
 		{"no token at all", map[string]string{"L2LISP_SERVER": srv.URL}, nil, 1, "a bearer token is required"},
 		{"missing named config", map[string]string{"L2LISP_CONFIG": filepath.Join(dir, "none.json")}, nil, 1, "config:"},
-		{"server without scheme", map[string]string{"L2LISP_SERVER": strings.TrimPrefix(srv.URL, "http://"), "L2LISP_TOKEN": "admin"}, nil, 0, ""},
+		{"server without scheme is https", map[string]string{"L2LISP_SERVER": strings.TrimPrefix(srv.URL, "https://"), "L2LISP_TOKEN": "admin"}, nil, 0, ""},
+		{"plain http to the TLS server", map[string]string{"L2LISP_SERVER": strings.Replace(srv.URL, "https:", "http:", 1), "L2LISP_TOKEN": "admin"}, nil, 1, "HTTP request to an HTTPS server"},
+		{"CA from the config file", map[string]string{"L2LISP_CONFIG": good, "L2LISP_CA": ""}, nil, 0, ""},
+		{"no CA: the system's do not know ours", map[string]string{"L2LISP_CONFIG": noCA, "L2LISP_CA": ""}, nil, 1, "certificate signed by unknown authority"},
+		{"another CA", map[string]string{"L2LISP_CONFIG": noCA, "L2LISP_CA": other}, nil, 1, "certificate signed by unknown authority"},
+		{"flag CA beats env", map[string]string{"L2LISP_CONFIG": noCA, "L2LISP_CA": other}, []string{"--ca", srv.CA}, 0, ""},
+		{"unreadable CA", map[string]string{"L2LISP_CONFIG": noCA}, []string{"--ca", filepath.Join(dir, "none.pem")}, 1, "--ca"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &cli{t: t, env: tt.env}
+			env := map[string]string{"L2LISP_CA": srv.CA}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if env["L2LISP_CA"] == "" {
+				delete(env, "L2LISP_CA")
+			}
+			c := &cli{t: t, env: env}
 			_, errOut, code := c.run(append([]string{"network", "list"}, tt.args...)...)
 			if code != tt.code || !strings.Contains(errOut, tt.err) {
 				t.Errorf("exit %d, stderr %q; want %d, %q", code, errOut, tt.code, tt.err)

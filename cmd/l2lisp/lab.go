@@ -16,7 +16,8 @@ import (
 const labUsage = `usage: l2lisp lab up|down|status [flags]
 
   up      build the local multi-datacenter lab (namespaces, OVS, WAN, hosts)
-          and optionally register it with a running controller
+          and optionally register it with a running controller; TLS on
+          every channel by default, with the xTR certificates of -pki DIR
   down    remove everything a lab made, also after a killed run
   status  report whether each namespace, link and OVS daemon is alive
 
@@ -54,7 +55,10 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 	fs.IntVar(&cfg.HostsPerNetwork, "hosts", 2, "hosts per tenant network per datacenter (1..9)")
 	fs.StringVar(&cfg.RunDir, "run-dir", lab.DefaultRunDir, "directory for OVS instances and topology.json")
 	fs.BoolVar(&cfg.Register, "register", false, "register networks, sites, xTRs and ports with the controller")
-	fs.StringVar(&cfg.APIURL, "api", labEnvOr("L2LISP_API", "http://127.0.0.1:8080"), "controller REST base URL (env L2LISP_API)")
+	fs.StringVar(&cfg.PKIDir, "pki", "", "PKI directory (l2lisp pki layout): its CA signs each DC's xTR certificate, made there if missing; default RUN-DIR/pki, created afresh")
+	fs.BoolVar(&cfg.Plaintext, "plaintext", false, "no TLS: OVSDB over unix sockets, switches on tcp: OpenFlow (for serve --insecure-plaintext)")
+	fs.StringVar(&cfg.CAFile, "ca", labEnvOr("L2LISP_CA", ""), "CA certificate the controller's REST certificate chains to, for -register (env L2LISP_CA; default the PKI's ca.pem)")
+	fs.StringVar(&cfg.APIURL, "api", labEnvOr("L2LISP_API", "https://127.0.0.1:8080"), "controller REST base URL (env L2LISP_API)")
 	fs.StringVar(&cfg.Token, "token", os.Getenv("L2LISP_TOKEN"), "admin bearer token (env L2LISP_TOKEN)")
 	fs.BoolVar(&cfg.StaticHosts, "static-hosts", false, "with -register, also add a static mapping per host MAC")
 	asJSON := fs.Bool("json", false, "print the topology as JSON")
@@ -131,9 +135,12 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "controller\t%s (OpenFlow %s)\n\n", t.MgmtAddr, t.OpenFlow)
+	if t.PKIDir != "" {
+		fmt.Fprintf(tw, "PKI\t%s (xTR certificates in xtrs/NAME)\n\n", t.PKIDir)
+	}
 	fmt.Fprintln(tw, "DC\tNETNS\tRLOC\tMGMT\tOVSDB")
 	for _, d := range t.DCs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Netns, d.RLOC, d.MgmtAddr, d.OVS.DBSock())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Netns, d.RLOC, d.MgmtAddr, d.OVSDB)
 	}
 	fmt.Fprintln(tw, "\nHOST\tNETWORK\tIID\tMAC\tIPV4\tIPV6\tDC\tPORT")
 	for _, h := range t.Hosts {

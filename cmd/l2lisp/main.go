@@ -14,6 +14,7 @@ const usage = `usage: l2lisp COMMAND [flags]
 
 commands:
   serve      run the controller (REST API, dashboard, OpenFlow, OVSDB, LISP Map-Server/Resolver)
+  pki        create the CA and certificates for TLS: pki init|issue
   lab        build or remove the local multi-datacenter lab: lab up|down|status
   lig        send a LISP Map-Request and print the answer: lig [--mr ADDR] [--iid N] EID
   register   send a signed LISP Map-Register: register --ms ADDR --key KEY --eid EID --rloc ADDR ...
@@ -29,9 +30,10 @@ commands:
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
-(network ... token) find the controller and token in --server/--token,
-else $L2LISP_SERVER/$L2LISP_TOKEN, else ~/.config/l2lisp/config.json
-(or $L2LISP_CONFIG): {"server":"http://host:8080","token":"..."}.
+(network ... token) find the controller, token and CA certificate in
+--server/--token/--ca, else $L2LISP_SERVER/$L2LISP_TOKEN/$L2LISP_CA, else
+~/.config/l2lisp/config.json (or $L2LISP_CONFIG):
+{"server":"https://host:8080","token":"...","ca":"/path/to/ca.pem"}.
 `
 
 var version = "dev"
@@ -42,6 +44,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    cmdServe,
 		"lab":      cmdLab,
+		"pki":      cmdPKI,
 		"lig":      cmdLig,
 		"register": cmdRegister,
 		"bench":    cmdBench,

@@ -35,6 +35,7 @@ type serveConfig struct {
 	lispReplyRate                              float64
 	authFailRate                               float64 // failed Map-Register authentications per second per source
 	authFailBurst                              int
+	tls                                        tlsConfig
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -59,6 +60,7 @@ func parseServe(args []string) (serveConfig, error) {
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
 	httpFlags(fs, &c.http)
 	retentionFlags(fs, &c.retention)
+	tlsFlags(fs, &c.tls)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -84,6 +86,9 @@ func parseServe(args []string) (serveConfig, error) {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
+	if err := c.tls.check(c.ofTarget); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -108,6 +113,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.tls.warn(log)
 	if cfg.apiToken, err = adminToken(cfg, log); err != nil {
 		return err
 	}
@@ -124,7 +130,8 @@ func cmdServe(ctx context.Context, args []string) error {
 
 	ctl.SetLearnConfig(cfg.learn)
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
-		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Learn: cfg.learn, Log: log})
+		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Learn: cfg.learn, Log: log,
+		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls)})
 	if err != nil {
 		return err
 	}
@@ -145,11 +152,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.listen, err)
 	}
-	ln = northbound.LimitListener(ln, cfg.http.MaxConns)
+	ln = cfg.tls.restListener(northbound.LimitListener(ln, cfg.http.MaxConns))
 	srv := northbound.NewHTTPServer(api.Handler(), cfg.http)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", store.Redact(cfg.db))
+	log.Info("l2lisp serving", "rest", cfg.tls.scheme()+"://"+ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", store.Redact(cfg.db))
 
 	select {
 	case <-ctx.Done():

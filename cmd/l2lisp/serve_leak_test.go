@@ -41,7 +41,7 @@ func (r *leakRun) call(method, path, token string, body any) (int, string) {
 		r.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpsClient.Do(req)
 	if err != nil {
 		r.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -67,7 +67,7 @@ func (r *leakRun) replay(token string) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", r.s.base+"/api/v1/events?since=0", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpsClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -106,6 +106,7 @@ func testNoSecretLeaks(t *testing.T, dsn, pgPassword string) {
 	listen, lisp := freePort(t, "tcp"), freePort(t, "udp")
 	args := []string{"serve", "--db", dsn, "--listen", listen, "--openflow-listen", freePort(t, "tcp"),
 		"--lisp-listen", lisp, "--api-token-file", tokenFile, "--log-level", "debug"}
+	args = append(args, tlsArgs()...)
 	r := &leakRun{t: t, s: startWith(t, listen, args, cleanEnv()), lisp: lisp}
 	st, err := os.Stat(tokenFile)
 	if err != nil || st.Mode().Perm() != 0o600 {

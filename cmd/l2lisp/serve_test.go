@@ -9,18 +9,50 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // serveBinary is the l2lisp command built once for all tests of this file.
 var serveBinary string
+
+// servePKI is the test CA and controller certificate every serve run uses;
+// httpsClient trusts only that CA.
+var (
+	servePKI    string
+	httpsClient *http.Client
+)
+
+// tlsArgs are serve's TLS flags for servePKI.
+func tlsArgs() []string {
+	return []string{"--tls-cert", filepath.Join(servePKI, pki.ControllerCertFile),
+		"--tls-key", filepath.Join(servePKI, pki.ControllerKeyFile), "--tls-ca", filepath.Join(servePKI, pki.CAFile)}
+}
+
+func makePKI(dir string) error {
+	servePKI = filepath.Join(dir, "pki")
+	if _, err := pki.Init(servePKI, pki.Options{Hosts: []string{"localhost"}, IPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}); err != nil {
+		return err
+	}
+	cfg, err := pki.ClientTrusting(filepath.Join(servePKI, pki.CAFile))
+	if err != nil {
+		return err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	httpsClient = &http.Client{Transport: tr}
+	return nil
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
@@ -33,6 +65,10 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	if err := makePKI(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" {
 		fmt.Fprintf(os.Stderr, "go env GOMOD: %v\n", err)
@@ -108,9 +144,9 @@ type server struct {
 // serveArgs are the flags of a serve run on free ports.
 func serveArgs(t *testing.T, db string) (string, []string) {
 	listen := freePort(t, "tcp")
-	return listen, []string{"serve", "--db", db, "--listen", listen,
+	return listen, append([]string{"serve", "--db", db, "--listen", listen,
 		"--openflow-listen", freePort(t, "tcp"), "--lisp-listen", freePort(t, "udp"),
-		"--api-token", "admin-token", "--read-token", "read-token"}
+		"--api-token", "admin-token", "--read-token", "read-token"}, tlsArgs()...)
 }
 
 // start runs l2lisp serve on db and waits until it answers /healthz.
@@ -122,7 +158,11 @@ func start(t *testing.T, db string) *server {
 
 func startWith(t *testing.T, listen string, args, env []string) *server {
 	t.Helper()
-	s := &server{t: t, base: "http://" + listen, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	scheme := "https://"
+	if slices.Contains(args, "--insecure-plaintext") {
+		scheme = "http://"
+	}
+	s := &server{t: t, base: scheme + listen, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(serveBinary, args...)
 	s.cmd.Env = env
 	s.cmd.Stderr = s.stderr
@@ -145,7 +185,7 @@ func startWith(t *testing.T, listen string, args, env []string) *server {
 			t.Fatalf("l2lisp serve exited before it was ready: %v\n%s", s.err, s.stderr)
 		default:
 		}
-		resp, err := http.Get(s.base + "/healthz")
+		resp, err := httpsClient.Get(s.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -171,7 +211,7 @@ func (s *server) do(method, path string, body any) (int, []byte) {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer admin-token")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpsClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v\n%s", method, path, err, s.stderr)
 	}
@@ -265,12 +305,24 @@ func TestServeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	other := filepath.Join(dir, "other-pki")
+	if _, err := pki.Init(other, pki.Options{Hosts: []string{"localhost"}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name    string
 		replace map[string]string // flag -> value in the otherwise good arguments
 		extra   []string
 		want    string
 	}{
+		{"no TLS and no --insecure-plaintext", map[string]string{"--tls-cert": "", "--tls-key": "", "--tls-ca": ""}, nil,
+			"refusing to start without TLS: give --tls-cert, --tls-key and --tls-ca"},
+		{"TLS without a CA", map[string]string{"--tls-ca": ""}, nil, "go together"},
+		{"TLS and --insecure-plaintext", nil, []string{"--insecure-plaintext"}, "contradicts"},
+		{"tcp: OpenFlow target with TLS", nil, []string{"--openflow-target", "tcp:203.0.113.254:6653"}, "ssl:"},
+		{"key of another certificate", map[string]string{"--tls-key": filepath.Join(other, pki.ControllerKeyFile)}, nil, "private key does not match"},
+		{"certificate of another CA", map[string]string{"--tls-ca": filepath.Join(other, pki.CAFile)}, nil, "not signed by the CA"},
+		{"missing certificate file", map[string]string{"--tls-cert": filepath.Join(dir, "none.pem")}, nil, "none.pem"},
 		{"unknown flag", nil, []string{"--bogus"}, "bogus"},
 		{"positional argument", nil, []string{"extra"}, "unexpected argument"},
 		{"listen", map[string]string{"--listen": "8080"}, nil, "--listen"},
@@ -361,7 +413,7 @@ func TestServeSignals(t *testing.T) {
 			if c.stream {
 				req, _ := http.NewRequest("GET", s.base+"/api/v1/events?since=0", nil)
 				req.Header.Set("Authorization", "Bearer read-token")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := httpsClient.Do(req)
 				if err != nil || resp.StatusCode != 200 {
 					t.Fatalf("GET /events: %v", err)
 				}
@@ -393,7 +445,9 @@ func TestServeEnv(t *testing.T) {
 	listen := freePort(t, "tcp")
 	env := cleanEnv("L2LISP_DB="+filepath.Join(dir, "env.db"), "L2LISP_LISTEN="+listen,
 		"L2LISP_OPENFLOW_LISTEN="+freePort(t, "tcp"), "L2LISP_LISP_LISTEN="+freePort(t, "udp"),
-		"L2LISP_API_TOKEN=admin-token", "L2LISP_LOG_FORMAT=json")
+		"L2LISP_API_TOKEN=admin-token", "L2LISP_LOG_FORMAT=json",
+		"L2LISP_TLS_CERT="+filepath.Join(servePKI, pki.ControllerCertFile), "L2LISP_TLS_KEY="+filepath.Join(servePKI, pki.ControllerKeyFile),
+		"L2LISP_TLS_CA="+filepath.Join(servePKI, pki.CAFile))
 	s := startWith(t, listen, []string{"serve"}, env)
 	s.must("POST", "/api/v1/networks", map[string]any{"instance_id": 4100, "name": "blue"}, 201)
 	if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {

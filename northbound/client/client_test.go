@@ -13,12 +13,20 @@ import (
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/northbound"
 	"github.com/l2lisp/l2lisp/northbound/client"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store"
 )
 
+// server is the real API over HTTPS and a client trusting only its CA.
+type server struct {
+	*httptest.Server
+	CA string
+	HC *http.Client
+}
+
 // newServer runs the real API over a controller over a SQLite file; wrap,
 // if not nil, sees every request first.
-func newServer(t *testing.T, wrap func(http.Handler) http.Handler) *httptest.Server {
+func newServer(t *testing.T, wrap func(http.Handler) http.Handler) *server {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -34,23 +42,26 @@ func newServer(t *testing.T, wrap func(http.Handler) http.Handler) *httptest.Ser
 	if wrap != nil {
 		h = wrap(h)
 	}
-	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 		ctl.Close()
 		if sqlDB, err := db.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	})
-	return srv
+	ca := pkitest.New(t)
+	srv := ca.Server(t, h)
+	hc, err := client.HTTPClient(ca.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &server{Server: srv, CA: ca.CAFile(), HC: hc}
 }
 
 func ptr[T any](v T) *T { return &v }
 
 func TestEndpoints(t *testing.T) {
 	srv := newServer(t, nil)
-	c := client.New(srv.URL+"/", "admin", srv.Client())
+	c := client.New(srv.URL+"/", "admin", srv.HC)
 	ctx := context.Background()
 	iid := int64(100)
 	steps := []struct {
@@ -118,7 +129,7 @@ func TestEndpoints(t *testing.T) {
 
 func TestDecodedValues(t *testing.T) {
 	srv := newServer(t, nil)
-	c := client.New(srv.URL, "admin", nil)
+	c := client.New(srv.URL, "admin", srv.HC)
 	ctx := context.Background()
 	iid := int64(7)
 	if _, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: "seven"}); err != nil {
@@ -158,7 +169,7 @@ func TestDecodedValues(t *testing.T) {
 func TestAPIErrors(t *testing.T) {
 	srv := newServer(t, nil)
 	ctx := context.Background()
-	c := client.New(srv.URL, "admin", nil)
+	c := client.New(srv.URL, "admin", srv.HC)
 	tests := []struct {
 		name   string
 		call   func(c *client.Client) error
@@ -166,9 +177,9 @@ func TestAPIErrors(t *testing.T) {
 		code   string
 		field  string
 	}{
-		{"no token", func(*client.Client) error { _, err := client.New(srv.URL, "", nil).Networks(ctx); return err },
+		{"no token", func(*client.Client) error { _, err := client.New(srv.URL, "", srv.HC).Networks(ctx); return err },
 			401, "unauthorized", "Authorization"},
-		{"bad token", func(*client.Client) error { _, err := client.New(srv.URL, "nope", nil).Sites(ctx); return err },
+		{"bad token", func(*client.Client) error { _, err := client.New(srv.URL, "nope", srv.HC).Sites(ctx); return err },
 			401, "unauthorized", "Authorization"},
 		{"bad iid", func(c *client.Client) error {
 			_, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: -1})
@@ -211,13 +222,33 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestNonJSONError(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	ca := pkitest.New(t)
+	srv := ca.Server(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 	}))
-	defer srv.Close()
-	_, err := client.New(srv.URL, "t", nil).Networks(context.Background())
+	hc, err := client.HTTPClient(ca.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.New(srv.URL, "t", hc).Networks(context.Background())
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != 502 || ae.Code != "http_502" {
 		t.Errorf("err = %#v", err)
+	}
+}
+
+// TestHTTPClientTrustsOnlyItsCA: a client made with another CA's file
+// refuses the server; one with a missing file is an error at once.
+func TestHTTPClientTrustsOnlyItsCA(t *testing.T) {
+	srv := newServer(t, nil)
+	hc, err := client.HTTPClient(pkitest.New(t).CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.New(srv.URL, "admin", hc).Networks(context.Background()); err == nil {
+		t.Error("server with a certificate of another CA accepted")
+	}
+	if _, err := client.HTTPClient(srv.CA + ".missing"); err == nil {
+		t.Error("missing CA file accepted")
 	}
 }

@@ -39,12 +39,12 @@ func TestEventsReconnect(t *testing.T) {
 	srv := newServer(t, connRecorder(conns))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	admin := client.New(srv.URL, "admin", nil)
+	admin := client.New(srv.URL, "admin", srv.HC)
 	if _, err := admin.CreateNetwork(ctx, client.NetworkInput{InstanceID: 1, Name: "n1"}); err != nil {
 		t.Fatal(err)
 	}
 	// Its own transport, so that cutting connections spares the writer's.
-	c := client.New(srv.URL, "admin", &http.Client{Transport: &http.Transport{}})
+	c := client.New(srv.URL, "admin", &http.Client{Transport: &http.Transport{TLSClientConfig: srv.HC.Transport.(*http.Transport).TLSClientConfig}})
 	evs, done := follow(ctx, c, 0)
 	if got := <-conns; got != "0" {
 		t.Errorf("first Last-Event-ID = %q, want 0", got)
@@ -77,7 +77,7 @@ func TestEventsFromNow(t *testing.T) {
 	conns := make(chan string, 10)
 	srv := newServer(t, connRecorder(conns))
 	ctx := context.Background()
-	c := client.New(srv.URL, "admin", nil)
+	c := client.New(srv.URL, "admin", srv.HC)
 	if _, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: 1, Name: "old"}); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestEventsErrors(t *testing.T) {
 	srv := newServer(t, nil)
 	ctx := context.Background()
 	var ae *client.APIError
-	err := client.New(srv.URL, "wrong", nil).Events(ctx, 0, func(client.Event) error { return nil })
+	err := client.New(srv.URL, "wrong", srv.HC).Events(ctx, 0, func(client.Event) error { return nil })
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
 		t.Errorf("bad token: %v, want 401 without retrying", err)
 	}

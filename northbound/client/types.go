@@ -55,6 +55,7 @@ type XTR struct {
 	Bridge         string    `json:"bridge"`
 	DatapathType   string    `json:"datapath_type"`
 	OpenFlowTarget string    `json:"openflow_target,omitempty"`
+	TLSDir         string    `json:"tls_dir"`
 	DatapathID     string    `json:"datapath_id"`
 	Priority       uint8     `json:"priority"`
 	Weight         uint8     `json:"weight"`
@@ -84,6 +85,7 @@ type XTRInput struct {
 	Bridge         string `json:"bridge,omitempty"`
 	DatapathType   string `json:"datapath_type,omitempty"`
 	OpenFlowTarget string `json:"openflow_target,omitempty"`
+	TLSDir         string `json:"tls_dir,omitempty"`
 	Priority       *int64 `json:"priority,omitempty"`
 	Weight         *int64 `json:"weight,omitempty"`
 }

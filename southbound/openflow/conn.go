@@ -72,6 +72,7 @@ type conn struct {
 	wmu      sync.Mutex
 	xid      atomic.Uint32
 	lastRecv atomic.Int64 // unix nanos of the last message received
+	probing  atomic.Bool  // a duplicate-connection probe is under way
 
 	mu      sync.Mutex
 	pending map[uint32]*waiter
@@ -239,6 +240,31 @@ func (c *conn) keepalive(interval, timeout time.Duration) {
 			return
 		}
 		_ = c.send(c.nextXID(), &ofp13.EchoRequest{})
+	}
+}
+
+// probe sends an echo request and drops the connection unless some
+// message arrives within timeout: the check made when another connection
+// claims this one's datapath-id, so a switch that restarted without
+// closing its old connection is not locked out until the keepalive notices.
+func (c *conn) probe(timeout time.Duration) {
+	if !c.probing.CompareAndSwap(false, true) {
+		return // one probe at a time, however many connections knock
+	}
+	defer c.probing.Store(false)
+	sent := time.Now().UnixNano()
+	if err := c.send(c.nextXID(), &ofp13.EchoRequest{}); err != nil {
+		return // the failed write closed the connection
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return
+	case <-t.C:
+	}
+	if c.lastRecv.Load() < sent {
+		c.close(fmt.Errorf("no answer within %v to the echo sent when another connection claimed the datapath-id", timeout))
 	}
 }
 

@@ -1,7 +1,9 @@
 package openflow
 
 import (
+	"crypto/tls"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,11 +20,30 @@ type fakeSwitch struct {
 	flowMods atomic.Int32
 	nc       net.Conn
 	done     chan struct{}
+
+	tls    *tls.Config     // dial with TLS when set
+	punt   *ofp13.PacketIn // sent after the features and the role reply, as a hostile switch would
+	silent atomic.Bool     // stop answering (a hung or vanished switch whose socket stays open)
+	mu     sync.Mutex
+	got    map[uint8]int // messages received by type
+}
+
+// received counts the messages of type typ the switch got.
+func (fs *fakeSwitch) received(typ uint8) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.got[typ]
 }
 
 func dialFake(t *testing.T, addr string, fs *fakeSwitch) {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	var nc net.Conn
+	var err error
+	if fs.tls != nil {
+		nc, err = tls.Dial("tcp", addr, fs.tls)
+	} else {
+		nc, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +71,26 @@ func (fs *fakeSwitch) run() {
 		if err != nil {
 			return
 		}
+		fs.mu.Lock()
+		if fs.got == nil {
+			fs.got = map[uint8]int{}
+		}
+		fs.got[h.Type]++
+		fs.mu.Unlock()
+		if fs.silent.Load() {
+			continue
+		}
 		switch m := m.(type) {
 		case *ofp13.FeaturesRequest:
 			fs.send(h.XID, &ofp13.FeaturesReply{DatapathID: fs.dpid})
+			if fs.punt != nil {
+				fs.send(0, fs.punt)
+			}
 		case *ofp13.RoleRequest:
 			fs.send(h.XID, &ofp13.RoleReply{Role: m.Role, GenerationID: m.GenerationID})
+			if fs.punt != nil {
+				fs.send(0, fs.punt)
+			}
 		case *ofp13.FlowStatsRequest:
 			half := len(fs.stats) / 2
 			fs.send(h.XID, &ofp13.FlowStatsReply{Flags: ofp13.MultipartMore, Stats: fs.stats[:half]})
@@ -106,9 +142,21 @@ func TestFakeSwitchMultipartAndErrors(t *testing.T) {
 		t.Errorf("rejected flow counted: %d", sw.FlowCount())
 	}
 
-	// A second connection with the same dpid replaces the first.
+	// A second connection with the same dpid is refused; the first, which
+	// answers the probe echo, stays.
 	fs2 := &fakeSwitch{dpid: 42}
 	dialFake(t, ts.addr, fs2)
+	select {
+	case <-fs2.done:
+	case <-time.After(waitBound):
+		t.Fatal("second connection not refused")
+	}
+	eventually(t, "probe of the connected switch", func() bool { return fs.received(ofp13.TypeEchoRequest) > 0 })
+	if !sw.Connected() {
+		t.Fatal("the connected switch was not kept")
+	}
+	// Once the first goes, the datapath-id is free again.
+	_ = fs.nc.Close()
 	select {
 	case old := <-disconnected:
 		if old != sw {
@@ -117,17 +165,26 @@ func TestFakeSwitchMultipartAndErrors(t *testing.T) {
 	case <-time.After(waitBound):
 		t.Fatal("old connection not dropped")
 	}
-	if sw2 := ts.waitSwitch(t); sw2 != sw || !sw.Connected() || len(ts.srv.Switches()) != 1 {
-		t.Fatal("replacement connection not attached to the same switch")
-	}
-	select {
-	case <-fs.done:
-	case <-time.After(waitBound):
-		t.Fatal("old connection still open")
+	fs3 := &fakeSwitch{dpid: 42}
+	dialFake(t, ts.addr, fs3)
+	if sw3 := ts.waitSwitch(t); sw3 != sw || !sw.Connected() || len(ts.srv.Switches()) != 1 {
+		t.Fatal("new connection not attached to the same switch")
 	}
 	// The new connection starts from the switch's report: all three are missing.
 	if res, err := sw.Sync(ctxT(t), flows, nil); err != nil || res.Added != 3 {
 		t.Errorf("sync on the new connection %+v %v", res, err)
+	}
+}
+
+// eventually waits until cond holds; waitBound only guards against a hang.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitBound)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -109,6 +109,12 @@ func startServer(t *testing.T, addr string, configure ...func(*Server)) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, ln, configure...)
+}
+
+// serveOn runs a Server on ln until the test ends.
+func serveOn(t *testing.T, ln net.Listener, configure ...func(*Server)) *testServer {
+	t.Helper()
 	ts := &testServer{srv: NewServer(nil), addr: ln.Addr().String(), connected: make(chan *Switch, 8),
 		packetIns: make(chan PacketIn, 64), removed: make(chan FlowRemoved, 64)}
 	ts.srv.OnConnect = func(sw *Switch) { ts.connected <- sw }

@@ -2,6 +2,7 @@ package openflow
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,12 +26,23 @@ const (
 )
 
 // Server accepts switch connections and keeps one Switch per datapath id.
-// Set the exported fields before calling Serve.
+// Set the exported fields before calling Serve. Given a TLS listener, it
+// runs each handshake itself, with the handshake timeout.
+//
+// A connection is admitted after the features reply: Admit (when set)
+// must accept the peer, and no other connection may hold or be claiming
+// the same datapath-id. A second connection never displaces the first;
+// instead the first is probed with an echo request and dropped if it does
+// not answer within DuplicateProbe, so a switch that restarted without
+// closing its old connection gets in on its next attempt. A refused peer
+// gets nothing but the hello and the features request.
 type Server struct {
 	OnConnect     func(*Switch)
 	OnDisconnect  func(*Switch)
 	OnPacketIn    func(*Switch, PacketIn)
 	OnFlowRemoved func(*Switch, FlowRemoved)
+	Admit         func(Peer) error // nil admits every peer; return a RefusedError to give the reason
+	OnRefused     func(Refusal)    // called for every refused connection; must not block
 
 	Role             Role          // requested at handshake; 0 means RoleEqual
 	GenerationID     uint64        // for RoleMaster/RoleSlave
@@ -39,6 +51,7 @@ type Server struct {
 	EchoTimeout      time.Duration // silence that drops a switch; 0 means 3 intervals
 	HandshakeTimeout time.Duration // 0 means 10s
 	MaxQueuedEvents  int           // packet-ins queued per switch before dropping; 0 means 4096
+	DuplicateProbe   time.Duration // answer time asked of a connection whose datapath-id another claims; 0 means 3s
 
 	log      *slog.Logger
 	mu       sync.Mutex
@@ -107,6 +120,13 @@ func (s *Server) Switches() []*Switch {
 	return out
 }
 
+func (s *Server) probeTimeout() time.Duration {
+	if s.DuplicateProbe <= 0 {
+		return 3 * time.Second
+	}
+	return s.DuplicateProbe
+}
+
 func (s *Server) durations() (interval, timeout, handshake time.Duration) {
 	interval, timeout, handshake = s.EchoInterval, s.EchoTimeout, s.HandshakeTimeout
 	if interval <= 0 {
@@ -138,6 +158,15 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 	interval, timeout, hsTimeout := s.durations()
+	peer := Peer{Remote: nc.RemoteAddr()}
+	if tc, ok := nc.(*tls.Conn); ok {
+		name, err := tlsHandshake(ctx, tc, hsTimeout)
+		if err != nil {
+			s.refuse(c, tlsRefusal(peer, err))
+			return
+		}
+		peer.TLS, peer.Name = true, name
+	}
 	if err := helloExchange(c, hsTimeout); err != nil {
 		log.Warn("openflow hello failed", "err", err)
 		c.close(err)
@@ -151,15 +180,13 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	}()
 	defer func() { <-readDone }()
 	hctx, cancel := context.WithTimeout(ctx, hsTimeout)
-	dpid, err := s.handshake(hctx, c)
+	sw, err := s.admit(hctx, c, &peer)
 	cancel()
 	if err != nil {
-		log.Warn("openflow handshake failed", "err", err)
-		c.close(err)
 		return
 	}
-	sw := s.attach(dpid, c)
-	log.Info("switch connected", "dpid", fmt.Sprintf("%016x", dpid))
+	s.attach(sw, c)
+	log.Info("switch connected", "dpid", fmt.Sprintf("%016x", peer.DPID), "name", peer.Name)
 	if s.OnConnect != nil {
 		s.OnConnect(sw)
 	}
@@ -168,11 +195,56 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	<-readDone
 	events.stop()
 	sw.detach(c)
-	log.Info("switch disconnected", "dpid", fmt.Sprintf("%016x", dpid), "err", c.err)
+	log.Info("switch disconnected", "dpid", fmt.Sprintf("%016x", peer.DPID), "err", c.err)
 	if s.OnDisconnect != nil {
 		s.OnDisconnect(sw)
 	}
 	close(c.finished())
+}
+
+// admit learns the datapath-id, applies Admit, claims the datapath-id and
+// only then configures the switch. On error the connection is closed.
+func (s *Server) admit(ctx context.Context, c *conn, peer *Peer) (*Switch, error) {
+	dpid, err := features(ctx, c)
+	if err != nil {
+		c.log.Warn("openflow handshake failed", "err", err)
+		c.close(err)
+		return nil, err
+	}
+	peer.DPID = dpid
+	if s.Admit != nil {
+		if err := s.Admit(*peer); err != nil {
+			r := Refusal{Peer: *peer, Reason: RefusedUnknownXTR, Err: err}
+			var re *RefusedError
+			if errors.As(err, &re) {
+				r.Reason = re.Reason
+			}
+			s.refuse(c, r)
+			return nil, err
+		}
+	}
+	sw, holder := s.reserve(dpid, c)
+	if sw == nil {
+		err := fmt.Errorf("datapath-id %016x is held by the connection from %s", dpid, holder.nc.RemoteAddr())
+		s.refuse(c, Refusal{Peer: *peer, Reason: RefusedDuplicate, Err: err})
+		go holder.probe(s.probeTimeout())
+		return nil, err
+	}
+	if err := s.configure(ctx, c); err != nil {
+		sw.release(c)
+		c.log.Warn("openflow handshake failed", "err", err)
+		c.close(err)
+		return nil, err
+	}
+	return sw, nil
+}
+
+// refuse closes a connection and reports why.
+func (s *Server) refuse(c *conn, r Refusal) {
+	c.close(fmt.Errorf("refused: %s", r.Reason))
+	if s.OnRefused != nil {
+		s.OnRefused(r)
+	}
 }
 
 // helloExchange sends our hello and requires the switch's hello to admit 1.3.
@@ -201,8 +273,8 @@ func helloExchange(c *conn, timeout time.Duration) error {
 	return nil
 }
 
-// handshake learns the datapath id, sets the miss length and claims our role.
-func (s *Server) handshake(ctx context.Context, c *conn) (uint64, error) {
+// features asks the switch for its datapath-id.
+func features(ctx context.Context, c *conn) (uint64, error) {
 	m, err := c.call(ctx, &ofp13.FeaturesRequest{})
 	if err != nil {
 		return 0, fmt.Errorf("features: %w", err)
@@ -211,21 +283,24 @@ func (s *Server) handshake(ctx context.Context, c *conn) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("features: unexpected reply type %d", m.MsgType())
 	}
+	return fr.DatapathID, nil
+}
+
+// configure sets the miss length and claims our role.
+func (s *Server) configure(ctx context.Context, c *conn) error {
 	miss := s.MissSendLen
 	if miss == 0 {
 		miss = ofp13.ControllerMax
 	}
 	if err := c.send(c.nextXID(), &ofp13.SetConfig{MissSendLen: miss}); err != nil {
-		return 0, fmt.Errorf("set-config: %w", err)
+		return fmt.Errorf("set-config: %w", err)
 	}
 	role := s.Role
 	if role == 0 {
 		role = RoleEqual
 	}
-	if _, err := requestRole(ctx, c, role, s.GenerationID); err != nil {
-		return 0, err
-	}
-	return fr.DatapathID, nil
+	_, err := requestRole(ctx, c, role, s.GenerationID)
+	return err
 }
 
 func requestRole(ctx context.Context, c *conn, role Role, gen uint64) (Role, error) {
@@ -240,10 +315,9 @@ func requestRole(ctx context.Context, c *conn, role Role, gen uint64) (Role, err
 	return Role(rr.Role), nil
 }
 
-// attach makes c the connection of switch dpid. An existing connection for
-// the same dpid is closed first, and its teardown (OnDisconnect included)
-// finishes before the new one is announced.
-func (s *Server) attach(dpid uint64, c *conn) *Switch {
+// reserve claims switch dpid for c. It fails, returning the connection in
+// the way, while another connection holds or is claiming the switch.
+func (s *Server) reserve(dpid uint64, c *conn) (*Switch, *conn) {
 	s.mu.Lock()
 	sw, ok := s.switches[dpid]
 	if !ok {
@@ -252,16 +326,29 @@ func (s *Server) attach(dpid uint64, c *conn) *Switch {
 	}
 	s.mu.Unlock()
 	sw.mu.Lock()
-	old := sw.c
+	defer sw.mu.Unlock()
+	if sw.c != nil {
+		return nil, sw.c
+	}
+	if sw.pending != nil {
+		return nil, sw.pending
+	}
+	sw.pending = c
+	return sw, nil
+}
+
+// attach makes the reserved connection c the switch's. The teardown of the
+// switch's previous connection (OnDisconnect included) finishes first, so
+// the callbacks of one switch never overlap.
+func (s *Server) attach(sw *Switch, c *conn) {
+	sw.mu.Lock()
+	prev := sw.last
 	sw.mu.Unlock()
-	if old != nil {
-		sw.log.Info("replacing connection of switch")
-		old.close(errors.New("replaced by a new connection"))
-		<-old.finished()
+	if prev != nil {
+		<-prev.finished()
 	}
 	sw.mu.Lock()
-	sw.c = c
+	sw.pending, sw.c, sw.last = nil, c, c
 	sw.mu.Unlock()
 	c.sw.Store(sw)
-	return sw
 }

@@ -19,8 +19,10 @@ type Switch struct {
 	dpid uint64
 	log  *slog.Logger
 
-	mu sync.Mutex
-	c  *conn // nil while disconnected
+	mu      sync.Mutex
+	c       *conn // nil while disconnected
+	pending *conn // admitted, finishing its handshake
+	last    *conn // the latest connection attached, possibly being torn down
 
 	syncMu sync.Mutex // one Sync or meter change at a time
 	stMu   sync.Mutex
@@ -78,6 +80,15 @@ func (sw *Switch) detach(c *conn) {
 		sw.st = nil
 	}
 	sw.stMu.Unlock()
+}
+
+// release gives up the claim of a connection whose handshake failed.
+func (sw *Switch) release(c *conn) {
+	sw.mu.Lock()
+	if sw.pending == c {
+		sw.pending = nil
+	}
+	sw.mu.Unlock()
 }
 
 // RemoteAddr is the switch's address, or nil while disconnected.

@@ -133,7 +133,8 @@ func readSnapshot(ctx context.Context, ovs client.Client) (*snapshot, error) {
 	var ports []*vswitchd.Port
 	var ifaces []*vswitchd.Interface
 	var ctrls []*vswitchd.Controller
-	for _, list := range []any{&roots, &bridges, &ports, &ifaces, &ctrls} {
+	var ssls []*vswitchd.SSL
+	for _, list := range []any{&roots, &bridges, &ports, &ifaces, &ctrls, &ssls} {
 		if err := ovs.List(ctx, list); err != nil {
 			return nil, fmt.Errorf("read cache: %w", err)
 		}
@@ -152,6 +153,9 @@ func readSnapshot(ctx context.Context, ovs client.Client) (*snapshot, error) {
 	}
 	for _, ct := range ctrls {
 		s.controllers[ct.UUID] = ct
+	}
+	for _, r := range ssls {
+		s.ssl[r.UUID] = r
 	}
 	return s, nil
 }

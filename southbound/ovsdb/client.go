@@ -58,6 +58,9 @@ func Dial(ctx context.Context, endpoint string, log *slog.Logger, opts ...Option
 	if ep.Scheme == "ssl" && o.tls == nil {
 		return nil, fmt.Errorf("%w %q: ssl needs a TLS configuration (WithTLS)", ErrBadEndpoint, endpoint)
 	}
+	if ep.Scheme == "tcp" && o.requireTLS {
+		return nil, fmt.Errorf("%w %q: plain TCP refused while the controller runs with TLS; use an ssl: endpoint", ErrBadEndpoint, endpoint)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +89,7 @@ func clientModel() (model.ClientDBModel, error) {
 		vswitchd.PortTable:        &vswitchd.Port{},
 		vswitchd.InterfaceTable:   &vswitchd.Interface{},
 		vswitchd.ControllerTable:  &vswitchd.Controller{},
+		vswitchd.SSLTable:         &vswitchd.SSL{},
 	})
 }
 
@@ -123,15 +127,16 @@ func (c *Client) connect(ctx context.Context) (client.Client, error) {
 
 func monitorRequest(ovs client.Client) *client.Monitor {
 	root, br := &vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}
-	port, iface, ctrl := &vswitchd.Port{}, &vswitchd.Interface{}, &vswitchd.Controller{}
+	port, iface, ctrl, ssl := &vswitchd.Port{}, &vswitchd.Interface{}, &vswitchd.Controller{}, &vswitchd.SSL{}
 	return ovs.NewMonitor(
-		client.WithTable(root, &root.Bridges),
+		client.WithTable(root, &root.Bridges, &root.SSL),
 		client.WithTable(br, &br.Name, &br.DatapathType, &br.FailMode, &br.Protocols,
 			&br.OtherConfig, &br.Controller, &br.Ports, &br.ExternalIDs),
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options,
 			&iface.OfportRequest, &iface.ExternalIDs),
 		client.WithTable(ctrl, &ctrl.Target, &ctrl.ExternalIDs),
+		client.WithTable(ssl, &ssl.PrivateKey, &ssl.Certificate, &ssl.CaCert, &ssl.ExternalIDs),
 	)
 }
 
@@ -154,6 +159,8 @@ func ownerOf(m model.Model) string {
 	case *vswitchd.Interface:
 		return r.ExternalIDs[OwnerKey]
 	case *vswitchd.Controller:
+		return r.ExternalIDs[OwnerKey]
+	case *vswitchd.SSL:
 		return r.ExternalIDs[OwnerKey]
 	}
 	return ""

@@ -36,6 +36,7 @@ type Desired struct {
 	TunnelOFPort int          // ofport_request of the tunnel port; 0 = let OVS choose
 	LocalRLOC    netip.Addr   // options:local_ip of the tunnel
 	AccessPorts  []AccessPort // ports bound to tenant networks
+	SSL          *SSL         // files for ssl: controller targets; nil leaves the SSL table alone
 }
 
 // AccessPort is a host interface (typically a veth) added to the bridge.
@@ -78,6 +79,11 @@ func (d Desired) validate() error {
 	}
 	if !d.LocalRLOC.IsValid() || d.LocalRLOC.IsUnspecified() {
 		return fmt.Errorf("local RLOC %v is not a usable address", d.LocalRLOC)
+	}
+	if d.SSL != nil {
+		if err := d.SSL.validate(); err != nil {
+			return err
+		}
 	}
 	return d.validatePorts()
 }

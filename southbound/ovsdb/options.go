@@ -11,6 +11,7 @@ type Option func(*options)
 
 type options struct {
 	tls         *tls.Config
+	requireTLS  bool
 	owner       string
 	probe       time.Duration // idle time before an echo checks the connection
 	dialTimeout time.Duration
@@ -32,8 +33,28 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
-// WithTLS sets the client configuration used for ssl: endpoints.
+// WithTLS sets the client configuration used for ssl: endpoints. Dial
+// checks the server's certificate against the address dialled unless
+// cfg.ServerName says otherwise; a Manager sets ServerName to each xTR's
+// name, so a switch proves it is that xTR (l2lisp pki issue puts the name
+// in the certificate) whatever address it is reached at.
 func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+
+// WithRequireTLS refuses tcp: endpoints: once the controller has TLS, a
+// switch database reached in plain TCP is a mistake to report, not a
+// fallback. unix: sockets stay allowed, being local.
+func WithRequireTLS() Option { return func(o *options) { o.requireTLS = true } }
+
+// serverName makes the TLS client expect a certificate for name.
+func serverName(name string) Option {
+	return func(o *options) {
+		if o.tls != nil && o.tls.ServerName == "" {
+			c := o.tls.Clone()
+			c.ServerName = name
+			o.tls = c
+		}
+	}
+}
 
 // WithOwner changes the external_ids:l2lisp-owner value, so that two
 // controllers sharing a switch never reconcile each other's rows.

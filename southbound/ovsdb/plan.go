@@ -82,6 +82,9 @@ func planApply(s *snapshot, d Desired, owner string) ([]ovsdb.Operation, Changes
 		}
 	}
 	p := &planner{s: s, owner: owner}
+	if err := p.planSSL(d.SSL); err != nil {
+		return nil, nil, err
+	}
 	if br == nil {
 		p.createBridge(d, specs)
 	} else {

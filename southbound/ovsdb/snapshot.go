@@ -12,6 +12,7 @@ type snapshot struct {
 	ports       map[string]*vswitchd.Port
 	ifaces      map[string]*vswitchd.Interface
 	controllers map[string]*vswitchd.Controller
+	ssl         map[string]*vswitchd.SSL
 }
 
 func newSnapshot() *snapshot {
@@ -20,6 +21,7 @@ func newSnapshot() *snapshot {
 		ports:       map[string]*vswitchd.Port{},
 		ifaces:      map[string]*vswitchd.Interface{},
 		controllers: map[string]*vswitchd.Controller{},
+		ssl:         map[string]*vswitchd.SSL{},
 	}
 }
 

@@ -34,6 +34,8 @@ type xtr struct {
 
 func newXTR(name string, ep Endpoint, d Desired, log *slog.Logger, opts []Option) *xtr {
 	ctx, cancel := context.WithCancel(context.Background())
+	// The switch's certificate must be valid for the xTR's name.
+	opts = append(opts[:len(opts):len(opts)], serverName(name))
 	return &xtr{
 		name: name, ep: ep, log: log, opts: opts,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/test/lab"
 )
 
@@ -28,17 +29,20 @@ type benchCtl struct {
 	done   chan struct{}
 	logf   *os.File
 	client *http.Client
+	PKI    *pkitest.PKI
 }
 
 // startBenchController runs l2lisp serve with OpenFlow on ofListen; it is
 // stopped by the test's cleanup.
 func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *benchCtl {
 	tb.Helper()
-	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "http://" + freeAddr(tb), OFAddr: ofListen,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	args := []string{"serve", "--db", filepath.Join(c.Dir, "l2lisp.db"), "--listen", strings.TrimPrefix(c.API, "http://"),
+	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "https://" + freeAddr(tb), OFAddr: ofListen}
+	c.PKI = pkitest.NewIn(tb, filepath.Join(c.Dir, "pki"))
+	c.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64,
+		TLSClientConfig: c.PKI.ClientTLS()}}
+	args := append([]string{"serve", "--db", filepath.Join(c.Dir, "l2lisp.db"), "--listen", strings.TrimPrefix(c.API, "https://"),
 		"--openflow-listen", ofListen, "--lisp-listen", freeUDP(tb), "--api-token", token,
-		"--log-level", logLevel}
+		"--log-level", logLevel}, c.PKI.ServeFlags()...)
 	if ofTarget != "" {
 		args = append(args, "--openflow-target", ofTarget)
 	}
@@ -57,7 +61,7 @@ func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *b
 	tb.Cleanup(c.stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(c.API + "/healthz"); err == nil {
+		if resp, err := c.client.Get(c.API + "/healthz"); err == nil {
 			resp.Body.Close()
 			return c
 		}
@@ -167,7 +171,7 @@ func benchLab(b *testing.B, staticHosts bool) (*benchCtl, *lab.Topology) {
 	// The lab's progress lines would interleave with the benchmark lines.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_ = lab.Down(ctx, lab.Config{Log: quiet})
-	ctl := startBenchController(b, ":6653", lab.ControllerOF, "info")
+	ctl := startBenchController(b, ":6653", lab.ControllerOFTLS, "info")
 	b.Cleanup(func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
 		defer dcancel()
@@ -175,7 +179,8 @@ func benchLab(b *testing.B, staticHosts bool) (*benchCtl, *lab.Topology) {
 			b.Logf("lab down: %v", err)
 		}
 	})
-	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: ctl.API, Token: token, StaticHosts: staticHosts, Log: quiet})
+	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: ctl.API, Token: token, StaticHosts: staticHosts,
+		PKIDir: ctl.PKI.Dir, Log: quiet})
 	if err != nil {
 		b.Fatalf("lab up: %v", err)
 	}

@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/pki"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
 	"github.com/l2lisp/l2lisp/test/sim"
 )
@@ -35,7 +39,7 @@ func BenchmarkMappingToFlows100Sim(b *testing.B) {
 	defer cancel()
 	for i, dpid := range dpids {
 		sw := i
-		s, err := sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid, OnFlowMod: func(fm *ofp13.FlowMod, at time.Time) {
+		s, err := sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid, TLS: simTLS(b, ctl.PKI, simSiteName(i)+"-x"), OnFlowMod: func(fm *ofp13.FlowMod, at time.Time) {
 			if fm.Command == ofp13.FlowAdd {
 				if m := sim.EthDst(fm.Match); m != ([6]byte{}) {
 					arr.arrive(sw, m, at)
@@ -92,4 +96,18 @@ func registerSimSite(b *testing.B, ctl *benchCtl, i int, iid uint32) uint64 {
 	}
 	ctl.do("POST", "/api/v1/xtrs/"+name+"-x/ports", map[string]any{"name": "p1", "instance_id": iid}, 201)
 	return dpid
+}
+
+// simTLS is the TLS configuration of a simulated switch that is xTR name:
+// its own certificate from the PKI, and the PKI's CA for the controller.
+func simTLS(tb testing.TB, p *pkitest.PKI, name string) *tls.Config {
+	tb.Helper()
+	dir := p.XTR(tb, name)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, pki.BundleCert), filepath.Join(dir, pki.BundleKey))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := p.ClientTLS()
+	cfg.Certificates = []tls.Certificate{cert}
+	return cfg
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/test/lab"
 )
 
@@ -75,7 +76,9 @@ type Env struct {
 	API     string
 	Topo    *lab.Topology
 	Dir     string
-	Extra   []string // extra serve flags
+	Extra   []string     // extra serve flags
+	PKI     *pkitest.PKI // the CA, the controller's certificate and the lab's xTR certificates
+	HTTP    *http.Client // trusts only the PKI's CA
 	ctl     *exec.Cmd
 	ctlDone chan struct{}
 	logf    *os.File
@@ -101,7 +104,9 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 	t.Cleanup(release)
 	e := &Env{t: t, Bin: binary(t), Dir: t.TempDir(), Extra: opt.ServeFlags}
 	e.DB = filepath.Join(e.Dir, "l2lisp.db")
-	e.API = "http://" + freeAddr(t)
+	e.API = "https://" + freeAddr(t)
+	e.PKI = pkitest.NewIn(t, filepath.Join(e.Dir, "pki"))
+	e.HTTP = e.PKI.Client()
 	_ = lab.Down(ctx, lab.Config{})
 	e.StartController()
 	t.Cleanup(func() {
@@ -112,7 +117,8 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 			t.Logf("lab down: %v", err)
 		}
 	})
-	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts})
+	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts,
+		PKIDir: e.PKI.Dir})
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}
@@ -144,9 +150,10 @@ func freeUDP(t testing.TB) string {
 // StartController starts l2lisp serve on the env's database.
 func (e *Env) StartController() {
 	e.t.Helper()
-	args := append([]string{"serve", "--db", e.DB, "--listen", strings.TrimPrefix(e.API, "http://"),
-		"--openflow-listen", ":6653", "--openflow-target", lab.ControllerOF,
-		"--lisp-listen", freeUDP(e.t), "--api-token", token, "--log-level", "debug"}, e.Extra...)
+	args := append([]string{"serve", "--db", e.DB, "--listen", strings.TrimPrefix(e.API, "https://"),
+		"--openflow-listen", ":6653", "--openflow-target", lab.ControllerOFTLS,
+		"--lisp-listen", freeUDP(e.t), "--api-token", token, "--log-level", "debug"}, e.PKI.ServeFlags()...)
+	args = append(args, e.Extra...)
 	f, err := os.OpenFile(filepath.Join(e.Dir, "l2lisp.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		e.t.Fatal(err)
@@ -161,7 +168,7 @@ func (e *Env) StartController() {
 	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(e.ctlDone)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(e.API + "/healthz"); err == nil {
+		if resp, err := e.HTTP.Get(e.API + "/healthz"); err == nil {
 			resp.Body.Close()
 			return
 		}
@@ -207,7 +214,7 @@ func (e *Env) Do(method, path string, body any) (int, []byte) {
 	req, _ := http.NewRequest(method, e.API+path, rd)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -264,7 +271,7 @@ func (e *Env) WaitConnected(n int) {
 // Metric reads one sample of a Prometheus metric (summed over labels).
 func (e *Env) Metric(name string) float64 {
 	e.t.Helper()
-	resp, err := http.Get(e.API + "/metrics")
+	resp, err := e.HTTP.Get(e.API + "/metrics")
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func mobWaitEvent(t *testing.T, e *Env, typ string, match func(mobEvent) bool) m
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.API+"/api/v1/events?since=0", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

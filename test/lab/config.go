@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
+
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // Prefix starts every namespace, root-namespace link and directory the lab
@@ -20,7 +23,12 @@ const (
 	MgmtBridge   = Prefix + "-mgmt" // Linux bridge in the root namespace
 	MgmtAddr     = "203.0.113.254"  // the controller's side of the management network
 	WANNetns     = Prefix + "-wan"
-	ControllerOF = "tcp:" + MgmtAddr + ":6653"
+	ControllerOF = "tcp:" + MgmtAddr + ":6653" // with Plaintext
+	// ControllerOFTLS is where switches find the controller: OpenFlow over TLS.
+	ControllerOFTLS = "ssl:" + MgmtAddr + ":6653"
+	// OVSDBPort is where each DC's ovsdb-server takes TLS connections, on
+	// the DC's management address.
+	OVSDBPort = 6640
 	// Interface names inside the lab's own namespaces, which nobody else uses.
 	wanBridge = "br-wan"
 	wanPort   = "wan0"
@@ -48,6 +56,19 @@ type Config struct {
 	Networks        []Network // default DefaultNetworks
 	RunDir          string    // default DefaultRunDir
 
+	// PKIDir holds the lab's certificates in package pki's layout: Up
+	// initialises it if it has no CA yet and issues each DC's xTR bundle
+	// (xtrs/dcN-edge) that is missing. Default RunDir/pki, which Down
+	// removes; give a directory of your own to start the controller with
+	// its certificate before Up.
+	PKIDir string
+	// Plaintext builds the lab without TLS: OVSDB over unix sockets only and
+	// switches pointed at tcp: OpenFlow, for serve --insecure-plaintext.
+	Plaintext bool
+	// CAFile is the CA the controller's REST certificate chains to when
+	// registering over https; default PKIDir/ca.pem.
+	CAFile string
+
 	// Register makes Up create networks, sites, xTRs, port bindings (and,
 	// with StaticHosts, static mappings) through the controller's REST API.
 	Register    bool
@@ -71,6 +92,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RunDir == "" {
 		c.RunDir = DefaultRunDir
+	}
+	if c.PKIDir == "" && !c.Plaintext {
+		c.PKIDir = filepath.Join(c.RunDir, "pki")
+	}
+	if c.CAFile == "" && !c.Plaintext {
+		c.CAFile = filepath.Join(c.PKIDir, pki.CAFile)
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

@@ -23,6 +23,16 @@ const SchemaPath = "/usr/share/openvswitch/vswitch.ovsschema"
 type OVS struct {
 	Dir   string `json:"dir"`
 	Netns string `json:"netns,omitempty"` // empty: the current namespace
+	SSL   *SSL   `json:"ssl,omitempty"`   // ovsdb-server's TLS listener, if any
+}
+
+// SSL makes ovsdb-server also listen with TLS, with the switch's own key
+// and certificate and the CA it trusts for clients (PEM file paths).
+type SSL struct {
+	PrivateKey  string `json:"private_key"`
+	Certificate string `json:"certificate"`
+	CACert      string `json:"ca_cert"`
+	Remote      string `json:"remote"` // passive method, e.g. pssl:6640:203.0.113.1
 }
 
 // DBSock is the OVSDB endpoint of the instance, as libovsdb and ovs-vsctl take it.
@@ -78,37 +88,45 @@ func (o *OVS) Appctl(args ...string) (string, error) { return o.Run("ovs-appctl"
 // Leftovers of an earlier run in dir are stopped and removed first.
 func StartOVS(dir, netns string) (*OVS, error) {
 	o := &OVS{Dir: dir, Netns: netns}
-	o.Stop()
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clean %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	db := filepath.Join(dir, "conf.db")
-	if _, err := o.Run("ovsdb-tool", "create", db, SchemaPath); err != nil {
-		return nil, err
-	}
-	if err := o.StartDB(); err != nil {
-		return nil, err
-	}
-	if _, err := o.Vsctl("--no-wait", "init"); err != nil {
-		return nil, err
-	}
-	if err := o.StartVswitchd(); err != nil {
-		return nil, err
-	}
-	return o, nil
+	return o, o.Start()
 }
 
-// StartDB starts ovsdb-server on the instance's database.
+// Start is StartOVS for an instance described by o (with o.SSL, say).
+func (o *OVS) Start() error {
+	o.Stop()
+	if err := os.RemoveAll(o.Dir); err != nil {
+		return fmt.Errorf("clean %s: %w", o.Dir, err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", o.Dir, err)
+	}
+	db := filepath.Join(o.Dir, "conf.db")
+	if _, err := o.Run("ovsdb-tool", "create", db, SchemaPath); err != nil {
+		return err
+	}
+	if err := o.StartDB(); err != nil {
+		return err
+	}
+	if _, err := o.Vsctl("--no-wait", "init"); err != nil {
+		return err
+	}
+	return o.StartVswitchd()
+}
+
+// StartDB starts ovsdb-server on the instance's database, listening on
+// its unix socket and, with o.SSL, on o.SSL.Remote with TLS.
 func (o *OVS) StartDB() error {
-	_, err := o.Run("ovsdb-server", filepath.Join(o.Dir, "conf.db"),
-		"--remote=punix:"+filepath.Join(o.Dir, "db.sock"),
-		"--pidfile="+filepath.Join(o.Dir, "ovsdb-server.pid"),
-		"--unixctl="+filepath.Join(o.Dir, "ovsdb-server.ctl"),
-		"--log-file="+filepath.Join(o.Dir, "ovsdb-server.log"),
-		"--detach")
+	args := []string{filepath.Join(o.Dir, "conf.db"),
+		"--remote=punix:" + filepath.Join(o.Dir, "db.sock"),
+		"--pidfile=" + filepath.Join(o.Dir, "ovsdb-server.pid"),
+		"--unixctl=" + filepath.Join(o.Dir, "ovsdb-server.ctl"),
+		"--log-file=" + filepath.Join(o.Dir, "ovsdb-server.log"),
+		"--detach"}
+	if s := o.SSL; s != nil {
+		args = append(args, "--remote="+s.Remote, "--private-key="+s.PrivateKey,
+			"--certificate="+s.Certificate, "--ca-cert="+s.CACert)
+	}
+	_, err := o.Run("ovsdb-server", args...)
 	return err
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // APIError is the controller's error body: {"error":{"code","message","field"}}.
@@ -37,12 +39,21 @@ type client struct {
 	http  *http.Client
 }
 
-func newClient(cfg Config) *client {
+func newClient(cfg Config) (*client, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
+		if strings.HasPrefix(cfg.APIURL, "https:") && cfg.CAFile != "" {
+			tc, err := pki.ClientTrusting(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("controller CA: %w", err)
+			}
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = tc
+			hc.Transport = tr
+		}
 	}
-	return &client{base: strings.TrimRight(cfg.APIURL, "/"), token: cfg.Token, http: hc}
+	return &client{base: strings.TrimRight(cfg.APIURL, "/"), token: cfg.Token, http: hc}, nil
 }
 
 // create POSTs body to path. 409 means an earlier run made it already,
@@ -103,6 +114,7 @@ type (
 		OVSDB        string `json:"ovsdb"`
 		Bridge       string `json:"bridge"`
 		DatapathType string `json:"datapath_type"`
+		TLSDir       string `json:"tls_dir,omitempty"`
 		Priority     int    `json:"priority"`
 		Weight       int    `json:"weight"`
 	}
@@ -122,7 +134,10 @@ type (
 // host's MAC. Up calls it when cfg.Register is set; it is idempotent.
 func Register(ctx context.Context, cfg Config, t *Topology) error {
 	cfg = cfg.withDefaults()
-	c := newClient(cfg)
+	c, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
 	var iids []uint32
 	for _, n := range t.Networks {
 		if _, err := c.create(ctx, "/api/v1/networks", networkReq{InstanceID: n.InstanceID, Name: n.Name}); err != nil {
@@ -169,9 +184,13 @@ func registerDC(ctx context.Context, c *client, d *DC, iids []uint32) error {
 	if created {
 		d.AuthKey = key
 	}
+	ovsdb := d.OVSDB
+	if ovsdb == "" {
+		ovsdb = d.OVS.DBSock() // a topology file from before TLS
+	}
 	x := xtrReq{
-		Name: d.XTR, RLOC: d.RLOC.String(), OVSDB: d.OVS.DBSock(), Bridge: "br-int",
-		DatapathType: "netdev", Priority: 1, Weight: 100,
+		Name: d.XTR, RLOC: d.RLOC.String(), OVSDB: ovsdb, Bridge: "br-int",
+		DatapathType: "netdev", TLSDir: d.TLSDir, Priority: 1, Weight: 100,
 	}
 	_, err = c.create(ctx, "/api/v1/sites/"+url.PathEscape(d.Name)+"/xtrs", x)
 	return err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 )
 
 type call struct {
@@ -21,10 +23,13 @@ type call struct {
 
 // fakeAPI records every call and answers with status(path) (and, for
 // errors, the controller's error body).
+// It serves HTTPS with a certificate of a test CA, which Config.CAFile
+// must name.
 func fakeAPI(t *testing.T, status func(path string, body map[string]any) int) (*httptest.Server, func() []call) {
 	var mu sync.Mutex
 	var calls []call
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ca = pkitest.New(t)
+	srv := ca.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		if err := json.Unmarshal(raw, &body); err != nil {
@@ -42,9 +47,11 @@ func fakeAPI(t *testing.T, status func(path string, body map[string]any) int) (*
 		}
 		_, _ = io.WriteString(w, `{}`)
 	}))
-	t.Cleanup(srv.Close)
 	return srv, func() []call { mu.Lock(); defer mu.Unlock(); return append([]call(nil), calls...) }
 }
+
+// ca is the test CA of the last fakeAPI.
+var ca *pkitest.PKI
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -57,7 +64,7 @@ func TestRegisterCalls(t *testing.T) {
 		return http.StatusCreated
 	})
 	cfg := Config{DCs: 2, HostsPerNetwork: 1, Register: true, APIURL: srv.URL + "/", Token: "s3cret",
-		StaticHosts: true, RunDir: "/tmp/l2lab-unit", Log: quietLog()}.withDefaults()
+		StaticHosts: true, RunDir: "/tmp/l2lab-unit", CAFile: ca.CAFile(), Log: quietLog()}.withDefaults()
 	topo := plan(cfg)
 	if err := Register(context.Background(), cfg, topo); err != nil {
 		t.Fatalf("Register: %v", err)
@@ -80,12 +87,12 @@ func TestRegisterCalls(t *testing.T) {
 		{"/api/v1/networks", map[string]any{"instance_id": 4200.0, "name": "red"}},
 		{"/api/v1/sites", map[string]any{"name": "dc1", "auth_key": got[2].Body["auth_key"], "networks": []any{4100.0, 4200.0}}},
 		{"/api/v1/sites/dc1/xtrs", map[string]any{"name": "dc1-edge", "rloc": "192.0.2.1",
-			"ovsdb": "unix:/tmp/l2lab-unit/dc1/db.sock", "bridge": "br-int", "datapath_type": "netdev",
-			"priority": 1.0, "weight": 100.0}},
+			"ovsdb": "ssl:203.0.113.1:6640", "tls_dir": "/tmp/l2lab-unit/pki/xtrs/dc1-edge", "bridge": "br-int",
+			"datapath_type": "netdev", "priority": 1.0, "weight": 100.0}},
 		{"/api/v1/sites", map[string]any{"name": "dc2", "auth_key": got[4].Body["auth_key"], "networks": []any{4100.0, 4200.0}}},
 		{"/api/v1/sites/dc2/xtrs", map[string]any{"name": "dc2-edge", "rloc": "192.0.2.2",
-			"ovsdb": "unix:/tmp/l2lab-unit/dc2/db.sock", "bridge": "br-int", "datapath_type": "netdev",
-			"priority": 1.0, "weight": 100.0}},
+			"ovsdb": "ssl:203.0.113.2:6640", "tls_dir": "/tmp/l2lab-unit/pki/xtrs/dc2-edge", "bridge": "br-int",
+			"datapath_type": "netdev", "priority": 1.0, "weight": 100.0}},
 		{"/api/v1/xtrs/dc1-edge/ports", map[string]any{"name": "dc1-blue-h1", "instance_id": 4100.0}},
 		{"/api/v1/mappings", map[string]any{"instance_id": 4100.0, "eid": "02:00:10:04:01:01", "site": "dc1"}},
 		{"/api/v1/xtrs/dc1-edge/ports", map[string]any{"name": "dc1-red-h1", "instance_id": 4200.0}},
@@ -108,7 +115,7 @@ func TestRegisterCalls(t *testing.T) {
 
 func TestRegisterWithoutStaticHosts(t *testing.T) {
 	srv, calls := fakeAPI(t, func(string, map[string]any) int { return http.StatusOK })
-	cfg := Config{DCs: 1, HostsPerNetwork: 1, Register: true, APIURL: srv.URL, Log: quietLog()}.withDefaults()
+	cfg := Config{DCs: 1, HostsPerNetwork: 1, Register: true, APIURL: srv.URL, CAFile: ca.CAFile(), Log: quietLog()}.withDefaults()
 	if err := Register(context.Background(), cfg, plan(cfg)); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +136,7 @@ func TestRegisterError(t *testing.T) {
 		}
 		return http.StatusCreated
 	})
-	cfg := Config{DCs: 1, Register: true, APIURL: srv.URL, Log: quietLog()}.withDefaults()
+	cfg := Config{DCs: 1, Register: true, APIURL: srv.URL, CAFile: ca.CAFile(), Log: quietLog()}.withDefaults()
 	err := Register(context.Background(), cfg, plan(cfg))
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
@@ -144,5 +151,34 @@ func TestRegisterError(t *testing.T) {
 	// Registration stops at the first failure.
 	if n := len(calls()); n != 4 {
 		t.Errorf("%d calls after failure, want 4", n)
+	}
+}
+
+// TestRegisterTrustsOnlyTheCA registers against a server whose certificate
+// comes from another CA: the TLS handshake fails and nothing is sent.
+func TestRegisterTrustsOnlyTheCA(t *testing.T) {
+	srv, calls := fakeAPI(t, func(string, map[string]any) int { return http.StatusCreated })
+	other := pkitest.New(t)
+	cfg := Config{DCs: 1, Register: true, APIURL: srv.URL, CAFile: other.CAFile(), Log: quietLog()}.withDefaults()
+	err := Register(context.Background(), cfg, plan(cfg))
+	if err == nil || !strings.Contains(err.Error(), "certificate") || len(calls()) != 0 {
+		t.Errorf("register with the wrong CA: %v, %d calls", err, len(calls()))
+	}
+}
+
+// TestPlanPlaintext is the lab without TLS: unix sockets, tcp: OpenFlow,
+// no PKI.
+func TestPlanPlaintext(t *testing.T) {
+	topo := plan(Config{DCs: 1, Plaintext: true, RunDir: "/tmp/l2lab-unit"}.withDefaults())
+	d := topo.DCs[0]
+	if topo.OpenFlow != ControllerOF || topo.PKIDir != "" || d.OVSDB != "unix:/tmp/l2lab-unit/dc1/db.sock" ||
+		d.TLSDir != "" || d.OVS.SSL != nil {
+		t.Errorf("plaintext plan: %+v %+v", topo, d)
+	}
+	topo = plan(Config{DCs: 1, RunDir: "/tmp/l2lab-unit"}.withDefaults())
+	d = topo.DCs[0]
+	if topo.OpenFlow != ControllerOFTLS || d.OVS.SSL == nil || d.OVS.SSL.Remote != "pssl:6640:203.0.113.1" ||
+		d.OVS.SSL.PrivateKey != "/tmp/l2lab-unit/pki/xtrs/dc1-edge/key.pem" {
+		t.Errorf("TLS plan: %+v %+v", topo, d.OVS.SSL)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // Topology is what Up built; it is also written to RunDir/topology.json.
@@ -14,6 +16,7 @@ type Topology struct {
 	RunDir   string    `json:"run_dir"`
 	MgmtAddr string    `json:"mgmt_addr"` // controller side, 203.0.113.254
 	OpenFlow string    `json:"openflow"`  // where switches find the controller
+	PKIDir   string    `json:"pki_dir,omitempty"`
 	WANNetns string    `json:"wan_netns"`
 	Networks []Network `json:"networks"`
 	DCs      []DC      `json:"dcs"`
@@ -30,6 +33,8 @@ type DC struct {
 	MgmtAddr netip.Addr `json:"mgmt_addr"`
 	MgmtLink string     `json:"mgmt_link"` // root-namespace end on the mgmt bridge
 	OVS      *OVS       `json:"ovs"`
+	OVSDB    string     `json:"ovsdb"`             // the endpoint the controller provisions through
+	TLSDir   string     `json:"tls_dir,omitempty"` // the xTR's key, certificate and CA (pki bundle)
 	// AuthKey is the site key, known only when this Up created the site.
 	AuthKey string `json:"auth_key,omitempty"`
 }
@@ -90,18 +95,30 @@ func dcNetns(i int) string { return fmt.Sprintf("%s-dc%d", Prefix, i) }
 // names and addresses are the same on every run.
 func plan(c Config) *Topology {
 	t := &Topology{
-		RunDir: c.RunDir, MgmtAddr: MgmtAddr, OpenFlow: ControllerOF,
+		RunDir: c.RunDir, MgmtAddr: MgmtAddr, OpenFlow: ControllerOFTLS, PKIDir: c.PKIDir,
 		WANNetns: WANNetns, Networks: c.Networks,
+	}
+	if c.Plaintext {
+		t.OpenFlow = ControllerOF
 	}
 	for n := 1; n <= c.DCs; n++ {
 		name := fmt.Sprintf("dc%d", n)
-		t.DCs = append(t.DCs, DC{
+		d := DC{
 			Index: n, Name: name, XTR: name + "-edge", Netns: dcNetns(n),
 			RLOC:     netip.AddrFrom4([4]byte{192, 0, 2, byte(n)}),
 			MgmtAddr: netip.AddrFrom4([4]byte{203, 0, 113, byte(n)}),
 			MgmtLink: fmt.Sprintf("%s-m%d", Prefix, n),
 			OVS:      &OVS{Dir: filepath.Join(c.RunDir, name), Netns: dcNetns(n)},
-		})
+		}
+		d.OVSDB = d.OVS.DBSock()
+		if !c.Plaintext {
+			d.TLSDir = pki.XTRBundle(c.PKIDir, d.XTR)
+			d.OVSDB = fmt.Sprintf("ssl:%s:%d", d.MgmtAddr, OVSDBPort)
+			d.OVS.SSL = &SSL{PrivateKey: filepath.Join(d.TLSDir, pki.BundleKey),
+				Certificate: filepath.Join(d.TLSDir, pki.BundleCert), CACert: filepath.Join(d.TLSDir, pki.BundleCA),
+				Remote: fmt.Sprintf("pssl:%d:%s", OVSDBPort, d.MgmtAddr)}
+		}
+		t.DCs = append(t.DCs, d)
 		for _, nw := range c.Networks {
 			for k := 1; k <= c.HostsPerNetwork; k++ {
 				t.Hosts = append(t.Hosts, planHost(n, k, nw))

@@ -2,9 +2,14 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
+
+	"github.com/l2lisp/l2lisp/pki"
 )
 
 // Up builds the lab described by cfg, first tearing down whatever an
@@ -24,6 +29,9 @@ func Up(ctx context.Context, cfg Config) (*Topology, error) {
 		return nil, fmt.Errorf("create run dir: %w", err)
 	}
 	t := plan(cfg)
+	if err := ensurePKI(cfg, t); err != nil {
+		return nil, fmt.Errorf("PKI: %w", err)
+	}
 	if err := upMgmt(ctx); err != nil {
 		return nil, fmt.Errorf("management network: %w", err)
 	}
@@ -35,7 +43,7 @@ func Up(ctx context.Context, cfg Config) (*Topology, error) {
 			return nil, fmt.Errorf("%s: %w", t.DCs[i].Name, err)
 		}
 		cfg.Log.Info("lab: datacenter up", "dc", t.DCs[i].Name, "rloc", t.DCs[i].RLOC,
-			"ovsdb", t.DCs[i].OVS.DBSock())
+			"ovsdb", t.DCs[i].OVSDB)
 	}
 	for _, h := range t.Hosts {
 		if err := upHost(ctx, h); err != nil {
@@ -56,6 +64,33 @@ func Up(ctx context.Context, cfg Config) (*Topology, error) {
 	}
 	cfg.Log.Info("lab: up", "dcs", len(t.DCs), "hosts", len(t.Hosts), "topology", TopologyPath(t.RunDir))
 	return t, nil
+}
+
+// ensurePKI makes the lab's CA and controller certificate unless PKIDir
+// has them, and each DC's xTR bundle that is missing, so every switch
+// proves its xTR's name over OpenFlow and OVSDB.
+func ensurePKI(cfg Config, t *Topology) error {
+	if cfg.Plaintext {
+		return nil
+	}
+	if _, err := pki.LoadAuthority(cfg.PKIDir); errors.Is(err, os.ErrNotExist) {
+		ips := []netip.Addr{netip.MustParseAddr(MgmtAddr), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+		if _, err := pki.Init(cfg.PKIDir, pki.Options{Hosts: []string{"localhost"}, IPs: ips}); err != nil {
+			return err
+		}
+		cfg.Log.Info("lab: created PKI", "dir", cfg.PKIDir)
+	} else if err != nil {
+		return err
+	}
+	for _, d := range t.DCs {
+		if _, err := os.Stat(filepath.Join(d.TLSDir, pki.BundleCert)); err == nil {
+			continue
+		}
+		if _, err := pki.IssueXTR(cfg.PKIDir, d.XTR, pki.Options{IPs: []netip.Addr{d.MgmtAddr}, Force: true}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // upMgmt makes the root-namespace bridge the controller listens behind.
@@ -103,11 +138,10 @@ func upDC(ctx context.Context, d *DC) error {
 	if err := upDCMgmt(ctx, d); err != nil {
 		return err
 	}
-	o, err := StartOVS(d.OVS.Dir, d.Netns)
-	if err != nil {
+	o := d.OVS
+	if err := o.Start(); err != nil {
 		return fmt.Errorf("start OVS: %w", err)
 	}
-	d.OVS = o
 	if _, err := o.Vsctl("add-br", phyBridge,
 		"--", "set", "bridge", phyBridge, "datapath_type=netdev",
 		"--", "set", "interface", phyBridge, "mtu_request="+strconv.Itoa(wanMTU),

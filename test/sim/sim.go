@@ -8,6 +8,7 @@ package sim
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,13 @@ type Options struct {
 	OnFlowMod func(fm *ofp13.FlowMod, at time.Time)
 	// OnGroupMod is the same for group-mods.
 	OnGroupMod func(gm *ofp13.GroupMod, at time.Time)
+	// TLS, when set, makes Dial connect with TLS (with the switch's client
+	// certificate in TLS.Certificates), as OVS does for ssl: targets.
+	TLS *tls.Config
+	// Punt, when set, is sent as a packet-in right after the features reply
+	// and again after the role reply: what a hostile switch would feed host
+	// learning, admitted or not.
+	Punt *ofp13.PacketIn
 }
 
 // Switch is one simulated datapath on one connection.
@@ -42,6 +50,7 @@ type Switch struct {
 	groupMods atomic.Uint64
 	barriers  atomic.Uint64
 	errsSent  atomic.Uint64
+	received  [256]atomic.Uint64 // messages by type
 
 	stall sync.RWMutex // write-held while the switch plays dead
 
@@ -56,8 +65,15 @@ type Switch struct {
 // switch. It returns once the controller finished its handshake (features,
 // role), or with an error when ctx ends first.
 func Dial(ctx context.Context, addr string, opt Options) (*Switch, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	var nc net.Conn
+	var err error
+	if opt.TLS != nil {
+		d := tls.Dialer{Config: opt.TLS}
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sim dial %s: %w", addr, err)
 	}
@@ -120,6 +136,9 @@ func (s *Switch) DPID() uint64 { return s.opt.DPID }
 func (s *Switch) FlowMods() uint64  { return s.flowMods.Load() }
 func (s *Switch) GroupMods() uint64 { return s.groupMods.Load() }
 func (s *Switch) Barriers() uint64  { return s.barriers.Load() }
+
+// Received counts the messages of OpenFlow type typ the switch got.
+func (s *Switch) Received(typ uint8) uint64 { return s.received[typ].Load() }
 
 // ErrorsSent counts the OpenFlow errors the switch answered with.
 func (s *Switch) ErrorsSent() uint64 { return s.errsSent.Load() }
@@ -192,12 +211,19 @@ func (s *Switch) run() {
 	}
 }
 
+func (s *Switch) punt() {
+	if s.opt.Punt != nil {
+		s.send(0, s.opt.Punt)
+	}
+}
+
 func (s *Switch) sendError(xid uint32, typ, code uint16, req []byte) {
 	s.errsSent.Add(1)
 	s.send(xid, &ofp13.Error{Type: typ, Code: code, Data: req[:min(64, len(req))]})
 }
 
 func (s *Switch) handle(h ofp13.Header, m ofp13.Message, raw []byte, at time.Time) {
+	s.received[h.Type].Add(1)
 	switch m := m.(type) {
 	case *ofp13.Hello, *ofp13.EchoReply, *ofp13.SetConfig, *ofp13.Error:
 	case *ofp13.EchoRequest:
@@ -205,8 +231,10 @@ func (s *Switch) handle(h ofp13.Header, m ofp13.Message, raw []byte, at time.Tim
 	case *ofp13.FeaturesRequest:
 		s.send(h.XID, &ofp13.FeaturesReply{DatapathID: s.opt.DPID, NBuffers: 0, NTables: 254,
 			Capabilities: 0x4f})
+		s.punt()
 	case *ofp13.RoleRequest:
 		s.send(h.XID, &ofp13.RoleReply{Role: m.Role, GenerationID: m.GenerationID})
+		s.punt()
 		s.hsOnce.Do(func() { close(s.handshake) })
 	case *ofp13.BarrierRequest:
 		s.barriers.Add(1)

@@ -2,11 +2,15 @@ package sim
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/pki"
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
 )
@@ -217,4 +221,55 @@ func TestProtocolByHand(t *testing.T) {
 	}
 	_ = a.Close()
 	<-s.Done()
+}
+
+// TestTLSDial connects sims over mutual TLS to the real server admitting
+// by certificate name: the xTR's certificate gets through the handshake;
+// another xTR's, presenting this datapath-id, is refused before any
+// configuration, and its punt never reaches OnPacketIn.
+func TestTLSDial(t *testing.T) {
+	ca := pkitest.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := openflow.NewServer(nil)
+	srv.Admit = openflow.AdmitByName(func(name string) (uint64, bool) {
+		return map[string]uint64{"sw1": 1, "sw2": 2}[name], name == "sw1" || name == "sw2"
+	})
+	punts := make(chan openflow.PacketIn, 8)
+	srv.OnPacketIn = func(_ *openflow.Switch, p openflow.PacketIn) { punts <- p }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ctx, tls.NewListener(ln, ca.Material.MutualServer())) }()
+	t.Cleanup(func() { cancel(); <-done })
+	opts := func(name string) Options {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(ca.XTR(t, name), pki.BundleCert), filepath.Join(ca.XTR(t, name), pki.BundleKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := ca.ClientTLS()
+		cfg.Certificates = []tls.Certificate{cert}
+		return Options{DPID: 1, TLS: cfg, Punt: &ofp13.PacketIn{BufferID: ofp13.NoBuffer, Table: 40, Data: make([]byte, 60)}}
+	}
+	s, err := Dial(ctxT(t), ln.Addr().String(), opts("sw1"))
+	if err != nil {
+		t.Fatalf("sw1 with its own certificate: %v", err)
+	}
+	defer s.Close()
+	waitSwitch(t, srv, 1)
+	bad, err := Dial(ctxT(t), ln.Addr().String(), opts("sw2"))
+	if err == nil {
+		bad.Close()
+		t.Fatal("sw2's certificate admitted with sw1's datapath-id")
+	}
+	// sw1 punts twice (after features and after the role reply); sw2 none that arrive.
+	for range 2 {
+		<-punts
+	}
+	select {
+	case p := <-punts:
+		t.Errorf("third packet-in: %+v", p)
+	case <-time.After(200 * time.Millisecond):
+	}
 }

@@ -117,6 +117,11 @@ function alertText(ev, d) {
     case 'learn.limit':
       return `Port ${d.port || '?'} of ${ev.xtr || '?'}${iidOf(ev)} reached its limit of ${d.limit ?? '?'} learned MACs` +
         `${d.mac ? '; ' + d.mac + ' not learned' : ''}`;
+    case 'openflow.refused': {
+      const who = ev.xtr || d.name || (d.claimed_name ? `"${d.claimed_name}" (unverified)` : 'a switch');
+      const more = d.suppressed ? ` (+${d.suppressed} more)` : '';
+      return `OpenFlow connection from ${who} at ${d.remote || '?'} refused: ${(d.reason || '?').replaceAll('_', ' ')}${more}`;
+    }
     case 'registration.refused': {
       const who = ev.xtr || d.source || d.from || 'an ETR';
       const eid = ev.eid || d.eid;
@@ -133,7 +138,7 @@ function alertText(ev, d) {
 // kinds give each event a colour: good, warn, bad or info.
 const kinds = {
   'mapping.created': 'good', 'mapping.moved': 'info', 'mapping.deleted': 'warn',
-  'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
+  'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'openflow.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
   'mapping.converged': 'info', 'mapping.duplicate_cleared': 'good', 'learn.limit': 'warn',
   'token.created': 'info', 'token.revoked': 'warn', 'feed.truncated': 'warn',
 };

@@ -19,7 +19,7 @@ const GROUPS = [
   ['objects', 'Configuration (networks, sites, ports)'],
   ['token.', 'API tokens'],
 ];
-const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit', 'feed.truncated']);
+const ALERTS = new Set(['registration.refused', 'openflow.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit', 'feed.truncated']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;

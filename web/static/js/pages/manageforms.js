@@ -96,18 +96,19 @@ export function xtrForms(done) {
         {name: 'site', label: 'Site', required: true, list: 'dl-sites'},
         {name: 'name', label: 'Name', required: true, placeholder: 'dc1-leaf1'},
         {name: 'rloc', label: 'RLOC', required: true, placeholder: '192.0.2.1'},
-        {name: 'ovsdb', label: 'OVSDB', placeholder: 'tcp:192.0.2.1:6640'},
+        {name: 'ovsdb', label: 'OVSDB', placeholder: 'ssl:192.0.2.1:6640'},
         {name: 'bridge', label: 'Bridge', placeholder: 'br-lisp'},
         {name: 'datapath_type', label: 'Datapath', type: 'select',
           options: [{value: '', label: 'default'}, {value: 'system', label: 'system'}, {value: 'netdev', label: 'netdev'}]},
-        {name: 'openflow_target', label: 'OpenFlow target', placeholder: 'tcp:controller:6653'},
+        {name: 'openflow_target', label: 'OpenFlow target', placeholder: 'ssl:controller:6653'},
+        {name: 'tls_dir', label: 'TLS directory', placeholder: '/etc/openvswitch/l2lisp'},
         {name: 'priority', label: 'Priority', inputmode: 'numeric', placeholder: '1'},
         {name: 'weight', label: 'Weight', inputmode: 'numeric', placeholder: '100'},
       ],
       submit: async (v) => {
         const x = await post(`/sites/${enc(need(v.site, 'site'))}/xtrs`, {name: v.name, rloc: v.rloc,
           ovsdb: opt(v.ovsdb), bridge: opt(v.bridge), datapath_type: opt(v.datapath_type),
-          openflow_target: opt(v.openflow_target), priority: num(v.priority), weight: num(v.weight)});
+          openflow_target: opt(v.openflow_target), tls_dir: opt(v.tls_dir), priority: num(v.priority), weight: num(v.weight)});
         return `xTR ${x.name} added to ${x.site}.`;
       }}),
     apiForm({id: 'xtr-delete', title: 'Delete an xTR', button: 'Delete xTR', danger: true, onDone: done,
