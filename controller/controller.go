@@ -33,6 +33,8 @@ type Controller struct {
 	applied  int64                      // id of the last event applied
 	advanced chan struct{}              // closed and replaced whenever applied grows
 	learn    LearnConfig                // zero value: learning off
+	lispSubs subTable                   // RFC 9437 subscriptions
+	locs     *locStatus                 // which RLOCs are down
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
@@ -51,6 +53,7 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 		ports: map[string]map[string]Port{}, advanced: make(chan struct{}),
 		subs: map[chan Event]struct{}{}, writes: make(chan writeOp, 1024),
 		nudges: make(chan struct{}, 1), closed: make(chan struct{}),
+		lispSubs: newSubTable(), locs: newLocStatus(),
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err
@@ -119,6 +122,12 @@ func (c *Controller) load(ctx context.Context) error {
 	for _, p := range ports {
 		c.setPort(Port(p))
 	}
+	if err := c.loadSubscriptions(ctx); err != nil {
+		return err
+	}
+	if err := c.loadLocatorStatus(ctx); err != nil {
+		return err
+	}
 	return c.loadMappings(ctx)
 }
 
@@ -182,7 +191,12 @@ func (c *Controller) apply(ev Event) error {
 	case EvSiteCreated, EvSiteUpdated, EvSiteDeleted:
 		return c.reloadSite(ev.Site)
 	case EvXTRCreated, EvXTRDeleted:
+		defer c.rebuildDown() // an RLOC belongs to whichever xTR has it now
 		return c.reloadXTR(ev.XTR)
+	case EvXTRUp, EvXTRDown:
+		c.setXTRStatus(ev.XTR, ev.Type == EvXTRDown)
+	case EvSubscriptionCreated, EvSubscriptionRefreshed, EvSubscriptionDeleted:
+		return c.applySubscription(ev)
 	case EvPortBound, EvPortUnbound:
 		var p Port
 		if err := json.Unmarshal(ev.Data, &p); err != nil {

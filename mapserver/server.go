@@ -50,7 +50,9 @@ type Config struct {
 	RefusedEvents float64
 	// ETRPort is where forwarded Map-Requests and move notifications go.
 	ETRPort uint16
-	Log     *slog.Logger
+	// Notify tunes acknowledged Map-Notify and publish/subscribe (pubsub.go).
+	Notify NotifyConfig
+	Log    *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -87,6 +89,7 @@ func (c *Config) setDefaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	c.Notify.setDefaults()
 }
 
 // Server is the Map-Server and Map-Resolver.
@@ -108,6 +111,7 @@ type Server struct {
 	wg      sync.WaitGroup
 	once    sync.Once
 	readers []*reader
+	ps      *pubsub
 }
 
 // Listen binds the sockets and starts serving; Close stops.
@@ -125,6 +129,14 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 	for range cfg.Readers + 1 {
 		s.touches = append(s.touches, newTouchSet())
 	}
+	ps, err := newPubSub(s)
+	if err != nil {
+		s.cancel()
+		s.closeConns()
+		return nil, err
+	}
+	s.ps = ps
+	s.ps.start()
 	s.startWorkers()
 	for i := range cfg.Readers {
 		r, err := s.newReader(i)
@@ -338,7 +350,9 @@ func (r *reader) handle(d *udpio.Datagram) {
 		r.handleECM(b, d.Addr)
 	case packet.TypeMapRegister:
 		r.handleRegister(b, d.Addr)
-	case packet.TypeMapReply, packet.TypeMapNotify, packet.TypeMapNotifyAck:
+	case packet.TypeMapNotifyAck:
+		r.handleAck(b, d.Addr)
+	case packet.TypeMapReply, packet.TypeMapNotify:
 		r.st.drop[dropUnexpected]++
 	default:
 		r.st.drop[dropUnknownType]++
