@@ -23,7 +23,7 @@ func (ps *pubsub) send(pend []*pending) {
 	now := time.Now()
 	out := make([]udpio.Datagram, 0, min(len(pend), DefaultBatch))
 	for _, p := range pend {
-		p.next = now.Add(ps.cfg.Interval)
+		p.next, p.sent = now.Add(ps.cfg.Interval), 1
 		if !ps.pend.add(p) {
 			if p.sub != nil {
 				ps.refuseSub(subRefusedBusy, p.dsts[0], p.site, p.xtrID)
@@ -31,7 +31,6 @@ func (ps *pubsub) send(pend []*pending) {
 			}
 			metrics.NotifyUntracked.Inc()
 		}
-		p.sent = 1
 		out = append(out, udpio.Datagram{Buf: p.msg, N: len(p.msg), Addr: ps.dst(p, 0)})
 		if len(out) == cap(out) {
 			ps.write(out)
@@ -54,6 +53,8 @@ func (ps *pubsub) dst(p *pending, i int) netip.AddrPort {
 }
 
 func (ps *pubsub) write(ds []udpio.Datagram) {
+	ps.outMu.Lock()
+	defer ps.outMu.Unlock()
 	for len(ds) > 0 {
 		n, err := ps.out.WriteBatch(ds)
 		if err != nil {

@@ -145,7 +145,8 @@ type pubsub struct {
 	acked chan *pending // confirmations acknowledged, to commit
 	evs   chan feedEvent
 	evLim *rateLimiter
-	out   *udpio.BatchConn // the publisher's and retransmitter's writes
+	outMu sync.Mutex
+	out   *udpio.BatchConn // writes of everything but the readers
 
 	regMu       sync.RWMutex
 	registrants map[netip.Addr]string // xTR address -> site it registered for
