@@ -25,10 +25,11 @@ commands:
   mapping    EID-to-RLOC mappings: mapping add|list|show|rm|history|import
   lookup     resolve an EID as the Map-Resolver would: lookup --iid N EID
   events     list or follow the change feed: events [--follow] [--since N]
+  subscription  LISP routers subscribed to EID-prefixes (RFC 9437): subscription list
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
-(network ... events) find the controller and token in --server/--token,
+(network ... subscription) find the controller and token in --server/--token,
 else $L2LISP_SERVER/$L2LISP_TOKEN, else ~/.config/l2lisp/config.json
 (or $L2LISP_CONFIG): {"server":"http://host:8080","token":"..."}.
 `
@@ -39,18 +40,19 @@ type command func(ctx context.Context, args []string) error
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    cmdServe,
-		"lab":      cmdLab,
-		"lig":      cmdLig,
-		"register": cmdRegister,
-		"bench":    cmdBench,
-		"network":  cliCommand("network"),
-		"site":     cliCommand("site"),
-		"xtr":      cliCommand("xtr"),
-		"port":     cliCommand("port"),
-		"mapping":  cliCommand("mapping"),
-		"lookup":   cliCommand("lookup"),
-		"events":   cliCommand("events"),
+		"serve":        cmdServe,
+		"lab":          cmdLab,
+		"lig":          cmdLig,
+		"register":     cmdRegister,
+		"bench":        cmdBench,
+		"network":      cliCommand("network"),
+		"site":         cliCommand("site"),
+		"xtr":          cliCommand("xtr"),
+		"port":         cliCommand("port"),
+		"mapping":      cliCommand("mapping"),
+		"lookup":       cliCommand("lookup"),
+		"events":       cliCommand("events"),
+		"subscription": cliCommand("subscription"),
 		"version": func(context.Context, []string) error {
 			fmt.Println("l2lisp", version)
 			return nil

@@ -280,6 +280,8 @@ func TestServeRefuses(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, "--log-format"},
 		{"log level", nil, []string{"--log-level", "loud"}, "--log-level"},
 		{"registration ttl", nil, []string{"--registration-ttl", "soon"}, "registration-ttl"},
+		{"map-notify interval", nil, []string{"--map-notify-interval", "0s"}, "--map-notify-interval"},
+		{"map-notify retries", nil, []string{"--map-notify-retries", "-1"}, "--map-notify-retries"},
 		{"missing db directory", map[string]string{"--db": filepath.Join(dir, "missing", "l2lisp.db")}, nil, "does not exist"},
 		{"db not a database", map[string]string{"--db": notDB}, nil, "not a database"},
 		{"db is a directory", map[string]string{"--db": dir}, nil, dir},
