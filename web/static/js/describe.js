@@ -94,6 +94,9 @@ function objectText(ev, d) {
     case 'xtr.deleted': return `xTR ${d.name || ev.xtr} removed`;
     case 'port.bound': return `Port ${d.name} of ${d.xtr || ev.xtr} bound to IID ${d.instance_id}`;
     case 'port.unbound': return `Port ${d.name} of ${d.xtr || ev.xtr} unbound`;
+    case 'subscription.created': return `xTR ${d.xtr_id || '?'} of ${d.site || ev.site || '?'} subscribed to ${d.eid || ev.eid}${iidOf(ev)}`;
+    case 'subscription.refreshed': return `xTR ${d.xtr_id || '?'} renewed its subscription to ${d.eid || ev.eid}${iidOf(ev)}`;
+    case 'subscription.deleted': return `Subscription of xTR ${d.xtr_id || '?'} to ${d.eid || ev.eid}${iidOf(ev)} ended${reason(d)}`;
   }
   return null;
 }
@@ -113,6 +116,11 @@ function alertText(ev, d) {
     case 'learn.limit':
       return `Port ${d.port || '?'} of ${ev.xtr || '?'}${iidOf(ev)} reached its limit of ${d.limit ?? '?'} learned MACs` +
         `${d.mac ? '; ' + d.mac + ' not learned' : ''}`;
+    case 'subscription.refused':
+      return `Subscription from ${d.source || 'an xTR'}${d.xtr_id ? ' (xTR-ID ' + d.xtr_id + ')' : ''} refused${reason(d)}`;
+    case 'map-notify.unacknowledged':
+      return `Map-Notify (${d.kind || '?'}${ev.eid ? ' of ' + ev.eid + iidOf(ev) : ''}) to ${d.destination || '?'} ` +
+        `never acknowledged after ${d.copies || '?'} copies`;
     case 'registration.refused': {
       const who = ev.xtr || d.source || d.from || ev.site || 'an ETR';
       const eid = ev.eid || d.eid;
@@ -127,6 +135,8 @@ const kinds = {
   'mapping.created': 'good', 'mapping.moved': 'info', 'mapping.deleted': 'warn',
   'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
   'mapping.converged': 'info', 'mapping.duplicate_cleared': 'good', 'learn.limit': 'warn',
+  'subscription.created': 'good', 'subscription.deleted': 'warn', 'subscription.refused': 'bad',
+  'map-notify.unacknowledged': 'warn',
 };
 
 export function kindOf(type) { return kinds[type] || 'plain'; }

@@ -16,9 +16,11 @@ const GROUPS = [
   ['mapping.converged', 'Convergence of moves'],
   ['alerts', 'Alerts (refused, duplicates, xTR down)'],
   ['xtr.', 'xTRs'],
+  ['subscription.', 'Subscriptions (publish/subscribe)'],
   ['objects', 'Configuration (networks, sites, ports)'],
 ];
-const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit']);
+const ALERTS = new Set(['registration.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit',
+  'subscription.refused', 'map-notify.unacknowledged']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;
