@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/store"
@@ -212,14 +213,13 @@ func (c *Controller) NextNonces(ctx context.Context, iid uint32, eids []string, 
 		for len(eids) > 0 {
 			chunk := eids[:min(len(eids), subStmtRows)]
 			eids = eids[len(chunk):]
-			q := "instance_id = ? AND eid IN ? AND expires_at >= ?"
-			if err := tx.Model(&store.Subscription{}).Where(q, iid, chunk, now.UTC()).
+			// RETURNING (SQLite 3.35+, PostgreSQL) reads the rows back in
+			// the same statement.
+			var rows []store.Subscription
+			if err := tx.Model(&rows).Clauses(clause.Returning{}).
+				Where("instance_id = ? AND eid IN ? AND expires_at >= ?", iid, chunk, now.UTC()).
 				Update("nonce", gorm.Expr(nextNonceSQL)).Error; err != nil {
 				return nil, fmt.Errorf("raise subscription nonces: %w", err)
-			}
-			var rows []store.Subscription
-			if err := tx.Where(q, iid, chunk, now.UTC()).Find(&rows).Error; err != nil {
-				return nil, fmt.Errorf("read subscriptions: %w", err)
 			}
 			for _, r := range rows {
 				s, err := subFromRow(r)
