@@ -56,6 +56,9 @@ func (r *reader) subscribe(req *packet.MapRequest, src netip.AddrPort, raw []byt
 			addrs = append(addrs, ip)
 		}
 	}
+	if len(dsts) == 0 {
+		return packet.RecordBits{} // handleRequest checked there is one; be safe
+	}
 	addrs = append(addrs, src.Addr())
 	site, ok := ps.siteOf(r.now, addrs...)
 	if !ok {
