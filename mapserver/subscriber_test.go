@@ -77,6 +77,7 @@ func (c *subscriber) subscribe(iid uint32, eids ...string) uint64 {
 // received is one datagram the subscriber got.
 type received struct {
 	at     time.Time
+	from   netip.AddrPort
 	raw    []byte
 	typ    packet.Type
 	notify packet.MapNotify
@@ -88,7 +89,7 @@ func (c *subscriber) recv(d time.Duration) (received, bool) {
 	c.t.Helper()
 	buf := make([]byte, 9216)
 	_ = c.conn.SetReadDeadline(time.Now().Add(d))
-	n, _, err := c.conn.ReadFromUDPAddrPort(buf)
+	n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -96,7 +97,7 @@ func (c *subscriber) recv(d time.Duration) (received, bool) {
 		}
 		c.t.Fatal(err)
 	}
-	r := received{at: time.Now(), raw: buf[:n]}
+	r := received{at: time.Now(), from: from, raw: buf[:n]}
 	r.typ, _ = packet.PeekType(r.raw)
 	switch r.typ {
 	case packet.TypeMapNotify:
@@ -130,7 +131,7 @@ func (c *subscriber) notify(d time.Duration) received {
 	return r
 }
 
-// ack acknowledges a Map-Notify, signed with key.
+// ack acknowledges a Map-Notify, signed with key, to where it came from.
 func (c *subscriber) ack(r received, key string) {
 	c.t.Helper()
 	a := r.notify.Acknowledge()
@@ -141,7 +142,7 @@ func (c *subscriber) ack(r received, key string) {
 	if err := packet.Sign(b, a.AlgID, []byte(key)); err != nil {
 		c.t.Fatal(err)
 	}
-	if _, err := c.conn.WriteToUDPAddrPort(b, c.server); err != nil {
+	if _, err := c.conn.WriteToUDPAddrPort(b, r.from); err != nil {
 		c.t.Fatal(err)
 	}
 }
