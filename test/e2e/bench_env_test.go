@@ -23,6 +23,7 @@ type benchCtl struct {
 	tb     testing.TB
 	API    string
 	OFAddr string // where switches connect
+	LISP   string // the Map-Server/Map-Resolver's UDP address
 	Dir    string
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -34,10 +35,10 @@ type benchCtl struct {
 // stopped by the test's cleanup.
 func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *benchCtl {
 	tb.Helper()
-	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "http://" + freeAddr(tb), OFAddr: ofListen,
+	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "http://" + freeAddr(tb), OFAddr: ofListen, LISP: freeUDP(tb),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	args := []string{"serve", "--db", filepath.Join(c.Dir, "l2lisp.db"), "--listen", strings.TrimPrefix(c.API, "http://"),
-		"--openflow-listen", ofListen, "--lisp-listen", freeUDP(tb), "--api-token", token,
+		"--openflow-listen", ofListen, "--lisp-listen", c.LISP, "--api-token", token,
 		"--log-level", logLevel}
 	if ofTarget != "" {
 		args = append(args, "--openflow-target", ofTarget)
