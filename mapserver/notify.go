@@ -167,8 +167,9 @@ func (r *reader) handleAck(b []byte, src netip.AddrPort) {
 	if p.sub != nil {
 		select {
 		case ps.acked <- p:
-		default:
-			go ps.commit(p) // rare: the workers are behind
+		default: // rare: the workers are behind
+			r.s.wg.Add(1) // this reader is counted, so the group is not at zero
+			go func() { defer r.s.wg.Done(); ps.commit(p) }()
 		}
 	}
 }

@@ -30,7 +30,9 @@ import (
 // values take the defaults.
 type NotifyConfig struct {
 	// Interval is the time between copies of an unacknowledged Map-Notify,
-	// Retries how many copies follow the first before giving up.
+	// Retries how many copies follow the first before giving up (0: the
+	// default, negative: none). RFC 9301 §5.7 asks for retransmission until
+	// a Map-Notify-Ack with the same nonce arrives.
 	Interval time.Duration
 	Retries  int
 	// MaxPending bounds the Map-Notifies waiting for their Ack.
