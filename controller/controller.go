@@ -38,6 +38,8 @@ type Controller struct {
 
 	useMu     sync.Mutex
 	tokenUsed map[string]time.Time // when each token's last use was last written
+	lispSubs  subTable             // RFC 9437 subscriptions
+	locs      *locStatus           // which RLOCs are down
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
@@ -50,14 +52,10 @@ type Controller struct {
 
 // New loads the state from db and starts the writer and the feed follower.
 func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error) {
-	c := &Controller{
-		db: db, log: log, idx: mapping.NewIndex(),
-		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
-		ports: map[string]map[string]Port{}, advanced: make(chan struct{}),
-		tokens: map[string]tokenEntry{}, tokenUsed: map[string]time.Time{},
-		subs: map[chan Event]struct{}{}, writes: make(chan writeOp, 1024),
-		nudges: make(chan struct{}, 1), closed: make(chan struct{}),
-	}
+	c := blank(db, log)
+	c.advanced, c.tokenUsed = make(chan struct{}), map[string]time.Time{}
+	c.subs, c.writes = map[chan Event]struct{}{}, make(chan writeOp, 1024)
+	c.nudges, c.closed = make(chan struct{}, 1), make(chan struct{})
 	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
@@ -65,6 +63,15 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 	go c.writer()
 	go c.follower()
 	return c, nil
+}
+
+// blank is a Controller with empty caches, for load to fill: at start, or
+// to rebuild a replica's state beside the one it replaces.
+func blank(db *gorm.DB, log *slog.Logger) *Controller {
+	return &Controller{db: db, log: log, idx: mapping.NewIndex(),
+		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
+		ports: map[string]map[string]Port{}, tokens: map[string]tokenEntry{},
+		lispSubs: newSubTable(), locs: newLocStatus()}
 }
 
 // Close stops the background work. Pending writes fail.
@@ -126,6 +133,12 @@ func (c *Controller) load(ctx context.Context) error {
 		c.setPort(Port(p))
 	}
 	if err := c.loadTokens(ctx); err != nil {
+		return err
+	}
+	if err := c.loadSubscriptions(ctx); err != nil {
+		return err
+	}
+	if err := c.loadLocatorStatus(ctx); err != nil {
 		return err
 	}
 	return c.loadMappings(ctx)
@@ -191,7 +204,12 @@ func (c *Controller) apply(ev Event) error {
 	case EvSiteCreated, EvSiteUpdated, EvSiteDeleted:
 		return c.reloadSite(ev.Site)
 	case EvXTRCreated, EvXTRDeleted:
+		defer c.rebuildDown() // an RLOC belongs to whichever xTR has it now
 		return c.reloadXTR(ev.XTR)
+	case EvXTRUp, EvXTRDown:
+		c.setXTRStatus(ev.XTR, ev.Type == EvXTRDown)
+	case EvSubscriptionCreated, EvSubscriptionRefreshed, EvSubscriptionDeleted:
+		return c.applySubscription(ev)
 	case EvPortBound, EvPortUnbound:
 		var p Port
 		if err := json.Unmarshal(ev.Data, &p); err != nil {

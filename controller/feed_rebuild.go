@@ -29,9 +29,7 @@ func (c *Controller) missedPruned(last int64) bool {
 func (c *Controller) rebuild() error {
 	ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
 	defer cancel()
-	fresh := &Controller{db: c.db, log: c.log, idx: mapping.NewIndex(),
-		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
-		ports: map[string]map[string]Port{}, tokens: map[string]tokenEntry{}}
+	fresh := blank(c.db, c.log)
 	if err := fresh.load(ctx); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
@@ -56,6 +54,9 @@ func (c *Controller) rebuild() error {
 	close(c.advanced)
 	c.advanced = make(chan struct{})
 	c.mu.Unlock()
+	c.lispSubs.replace(&fresh.lispSubs)
+	c.locs.replace(fresh.locs)
+	c.rebuildDown()
 	c.dropSubscribers()
 	metrics.FeedRebuilds.Inc()
 	c.log.Warn("events this replica had not applied were pruned; reloaded its state from the database",

@@ -300,7 +300,7 @@ func (c *Controller) ListMappings(ctx context.Context, f MappingFilter) ([]mappi
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, rec)
+		out = append(out, c.liveRecord(rec))
 	}
 	return out, total, nil
 }
@@ -325,6 +325,7 @@ func (c *Controller) Lookup(iid int64, eidText string) (LookupResult, error) {
 		return LookupResult{}, invalid("eid", "malformed EID %q", eidText)
 	}
 	if rec, ok := c.idx.Lookup(eid); ok {
+		rec = c.liveRecord(rec)
 		return LookupResult{Record: &rec}, nil
 	}
 	res := LookupResult{Negative: true, Action: "natively-forward", TTL: mapping.NegativeTTL}

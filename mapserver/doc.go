@@ -19,6 +19,12 @@
 // change a record go to a pool of workers that write through the
 // controller and answer once the change is committed.
 //
+// It also serves publish/subscribe (RFC 9437, pubsub.go): subscriptions
+// authenticated with the subscriber's site key and stored through the
+// controller's change feed, a Map-Notify to every subscriber of a changed
+// mapping, and every unsolicited Map-Notify retransmitted until a signed
+// Map-Notify-Ack comes back (notify.go, pending.go).
+//
 // Its wire codec is the pure package packet; the lig and register clients
 // are in client, the batched UDP I/O in udpio.
 package mapserver

@@ -37,6 +37,13 @@ func (r *reader) handleRequest(req *packet.MapRequest, src netip.AddrPort, raw [
 	case len(req.EIDs) == 0:
 		r.st.drop[dropNoRecords]++
 		return
+	case unsubscribing(req):
+		if r.s.limiter.allow(src.Addr(), r.mono) {
+			r.unsubscribe(req, src, raw)
+		} else {
+			r.st.limited++
+		}
+		return
 	}
 	dst, ok := r.itrRLOC(req)
 	if !ok {
@@ -54,8 +61,14 @@ func (r *reader) handleRequest(req *packet.MapRequest, src netip.AddrPort, raw [
 	r.reply = packet.MapReply{Nonce: req.Nonce, Records: r.reply.Records[:0]}
 	r.locs = r.locs[:0]
 	forwarded := false
+	var subscribed packet.RecordBits
+	if req.Notify.Any() {
+		subscribed = r.subscribe(req, src, raw) // answered by a Map-Notify instead
+	}
 	for i := range req.EIDs {
-		r.resolve(&req.EIDs[i], src, raw, &forwarded)
+		if !subscribed.Has(i) {
+			r.resolve(&req.EIDs[i], src, raw, &forwarded)
+		}
 	}
 	if len(r.reply.Records) == 0 || req.DontMapReply {
 		return
@@ -162,10 +175,7 @@ func (r *reader) positive(req *packet.EID, rec *mapping.Record, src netip.AddrPo
 		e = packet.NewPrefixEID(rec.EID.Prefix)
 	}
 	start := len(r.locs)
-	for _, l := range rec.Locators {
-		r.locs = append(r.locs, packet.Locator{Priority: l.Priority, Weight: l.Weight,
-			MPriority: 255, Reachable: l.Up, Addr: packet.AddrFromIP(l.Addr)})
-	}
+	r.locs = appendLocators(r.locs, rec.Locators, r.s.ctl)
 	r.reply.Records = append(r.reply.Records, packet.Record{TTL: rec.TTL, EID: withIID(req, e),
 		Authoritative: proxyAuthoritative, Locators: r.locs[start:len(r.locs):len(r.locs)]})
 }

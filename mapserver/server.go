@@ -61,7 +61,9 @@ type Config struct {
 	AuthFailRate    float64
 	AuthFailBurst   int
 	AuthFailSources int
-	Log             *slog.Logger
+	// Notify tunes acknowledged Map-Notify and publish/subscribe (pubsub.go).
+	Notify NotifyConfig
+	Log    *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +109,7 @@ func (c *Config) setDefaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	c.Notify.setDefaults()
 }
 
 // Server is the Map-Server and Map-Resolver.
@@ -129,6 +132,7 @@ type Server struct {
 	wg      sync.WaitGroup
 	once    sync.Once
 	readers []*reader
+	ps      *pubsub
 }
 
 // Listen binds the sockets and starts serving; Close stops.
@@ -147,6 +151,14 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 	for range cfg.Readers + 1 {
 		s.touches = append(s.touches, newTouchSet())
 	}
+	ps, err := newPubSub(s)
+	if err != nil {
+		s.cancel()
+		s.closeConns()
+		return nil, err
+	}
+	s.ps = ps
+	s.ps.start()
 	s.startWorkers()
 	for i := range cfg.Readers {
 		r, err := s.newReader(i)
@@ -364,7 +376,9 @@ func (r *reader) handle(d *udpio.Datagram) {
 		r.handleECM(b, d.Addr)
 	case packet.TypeMapRegister:
 		r.handleRegister(b, d.Addr)
-	case packet.TypeMapReply, packet.TypeMapNotify, packet.TypeMapNotifyAck:
+	case packet.TypeMapNotifyAck:
+		r.handleAck(b, d.Addr)
+	case packet.TypeMapReply, packet.TypeMapNotify:
 		r.st.drop[dropUnexpected]++
 	default:
 		r.st.drop[dropUnknownType]++

@@ -169,7 +169,8 @@ func (w *worker) store(j regJob, recs []mapping.Record, prs []*packet.Record, ex
 
 // notifyMoved tells the xTR that registered old that the EID now lives
 // elsewhere: an unsolicited Map-Notify with the new record, signed with
-// the old site's key, to its control port (RFC 9301 §5.7).
+// the old site's key, to its control port, retransmitted until it is
+// acknowledged (RFC 9301 §5.7).
 func (w *worker) notifyMoved(old *mapping.Record, pr *packet.Record) {
 	to, err := netip.ParseAddr(old.XTR)
 	if err != nil {
@@ -188,6 +189,5 @@ func (w *worker) notifyMoved(old *mapping.Record, pr *packet.Record) {
 		return
 	}
 	w.buf = b
-	w.s.sendTo(w.id, b, netip.AddrPortFrom(to, w.s.cfg.ETRPort))
-	outcomesNotify()
+	w.s.ps.notifyMoved(append([]byte(nil), b...), w.n.Nonce, netip.AddrPortFrom(to, w.s.cfg.ETRPort), old, site.AuthKey)
 }

@@ -33,6 +33,12 @@ func histogram(name, help string, buckets []float64) prometheus.Histogram {
 // Map-Registers: at most one per Map-Register, whatever the number of sites.
 var RegisterVerifications = counterVec("map_register_verifications_total", "HMAC verifications of Map-Registers, by result.", "result")
 
+func gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "l2lisp", Name: name, Help: help})
+	Registry.MustRegister(g)
+	return g
+}
+
 // LISP control plane.
 var (
 	MapRequests      = counter("map_requests_total", "Map-Requests received (plain or encapsulated).")
@@ -57,6 +63,19 @@ var (
 // no_certificate, untrusted_certificate, tls_handshake, unknown_xtr,
 // dpid_mismatch or duplicate.
 var OpenFlowRefused = counterVec("openflow_refused_total", "OpenFlow connections refused, by reason.", "reason")
+
+// Publish/subscribe (RFC 9437) and acknowledged Map-Notify (RFC 9301 §5.7).
+var (
+	Subscriptions        = gauge("lisp_subscriptions", "RFC 9437 subscriptions held.")
+	SubscriptionRequests = counterVec("lisp_subscription_requests_total", "Subscription requests (Map-Request records with the N bit) by outcome.", "outcome")
+	Publications         = counter("lisp_publications_total", "Map-Notifies published to subscribers on a mapping or locator change (first copies).")
+	NotifyRetransmits    = counterVec("map_notify_retransmits_total", "Unsolicited Map-Notifies sent again for want of a Map-Notify-Ack, by kind.", "kind")
+	NotifyAcks           = counterVec("map_notify_acks_total", "Map-Notify-Acks received, by result.", "result")
+	NotifyGiveUps        = counterVec("map_notify_giveups_total", "Unsolicited Map-Notifies given up after the last retransmission, by kind.", "kind")
+	NotifyPending        = gauge("map_notify_pending", "Unsolicited Map-Notifies waiting for their Map-Notify-Ack.")
+	NotifyUntracked      = counter("map_notify_untracked_total", "Unsolicited Map-Notifies sent once without waiting for an Ack because the pending table was full.")
+	PublishSeconds       = histogram("lisp_publish_seconds", "Time from a mapping change applied to its Map-Notifies sent to every subscriber.", prometheus.ExponentialBuckets(0.0001, 2, 18))
+)
 
 // XTRConnected is 1 when the xTR's connection of that kind (ovsdb, openflow) is up.
 var XTRConnected = func() *prometheus.GaugeVec {

@@ -122,6 +122,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.GET("/mappings/history", s.mappingHistory)
 	api.POST("/mappings/duplicates/clear", s.clearDuplicate)
 	api.GET("/lookup", s.lookup)
+	api.GET("/subscriptions", s.listSubscriptions)
 	api.GET("/events", s.events)
 
 	api.POST("/tokens", s.createToken)

@@ -105,3 +105,19 @@ type FeedState struct {
 
 // TableName keeps gorm from calling it "feed_states".
 func (FeedState) TableName() string { return "feed_state" }
+
+// Subscription is an xTR's RFC 9437 subscription to an EID-prefix.
+type Subscription struct {
+	XTRID       string `gorm:"primaryKey;column:xtr_id"` // 32 hex digits
+	InstanceID  uint32 `gorm:"primaryKey;autoIncrement:false"`
+	EID         string `gorm:"primaryKey;column:eid"`
+	SiteID      string // 16 hex digits
+	Site        string // the subscriber's site, whose key signs its Map-Notifies
+	ITRRLOCs    string `gorm:"column:itr_rlocs"` // JSON array of addresses
+	Port        uint16
+	TTL         uint32 `gorm:"column:ttl"` // minutes
+	Nonce       int64  // uint64 bit pattern
+	CreatedAt   time.Time
+	RefreshedAt time.Time
+	ExpiresAt   time.Time
+}

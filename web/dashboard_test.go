@@ -25,6 +25,7 @@ func TestDashboard(t *testing.T) {
 	liveMappings(t, e, b)
 	hostPage(t, e, b)
 	liveEvents(t, e, b)
+	subscriptionsPage(t, e, b)
 	apiPage(b)
 
 	// Overview, once the rates have two scrapes to compare.

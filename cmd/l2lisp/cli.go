@@ -60,14 +60,15 @@ type verb struct {
 // cliGroups are the CLI's commands, each a table of verbs.
 func cliGroups() map[string][]verb {
 	return map[string][]verb{
-		"network": networkVerbs(),
-		"site":    siteVerbs(),
-		"xtr":     xtrVerbs(),
-		"port":    portVerbs(),
-		"mapping": mappingVerbs(),
-		"lookup":  lookupVerbs(),
-		"events":  eventsVerbs(),
-		"token":   tokenVerbs(),
+		"network":      networkVerbs(),
+		"site":         siteVerbs(),
+		"xtr":          xtrVerbs(),
+		"port":         portVerbs(),
+		"mapping":      mappingVerbs(),
+		"lookup":       lookupVerbs(),
+		"events":       eventsVerbs(),
+		"token":        tokenVerbs(),
+		"subscription": subscriptionVerbs(),
 	}
 }
 

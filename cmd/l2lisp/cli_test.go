@@ -23,6 +23,7 @@ import (
 type testAPI struct {
 	URL string
 	CA  string
+	Ctl *controller.Controller
 }
 
 // newAPI runs the real API over a controller over a SQLite file.
@@ -46,7 +47,7 @@ func newAPI(t *testing.T) *testAPI {
 	})
 	ca := pkitest.New(t)
 	srv := ca.Server(t, northbound.New(ctl, northbound.Options{AdminToken: "admin"}).Handler())
-	return &testAPI{URL: srv.URL, CA: ca.CAFile()}
+	return &testAPI{URL: srv.URL, CA: ca.CAFile(), Ctl: ctl}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.

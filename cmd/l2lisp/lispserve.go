@@ -16,15 +16,22 @@ import (
 
 // startLISP runs the Map-Server and Map-Resolver on cfg.lispListen.
 func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, log *slog.Logger) (stop func(), err error) {
+	retries := cfg.notifyRetries
+	if retries == 0 {
+		retries = -1 // NotifyConfig's zero means the default; the flag's means none
+	}
+	// A single node publishes; a leader election would hand in its flag as
+	// Notify.Publisher.
 	s, err := mapserver.Listen(ctx, ctl, mapserver.Config{Listen: cfg.lispListen, ReplyRate: cfg.lispReplyRate,
 		RegistrationTTL: cfg.registrationTTL, AuthFailRate: cfg.authFailRate, AuthFailBurst: cfg.authFailBurst,
-		Log: log.With("component", "lisp")})
+		Log: log.With("component", "lisp"), Notify: mapserver.NotifyConfig{Interval: cfg.notifyInterval, Retries: retries}})
 	if err != nil {
 		return nil, fmt.Errorf("lisp control plane: %w", err)
 	}
 	log.Info("lisp map-server and map-resolver listening", "addr", s.Addr().String(),
 		"registration_ttl", cfg.registrationTTL, "reply_rate", cfg.lispReplyRate,
-		"auth_fail_rate", cfg.authFailRate, "auth_fail_burst", cfg.authFailBurst)
+		"auth_fail_rate", cfg.authFailRate, "auth_fail_burst", cfg.authFailBurst,
+		"map_notify_interval", cfg.notifyInterval, "map_notify_retries", cfg.notifyRetries)
 	return s.Close, nil
 }
 
@@ -56,4 +63,25 @@ func envFloat(name string, def float64) float64 {
 		}
 	}
 	return def
+}
+
+// notifyFlags are the timers of acknowledged Map-Notify (RFC 9301 §5.7):
+// every unsolicited Map-Notify (publications to RFC 9437 subscribers, the
+// notice to an xTR whose EID moved away) is sent again every interval
+// until a Map-Notify-Ack arrives, at most retries times.
+func notifyFlags(fs *flag.FlagSet, c *serveConfig) {
+	fs.DurationVar(&c.notifyInterval, "map-notify-interval", envDuration("L2LISP_MAP_NOTIFY_INTERVAL", mapserver.DefaultNotifyInterval),
+		"time between copies of an unacknowledged Map-Notify (env L2LISP_MAP_NOTIFY_INTERVAL)")
+	fs.IntVar(&c.notifyRetries, "map-notify-retries", int(envFloat("L2LISP_MAP_NOTIFY_RETRIES", mapserver.DefaultNotifyRetries)),
+		"copies of an unacknowledged Map-Notify sent after the first before giving up, 0 for none (env L2LISP_MAP_NOTIFY_RETRIES)")
+}
+
+func checkNotifyFlags(c serveConfig) error {
+	if c.notifyInterval <= 0 {
+		return fmt.Errorf("--map-notify-interval %v: want a positive duration", c.notifyInterval)
+	}
+	if c.notifyRetries < 0 || c.notifyRetries > 100 {
+		return fmt.Errorf("--map-notify-retries %d: want 0-100", c.notifyRetries)
+	}
+	return nil
 }

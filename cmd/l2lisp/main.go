@@ -27,6 +27,7 @@ commands:
   lookup     resolve an EID as the Map-Resolver would: lookup --iid N EID
   events     list or follow the change feed: events [--follow] [--since N]
   token      API tokens (needs an admin token): token create|list|rm
+  subscription  LISP routers subscribed to EID-prefixes (RFC 9437): subscription list
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
@@ -42,20 +43,21 @@ type command func(ctx context.Context, args []string) error
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    cmdServe,
-		"lab":      cmdLab,
-		"pki":      cmdPKI,
-		"lig":      cmdLig,
-		"register": cmdRegister,
-		"bench":    cmdBench,
-		"network":  cliCommand("network"),
-		"site":     cliCommand("site"),
-		"xtr":      cliCommand("xtr"),
-		"port":     cliCommand("port"),
-		"mapping":  cliCommand("mapping"),
-		"lookup":   cliCommand("lookup"),
-		"events":   cliCommand("events"),
-		"token":    cliCommand("token"),
+		"serve":        cmdServe,
+		"lab":          cmdLab,
+		"pki":          cmdPKI,
+		"lig":          cmdLig,
+		"register":     cmdRegister,
+		"bench":        cmdBench,
+		"network":      cliCommand("network"),
+		"site":         cliCommand("site"),
+		"xtr":          cliCommand("xtr"),
+		"port":         cliCommand("port"),
+		"mapping":      cliCommand("mapping"),
+		"lookup":       cliCommand("lookup"),
+		"events":       cliCommand("events"),
+		"token":        cliCommand("token"),
+		"subscription": cliCommand("subscription"),
 		"version": func(context.Context, []string) error {
 			fmt.Println("l2lisp", version)
 			return nil

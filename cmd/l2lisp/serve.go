@@ -36,6 +36,8 @@ type serveConfig struct {
 	authFailRate                               float64 // failed Map-Register authentications per second per source
 	authFailBurst                              int
 	tls                                        tlsConfig
+	notifyInterval                             time.Duration
+	notifyRetries                              int
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -55,6 +57,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.registrationTTL, "registration-ttl", envDuration("L2LISP_REGISTRATION_TTL", mapserver.DefaultRegistrationTTL), "lifetime of a LISP registration not refreshed (env L2LISP_REGISTRATION_TTL)")
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	lispAuthFlags(fs, &c)
+	notifyFlags(fs, &c)
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
@@ -82,6 +85,9 @@ func parseServe(args []string) (serveConfig, error) {
 		if c.ofTarget != "" && !strings.HasPrefix(tg, "tcp:") && !strings.HasPrefix(tg, "ssl:") && !strings.HasPrefix(tg, "unix:") {
 			return c, fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path, comma-separated", c.ofTarget)
 		}
+	}
+	if err := checkNotifyFlags(c); err != nil {
+		return c, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)

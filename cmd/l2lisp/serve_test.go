@@ -337,6 +337,8 @@ func TestServeRefuses(t *testing.T) {
 		{"negative retention", nil, []string{"--events-max-age", "-1h"}, "--events-max-age must not be negative"},
 		{"token file in a missing directory", map[string]string{"--api-token": ""}, []string{"--api-token-file", filepath.Join(dir, "missing", "token")}, "write admin token"},
 		{"auth failure burst", nil, []string{"--lisp-auth-fail-burst", "many"}, "lisp-auth-fail-burst"},
+		{"map-notify interval", nil, []string{"--map-notify-interval", "0s"}, "--map-notify-interval"},
+		{"map-notify retries", nil, []string{"--map-notify-retries", "-1"}, "--map-notify-retries"},
 		{"missing db directory", map[string]string{"--db": filepath.Join(dir, "missing", "l2lisp.db")}, nil, "does not exist"},
 		{"db not a database", map[string]string{"--db": notDB}, nil, "not a database"},
 		{"db is a directory", map[string]string{"--db": dir}, nil, dir},

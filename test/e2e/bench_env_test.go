@@ -24,6 +24,7 @@ type benchCtl struct {
 	tb     testing.TB
 	API    string
 	OFAddr string // where switches connect
+	LISP   string // the Map-Server/Map-Resolver's UDP address
 	Dir    string
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -36,12 +37,12 @@ type benchCtl struct {
 // stopped by the test's cleanup.
 func startBenchController(tb testing.TB, ofListen, ofTarget, logLevel string) *benchCtl {
 	tb.Helper()
-	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "https://" + freeAddr(tb), OFAddr: ofListen}
+	c := &benchCtl{tb: tb, Dir: tb.TempDir(), API: "https://" + freeAddr(tb), OFAddr: ofListen, LISP: freeUDP(tb)}
 	c.PKI = pkitest.NewIn(tb, filepath.Join(c.Dir, "pki"))
 	c.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64,
 		TLSClientConfig: c.PKI.ClientTLS()}}
 	args := append([]string{"serve", "--db", filepath.Join(c.Dir, "l2lisp.db"), "--listen", strings.TrimPrefix(c.API, "https://"),
-		"--openflow-listen", ofListen, "--lisp-listen", freeUDP(tb), "--api-token", token,
+		"--openflow-listen", ofListen, "--lisp-listen", c.LISP, "--api-token", token,
 		"--log-level", logLevel}, c.PKI.ServeFlags()...)
 	if ofTarget != "" {
 		args = append(args, "--openflow-target", ofTarget)

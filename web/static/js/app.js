@@ -7,13 +7,14 @@ import {stream} from './stream.js';
 import * as overview from './pages/overview.js';
 import * as topology from './pages/topology.js';
 import * as mappings from './pages/mappings.js';
+import * as subscriptions from './pages/subscriptions.js';
 import * as host from './pages/host.js';
 import * as events from './pages/events.js';
 import * as manage from './pages/manage.js';
 import * as apidoc from './pages/apidoc.js';
 import * as tokens from './pages/tokens.js';
 
-const pages = {overview, topology, mappings, host, events, manage, tokens, api: apidoc};
+const pages = {overview, topology, mappings, subscriptions, host, events, manage, tokens, api: apidoc};
 const view = document.getElementById('view');
 let cleanup = null;
 let started = false;

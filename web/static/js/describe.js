@@ -98,6 +98,9 @@ function objectText(ev, d) {
     case 'token.revoked': return `API token ${d.name} revoked`;
     case 'feed.truncated':
       return `Events up to #${d.pruned_through} were deleted by the retention policy: older history is gone`;
+    case 'subscription.created': return `xTR ${d.xtr_id || '?'} of ${d.site || ev.site || '?'} subscribed to ${d.eid || ev.eid}${iidOf(ev)}`;
+    case 'subscription.refreshed': return `xTR ${d.xtr_id || '?'} renewed its subscription to ${d.eid || ev.eid}${iidOf(ev)}`;
+    case 'subscription.deleted': return `Subscription of xTR ${d.xtr_id || '?'} to ${d.eid || ev.eid}${iidOf(ev)} ended${reason(d)}`;
   }
   return null;
 }
@@ -122,6 +125,11 @@ function alertText(ev, d) {
       const more = d.suppressed ? ` (+${d.suppressed} more)` : '';
       return `OpenFlow connection from ${who} at ${d.remote || '?'} refused: ${(d.reason || '?').replaceAll('_', ' ')}${more}`;
     }
+    case 'subscription.refused':
+      return `Subscription from ${d.source || 'an xTR'}${d.xtr_id ? ' (xTR-ID ' + d.xtr_id + ')' : ''} refused${reason(d)}`;
+    case 'map-notify.unacknowledged':
+      return `Map-Notify (${d.kind || '?'}${ev.eid ? ' of ' + ev.eid + iidOf(ev) : ''}) to ${d.destination || '?'} ` +
+        `never acknowledged after ${d.copies || '?'} copies`;
     case 'registration.refused': {
       const who = ev.xtr || d.source || d.from || 'an ETR';
       const eid = ev.eid || d.eid;
@@ -141,6 +149,8 @@ const kinds = {
   'mapping.duplicate': 'bad', 'registration.refused': 'bad', 'openflow.refused': 'bad', 'xtr.up': 'good', 'xtr.down': 'bad',
   'mapping.converged': 'info', 'mapping.duplicate_cleared': 'good', 'learn.limit': 'warn',
   'token.created': 'info', 'token.revoked': 'warn', 'feed.truncated': 'warn',
+  'subscription.created': 'good', 'subscription.deleted': 'warn', 'subscription.refused': 'bad',
+  'map-notify.unacknowledged': 'warn',
 };
 
 export function kindOf(type) { return kinds[type] || 'plain'; }

@@ -16,10 +16,12 @@ const GROUPS = [
   ['mapping.converged', 'Convergence of moves'],
   ['alerts', 'Alerts (refused, duplicates, xTR down)'],
   ['xtr.', 'xTRs'],
+  ['subscription.', 'Subscriptions (publish/subscribe)'],
   ['objects', 'Configuration (networks, sites, ports)'],
   ['token.', 'API tokens'],
 ];
-const ALERTS = new Set(['registration.refused', 'openflow.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit', 'feed.truncated']);
+const ALERTS = new Set(['registration.refused', 'openflow.refused', 'mapping.duplicate', 'xtr.down', 'learn.limit',
+  'feed.truncated', 'subscription.refused', 'map-notify.unacknowledged']);
 
 function wanted(f, ev) {
   if (f.group === 'alerts' && !ALERTS.has(ev.type)) return false;

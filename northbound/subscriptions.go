@@ -1,0 +1,52 @@
+package northbound
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/mapping"
+)
+
+type subscriptionPage struct {
+	Items  []controller.Subscription `json:"items"`
+	Total  int                       `json:"total"`
+	Limit  int64                     `json:"limit"`
+	Offset int64                     `json:"offset"`
+}
+
+// listSubscriptions pages through the RFC 9437 subscriptions.
+func (s *Server) listSubscriptions(c *gin.Context) {
+	f := controller.SubFilter{Site: c.Query("site"), XTRID: strings.ToLower(c.Query("xtr_id"))}
+	if f.XTRID != "" {
+		if b, err := hex.DecodeString(f.XTRID); err != nil || len(b) != 16 {
+			fail(c, http.StatusBadRequest, "invalid", "xtr_id", "xtr_id must be 32 hex digits")
+			return
+		}
+	}
+	if _, ok := c.GetQuery("instance_id"); ok {
+		iid, ok := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
+		if !ok {
+			return
+		}
+		v := uint32(iid)
+		f.InstanceID = &v
+	}
+	limit, ok := queryInt(c, "limit", 100, 1, 1000)
+	if !ok {
+		return
+	}
+	offset, ok := queryInt(c, "offset", 0, 0, 1<<40)
+	if !ok {
+		return
+	}
+	f.Limit, f.Offset = int(limit), int(offset)
+	items, total := s.ctl.Subscriptions(f)
+	if items == nil {
+		items = []controller.Subscription{}
+	}
+	c.JSON(http.StatusOK, subscriptionPage{Items: items, Total: total, Limit: limit, Offset: offset})
+}
