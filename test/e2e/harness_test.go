@@ -83,8 +83,9 @@ type Env struct {
 
 // EnvOptions choose how the lab is registered.
 type EnvOptions struct {
-	StaticHosts bool     // register every host's MAC as a static mapping
-	ServeFlags  []string // extra flags for l2lisp serve
+	StaticHosts bool          // register every host's MAC as a static mapping
+	ServeFlags  []string      // extra flags for l2lisp serve
+	Networks    []lab.Network // nil: lab.DefaultNetworks
 }
 
 // StartEnv brings up a controller and a three-datacenter lab, and waits
@@ -112,7 +113,8 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 			t.Logf("lab down: %v", err)
 		}
 	})
-	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts})
+	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts,
+		Networks: opt.Networks})
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}

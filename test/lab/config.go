@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/l2lisp/l2lisp/pipeline"
 )
 
 // Prefix starts every namespace, root-namespace link and directory the lab
@@ -35,6 +37,9 @@ const (
 type Network struct {
 	Name       string `json:"name"`
 	InstanceID uint32 `json:"instance_id"`
+	// Encapsulation is registered with the network: "lisp-gpe", "vxlan",
+	// or empty for the controller's default (lisp-gpe).
+	Encapsulation string `json:"encapsulation,omitempty"`
 }
 
 // DefaultNetworks are the two tenants; their hosts reuse the same IPs.
@@ -96,6 +101,9 @@ func (c Config) validate() error {
 		if n.InstanceID == 0 || n.InstanceID > 1<<24-1 || seen[n.InstanceID] {
 			errs = append(errs, fmt.Errorf("network %q: instance-id %d zero, too big or repeated", n.Name, n.InstanceID))
 		}
+		if _, err := pipeline.ParseEncap(n.Encapsulation); err != nil {
+			errs = append(errs, fmt.Errorf("network %q: %w", n.Name, err))
+		}
 		seen[n.InstanceID] = true
 	}
 	if !strings.HasPrefix(c.RunDir, "/run/"+Prefix) && !strings.HasPrefix(c.RunDir, "/tmp/"+Prefix+"-") {
@@ -105,4 +113,42 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("Register needs APIURL"))
 	}
 	return errors.Join(errs...)
+}
+
+// WithEncapsulations returns nets with encapsulations set from spec: one
+// name for every network ("vxlan"), or NETWORK=ENCAP pairs separated by
+// commas ("blue=lisp-gpe,red=vxlan"); networks not named keep theirs.
+func WithEncapsulations(nets []Network, spec string) ([]Network, error) {
+	out := append([]Network(nil), nets...)
+	if spec == "" {
+		return out, nil
+	}
+	if !strings.Contains(spec, "=") {
+		if _, err := pipeline.ParseEncap(spec); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Encapsulation = spec
+		}
+		return out, nil
+	}
+	for _, pair := range strings.Split(spec, ",") {
+		name, encap, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want NETWORK=ENCAP", pair)
+		}
+		if _, err := pipeline.ParseEncap(encap); err != nil {
+			return nil, fmt.Errorf("network %s: %w", name, err)
+		}
+		found := false
+		for i := range out {
+			if out[i].Name == name {
+				out[i].Encapsulation, found = encap, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no network named %q", name)
+		}
+	}
+	return out, nil
 }
