@@ -199,7 +199,7 @@ func (c *Controller) apply(ev Event) error {
 			return fmt.Errorf("decode record: %w", err)
 		}
 		c.idx.Delete(r.EID)
-	case EvNetworkCreated, EvNetworkDeleted:
+	case EvNetworkCreated, EvNetworkUpdated, EvNetworkDeleted:
 		return c.reloadNetwork(ev)
 	case EvSiteCreated, EvSiteUpdated, EvSiteDeleted:
 		return c.reloadSite(ev.Site)

@@ -33,6 +33,7 @@ type Event struct {
 // Event types.
 const (
 	EvNetworkCreated   = "network.created"
+	EvNetworkUpdated   = "network.updated"
 	EvNetworkDeleted   = "network.deleted"
 	EvSiteCreated      = "site.created"
 	EvSiteUpdated      = "site.updated"

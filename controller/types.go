@@ -12,9 +12,12 @@ import (
 
 // Network is a tenant network, one LISP instance-id.
 type Network struct {
-	InstanceID uint32    `json:"instance_id"`
-	Name       string    `json:"name"`
-	CreatedAt  time.Time `json:"created_at"`
+	InstanceID uint32 `json:"instance_id"`
+	Name       string `json:"name"`
+	// Encapsulation is how the network's frames cross the WAN: "lisp-gpe"
+	// (the default) or "vxlan" (pipeline.Encap).
+	Encapsulation string    `json:"encapsulation"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Site is a LISP site (a datacenter). AuthKey is write-only: never shown.

@@ -35,12 +35,17 @@ func (c *Controller) BaseView(name string) (pipeline.SwitchView, bool) {
 		return pipeline.SwitchView{}, false
 	}
 	site := c.sites[x.Site]
-	v := pipeline.SwitchView{XTR: x.Name, Site: x.Site, RLOC: x.RLOC, TunnelPort: pipeline.TunnelOFPort,
-		Networks: append([]uint32(nil), site.Networks...), Peers: map[uint32][]netip.Addr{}}
+	v := pipeline.SwitchView{XTR: x.Name, Site: x.Site, RLOC: x.RLOC,
+		TunnelPort: pipeline.TunnelOFPort, VXLANPort: pipeline.VXLANOFPort,
+		Networks: append([]uint32(nil), site.Networks...), Peers: map[uint32][]netip.Addr{},
+		Encaps: make(map[uint32]pipeline.Encap, len(site.Networks))}
 	for _, p := range c.ports[name] {
 		v.Ports = append(v.Ports, pipeline.PortView{Name: p.Name, OFPort: p.OFPort, IID: p.InstanceID})
 	}
 	for _, iid := range v.Networks {
+		// Written validated; a name this build does not know (a newer
+		// replica's) gets the network no tunnel rather than the wrong one.
+		v.Encaps[iid], _ = pipeline.ParseEncap(c.networks[iid].Encapsulation)
 		for _, o := range c.xtrs {
 			if o.Name != x.Name && c.sites[o.Site].Serves(iid) {
 				v.Peers[iid] = append(v.Peers[iid], o.RLOC)

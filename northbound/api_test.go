@@ -270,11 +270,27 @@ func TestNetworks(t *testing.T) {
 	if n["name"] != "blue" {
 		t.Errorf("GET /networks/4100 = %v", n)
 	}
+	if n["encapsulation"] != "lisp-gpe" {
+		t.Errorf("default encapsulation = %v, want lisp-gpe", n["encapsulation"])
+	}
+	e.must("POST", "/api/v1/networks", map[string]any{"instance_id": 4200, "name": "red", "encapsulation": "vxlan"}, 201, &n)
+	if n["encapsulation"] != "vxlan" {
+		t.Errorf("created red = %v", n)
+	}
+	e.must("PATCH", "/api/v1/networks/4200", map[string]any{"encapsulation": "lisp-gpe"}, 200, &n)
+	if n["encapsulation"] != "lisp-gpe" || n["name"] != "red" || n["instance_id"] != float64(4200) {
+		t.Errorf("PATCH /networks/4200 = %v", n)
+	}
+	e.must("PATCH", "/api/v1/networks/4200", map[string]any{"encapsulation": "lisp-gpe"}, 200, nil) // no change, no event
+	e.must("GET", "/api/v1/networks/4200", nil, 200, &n)
+	if n["encapsulation"] != "lisp-gpe" {
+		t.Errorf("GET /networks/4200 after PATCH = %v", n)
+	}
 	e.must("DELETE", "/api/v1/networks/4100", nil, 204, nil)
 	e.must("GET", "/api/v1/networks/4100", nil, 404, nil)
 	e.must("DELETE", "/api/v1/networks/4100", nil, 404, nil)
 	if got := eventTypes(e.eventsAfter(0)); !slices.Equal(got, []string{"network.created", "network.created",
-		"network.created", "network.deleted"}) {
+		"network.created", "network.created", "network.updated", "network.deleted"}) {
 		t.Errorf("events = %v", got)
 	}
 }

@@ -20,8 +20,9 @@ func paramIID(c *gin.Context, name, raw string) (int64, bool) {
 }
 
 type networkBody struct {
-	InstanceID *int64 `json:"instance_id"`
-	Name       string `json:"name"`
+	InstanceID    *int64 `json:"instance_id"`
+	Name          string `json:"name"`
+	Encapsulation string `json:"encapsulation"` // "": the default
 }
 
 func (s *Server) createNetwork(c *gin.Context) {
@@ -33,7 +34,8 @@ func (s *Server) createNetwork(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid", "instance_id", "instance_id is required")
 		return
 	}
-	n, err := s.ctl.CreateNetwork(c.Request.Context(), *b.InstanceID, b.Name)
+	n, err := s.ctl.AddNetwork(c.Request.Context(), controller.NetworkInput{InstanceID: *b.InstanceID, Name: b.Name,
+		Encapsulation: b.Encapsulation})
 	if err != nil {
 		failErr(c, err)
 		return
@@ -51,6 +53,31 @@ func (s *Server) getNetwork(c *gin.Context) {
 	n, err := s.ctl.Network(uint32(iid))
 	if iid < 0 || iid > 0xffffff || err != nil {
 		fail(c, http.StatusNotFound, "not_found", "instance_id", "no network with that instance-id")
+		return
+	}
+	c.JSON(http.StatusOK, n)
+}
+
+type networkChangeBody struct {
+	Encapsulation *string `json:"encapsulation"`
+}
+
+func (s *Server) patchNetwork(c *gin.Context) {
+	iid, ok := paramIID(c, "instance_id", c.Param("instance_id"))
+	if !ok {
+		return
+	}
+	var b networkChangeBody
+	if !bind(c, &b) {
+		return
+	}
+	if iid < 0 || iid > 0xffffff {
+		fail(c, http.StatusNotFound, "not_found", "instance_id", "no network with that instance-id")
+		return
+	}
+	n, err := s.ctl.UpdateNetwork(c.Request.Context(), uint32(iid), controller.NetworkChange(b))
+	if err != nil {
+		failErr(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, n)

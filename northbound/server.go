@@ -100,6 +100,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.POST("/networks", s.createNetwork)
 	api.GET("/networks", s.listNetworks)
 	api.GET("/networks/:instance_id", s.getNetwork)
+	api.PATCH("/networks/:instance_id", s.patchNetwork)
 	api.DELETE("/networks/:instance_id", s.deleteNetwork)
 
 	api.POST("/sites", s.createSite)

@@ -11,7 +11,9 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
-// tunnelEncap is the action list that LISP-encapsulates a frame to one RLOC.
+// tunnelEncap is the action list that encapsulates a frame to one RLOC
+// through tunnel, the port of the iid's encapsulation: the port's type
+// writes the header (LISP-GPE or VXLAN), tun_id its 24-bit instance-id.
 func tunnelEncap(iid uint32, rloc netip.Addr, tunnel uint32) []openflow.Action {
 	return []openflow.Action{
 		openflow.SetField{Field: openflow.TunnelID(uint64(iid))},
@@ -59,9 +61,9 @@ func (c *compiler) flood() {
 			local = append(local, openflow.Bucket{Actions: []openflow.Action{openflow.Output{Port: p.OFPort}}})
 		}
 		all := slices.Clone(local)
-		if c.v.TunnelPort != 0 {
+		if tun := c.tunnel[iid]; tun != 0 {
 			for _, a := range c.peers(iid) {
-				all = append(all, openflow.Bucket{Actions: tunnelEncap(iid, a, c.v.TunnelPort)})
+				all = append(all, openflow.Bucket{Actions: tunnelEncap(iid, a, tun)})
 			}
 		}
 		c.addGroup(FloodGroupID(iid, GroupKindFlood), openflow.GroupAll, all)
@@ -151,7 +153,8 @@ func (c *compiler) forward(r *mapping.Record) {
 			openflow.Match{metaMatch(iid, 0), openflow.EthDst(mac)}, acts)
 		return
 	}
-	if c.v.TunnelPort == 0 {
+	tun := c.tunnel[iid]
+	if tun == 0 {
 		return
 	}
 	best := c.bestLocators(r.Locators)
@@ -160,7 +163,7 @@ func (c *compiler) forward(r *mapping.Record) {
 	case 0:
 		return
 	case 1:
-		acts = tunnelEncap(iid, best[0].Addr, c.v.TunnelPort)
+		acts = tunnelEncap(iid, best[0].Addr, tun)
 	default:
 		acts = []openflow.Action{openflow.Group{ID: c.selectGroup(iid, best)}}
 	}
@@ -223,7 +226,7 @@ func (c *compiler) selectGroup(iid uint32, best []mapping.Locator) uint32 {
 	id := SelectGroupBase + off
 	buckets := make([]openflow.Bucket, len(best))
 	for i, l := range best {
-		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: tunnelEncap(iid, l.Addr, c.v.TunnelPort)}
+		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: tunnelEncap(iid, l.Addr, c.tunnel[iid])}
 	}
 	c.addGroup(id, openflow.GroupSelect, buckets)
 	c.selectID[string(key)] = id

@@ -16,9 +16,13 @@ import (
 // iids, ports and locators, duplicate records per EID, local and remote.
 func randView(rng *rand.Rand) SwitchView {
 	v := SwitchView{XTR: "x1", Site: "s1", RLOC: netip.MustParseAddr("10.0.0.1"),
-		TunnelPort: TunnelOFPort, Peers: map[uint32][]netip.Addr{}}
+		TunnelPort: TunnelOFPort, VXLANPort: VXLANOFPort, Peers: map[uint32][]netip.Addr{},
+		Encaps: map[uint32]Encap{}}
 	if rng.IntN(8) == 0 {
 		v.TunnelPort = 0
+	}
+	if rng.IntN(8) == 0 {
+		v.VXLANPort = 0
 	}
 	if rng.IntN(8) == 0 {
 		v.XTR = ""
@@ -27,6 +31,7 @@ func randView(rng *rand.Rand) SwitchView {
 		if rng.IntN(4) != 0 {
 			v.Networks = append(v.Networks, iid)
 			v.Peers[iid] = []netip.Addr{rloc(2), rloc(3)}
+			v.Encaps[iid] = Encap(rng.IntN(2))
 		}
 	}
 	for i := range rng.IntN(4) {

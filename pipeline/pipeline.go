@@ -94,6 +94,7 @@ type compiler struct {
 	rloc     netip.Addr
 	iids     []uint32              // served instance-ids, sorted, unique
 	served   map[uint32]bool       // same set, for lookups
+	tunnel   map[uint32]uint32     // tunnel port of each served iid's encapsulation; 0: none
 	ports    map[uint32][]PortView // usable access ports per iid, by OFPort
 	byName   map[string]PortView   // usable access ports by name
 	flows    []openflow.Flow
@@ -106,6 +107,7 @@ func newCompiler(v SwitchView) *compiler {
 		v:        v,
 		rloc:     v.RLOC.Unmap(),
 		served:   make(map[uint32]bool),
+		tunnel:   make(map[uint32]uint32),
 		ports:    make(map[uint32][]PortView),
 		byName:   make(map[string]PortView),
 		groups:   make(map[uint32]openflow.GroupEntry),
@@ -115,6 +117,7 @@ func newCompiler(v SwitchView) *compiler {
 		if iid <= mapping.MaxIID && !c.served[iid] {
 			c.served[iid] = true
 			c.iids = append(c.iids, iid)
+			c.tunnel[iid] = v.tunnelPort(v.Encaps[iid])
 		}
 	}
 	slices.Sort(c.iids)
@@ -123,7 +126,7 @@ func newCompiler(v SwitchView) *compiler {
 }
 
 // indexPorts keeps the access ports that can carry traffic: a real OpenFlow
-// port number, not the tunnel, bound to a served iid. A port number listed
+// port number, not a tunnel, bound to a served iid. A port number listed
 // twice keeps its first entry in (OFPort, Name, IID) order, so a view that
 // momentarily disagrees with itself still compiles deterministically.
 func (c *compiler) indexPorts() {
@@ -133,7 +136,7 @@ func (c *compiler) indexPorts() {
 	})
 	var last uint32
 	for _, p := range ps {
-		if p.OFPort == 0 || p.OFPort > 0xffffff00 || p.OFPort == c.v.TunnelPort ||
+		if p.OFPort == 0 || p.OFPort > 0xffffff00 || p.OFPort == c.v.TunnelPort || p.OFPort == c.v.VXLANPort ||
 			p.OFPort == last || !c.served[p.IID] {
 			continue
 		}
@@ -154,8 +157,9 @@ func (c *compiler) add(table uint8, prio uint16, stage uint8, m openflow.Match, 
 }
 
 // classify builds table 0: access ports by in_port, tunnel frames by
-// in_port + tun_id of a served iid. Anything else, including a tun_id the
-// site does not serve, hits the table-miss drop.
+// in_port + tun_id of a served iid, the in_port being the tunnel of that
+// iid's encapsulation. Anything else, including a tun_id the site does not
+// serve or one arriving in another encapsulation, hits the table-miss drop.
 func (c *compiler) classify() {
 	for _, iid := range c.iids {
 		for _, p := range c.ports[iid] {
@@ -164,11 +168,12 @@ func (c *compiler) classify() {
 			f.WriteMeta = &openflow.MetadataWrite{Value: uint64(iid) | MetaFromLocal, Mask: MetaMask}
 			f.Goto = TableLearn
 		}
-		if c.v.TunnelPort == 0 {
+		tun := c.tunnel[iid]
+		if tun == 0 {
 			continue // tunnel port not created yet
 		}
 		f := c.add(TableClassifier, PriorityClassify, StageClassifier,
-			openflow.Match{openflow.InPort(c.v.TunnelPort), openflow.TunnelID(uint64(iid))}, nil)
+			openflow.Match{openflow.InPort(tun), openflow.TunnelID(uint64(iid))}, nil)
 		f.WriteMeta = &openflow.MetadataWrite{Value: uint64(iid) | MetaFromTunnel, Mask: MetaMask}
 		f.Goto = TableLearn
 	}

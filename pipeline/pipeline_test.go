@@ -468,7 +468,8 @@ func TestFloodGroups(t *testing.T) {
 // and remote records, multi-locator sets and some unusable ones.
 func plRandomView(seed uint64, n int) SwitchView {
 	r := rand.New(rand.NewPCG(seed, 1))
-	v := SwitchView{XTR: "xtr-a", RLOC: plOwnRLOC, TunnelPort: plTunnel, Peers: map[uint32][]netip.Addr{}}
+	v := SwitchView{XTR: "xtr-a", RLOC: plOwnRLOC, TunnelPort: plTunnel, VXLANPort: plVXLAN,
+		Peers: map[uint32][]netip.Addr{}, Encaps: map[uint32]Encap{3: EncapVXLAN, 6: EncapVXLAN}}
 	rlocs := make([]netip.Addr, 16)
 	for i := range rlocs {
 		rlocs[i] = netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -15,9 +16,14 @@ type SwitchView struct {
 	XTR        string
 	Site       string
 	RLOC       netip.Addr
-	TunnelPort uint32     // OpenFlow port number of the LISP tunnel port
+	TunnelPort uint32     // OpenFlow port number of the LISP-GPE tunnel port (lisp0)
+	VXLANPort  uint32     // OpenFlow port number of the VXLAN tunnel port (vxlan0)
 	Ports      []PortView // access ports bound to tenant networks
 	Networks   []uint32   // instance-ids the xTR's site serves
+	// Encaps is the encapsulation of each served instance-id: its frames
+	// leave and arrive through that encapsulation's tunnel port only. An
+	// instance-id not listed uses EncapLISPGPE.
+	Encaps map[uint32]Encap
 	// Peers lists, per instance-id, the RLOCs of the other xTRs serving it:
 	// the head-end replication targets for broadcast and unknown unicast.
 	Peers map[uint32][]netip.Addr
@@ -35,11 +41,12 @@ type PortView struct {
 	IID    uint32
 }
 
-// TunnelOFPort is the OpenFlow port number the LISP tunnel port asks for;
-// access ports get FirstAccessOFPort and up, so flows never depend on
-// numbers only the switch knows.
+// TunnelOFPort and VXLANOFPort are the OpenFlow port numbers the LISP-GPE
+// and VXLAN tunnel ports ask for; access ports get FirstAccessOFPort and
+// up, so flows never depend on numbers only the switch knows.
 const (
 	TunnelOFPort      = 10
+	VXLANOFPort       = 11
 	FirstAccessOFPort = 100
 )
 
@@ -48,8 +55,8 @@ const (
 // record changes as a delta.
 func sameBase(a, b SwitchView) bool {
 	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
-		a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) || !slices.Equal(a.Networks, b.Networks) ||
-		len(a.Peers) != len(b.Peers) {
+		a.VXLANPort != b.VXLANPort || a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) ||
+		!slices.Equal(a.Networks, b.Networks) || !maps.Equal(a.Encaps, b.Encaps) || len(a.Peers) != len(b.Peers) {
 		return false
 	}
 	for iid, pa := range a.Peers {

@@ -12,8 +12,11 @@ import (
 	"github.com/l2lisp/l2lisp/southbound/ovsdb"
 )
 
-// TunnelPortName is the name of the LISP tunnel port on every bridge.
-const TunnelPortName = "lisp0"
+// Names of the tunnel ports, one per encapsulation in use on a bridge.
+const (
+	TunnelPortName = "lisp0"  // LISP-GPE (RFC 9305), UDP 4341
+	VXLANPortName  = "vxlan0" // VXLAN (RFC 7348), UDP 4789
+)
 
 // provisionTimeout bounds one OVSDB call on behalf of one xTR.
 const provisionTimeout = 10 * time.Second
@@ -47,7 +50,7 @@ func (r *Reconciler) desired(x controller.XTR) ovsdb.Desired {
 		target = r.DefaultTarget
 	}
 	d := ovsdb.Desired{Bridge: x.Bridge, DatapathType: x.DatapathType, DatapathID: x.DatapathID,
-		TunnelPort: TunnelPortName, TunnelOFPort: pipeline.TunnelOFPort, LocalRLOC: x.RLOC}
+		Tunnels: r.tunnels(x.Name), LocalRLOC: x.RLOC}
 	if target != "" {
 		// Every replica configures the same list, so they never undo each
 		// other's OVSDB writes.
@@ -76,4 +79,27 @@ func switchSSL(x controller.XTR, targets []string) *ovsdb.SSL {
 		}
 	}
 	return nil
+}
+
+// tunnels are the tunnel ports of the encapsulations the networks of an
+// xTR's site use, with the port numbers the pipeline's flows name. A port
+// no network uses any more is removed by the provisioner.
+func (r *Reconciler) tunnels(name string) []ovsdb.Tunnel {
+	v, ok := r.Ctl.BaseView(name)
+	if !ok {
+		return nil
+	}
+	used := map[pipeline.Encap]bool{}
+	for _, iid := range v.Networks {
+		used[v.Encaps[iid]] = true
+	}
+	var out []ovsdb.Tunnel
+	if used[pipeline.EncapLISPGPE] {
+		out = append(out, ovsdb.Tunnel{Name: TunnelPortName, OFPort: int(v.TunnelPort),
+			DstPort: ovsdb.LISPDataPort, GPE: true})
+	}
+	if used[pipeline.EncapVXLAN] {
+		out = append(out, ovsdb.Tunnel{Name: VXLANPortName, OFPort: int(v.VXLANPort), DstPort: ovsdb.VXLANDataPort})
+	}
+	return out
 }

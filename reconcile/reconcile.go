@@ -172,7 +172,25 @@ func (r *Reconciler) mark(ev controller.Event) {
 	case controller.EvXTRCreated, controller.EvXTRDeleted:
 		r.markOVS(ev.XTR)
 		r.markAllFlows()
-	case controller.EvNetworkCreated, controller.EvNetworkDeleted, controller.EvSiteCreated, controller.EvSiteUpdated, controller.EvSiteDeleted:
+	case controller.EvNetworkUpdated:
+		// A new encapsulation: the switches serving the network get its
+		// tunnel port and its flows; the others have nothing of it.
+		if ev.InstanceID != nil {
+			names := r.Ctl.XTRsServing(*ev.InstanceID)
+			r.markFlows(names...)
+			for _, n := range names {
+				r.markOVS(n)
+			}
+		}
+	case controller.EvSiteCreated, controller.EvSiteUpdated, controller.EvSiteDeleted:
+		// The networks served, hence the tunnel ports in use, may change.
+		for _, x := range r.Ctl.XTRs() {
+			if x.Site == ev.Site {
+				r.markOVS(x.Name)
+			}
+		}
+		r.markAllFlows()
+	case controller.EvNetworkCreated, controller.EvNetworkDeleted:
 		r.markAllFlows()
 	}
 }

@@ -4,9 +4,10 @@ import "time"
 
 // Network is a tenant network: one LISP instance-id.
 type Network struct {
-	InstanceID uint32 `gorm:"primaryKey;autoIncrement:false"`
-	Name       string
-	CreatedAt  time.Time
+	InstanceID    uint32 `gorm:"primaryKey;autoIncrement:false"`
+	Name          string
+	Encapsulation string // "lisp-gpe" or "vxlan"
+	CreatedAt     time.Time
 }
 
 // Site is a datacenter (or any LISP site): the key its xTRs sign

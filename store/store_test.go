@@ -145,7 +145,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 func checkMigratedRows(t *testing.T, db *gorm.DB) {
 	t.Helper()
 	var n store.Network
-	if err := db.First(&n, "instance_id = ?", 4100).Error; err != nil || n.Name != "blue" ||
+	if err := db.First(&n, "instance_id = ?", 4100).Error; err != nil || n.Name != "blue" || n.Encapsulation != "lisp-gpe" ||
 		!n.CreatedAt.Equal(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Errorf("network = %+v, %v", n, err)
 	}

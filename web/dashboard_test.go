@@ -80,7 +80,8 @@ func manageForms(t *testing.T, e *env, b *browser) {
 	b.fill("network-add-instance_id", "100")
 	b.fill("network-add-name", "blue")
 	b.do("add network", chromedp.Click(chromedp.ID("network-add-submit")))
-	b.visible(`#networks-table tr[data-key="100"]`)
+	b.visible(`#networks-table tr[data-key="100"] td[data-encap="lisp-gpe"]`)
+	networkEncap(t, e, b)
 
 	b.fill("site-add-name", "dc1")
 	b.fill("site-add-auth_key", "secret-key-1")
@@ -131,6 +132,25 @@ func siteScope(t *testing.T, b *browser) {
 	if got := b.text(`#sites-table tr[data-key="dc1"] td[data-col="rloc_prefixes"]`); got != "192.0.2.0/24" {
 		t.Errorf("a PATCH of the MAC scope changed the RLOC prefixes: %q", got)
 	}
+}
+
+// networkEncap changes network 100 to VXLAN and back through the form,
+// and shows the API's error for a network that does not exist.
+func networkEncap(t *testing.T, e *env, b *browser) {
+	setEncap := func(iid, encap string) {
+		b.fill("network-encap-instance_id", iid)
+		b.do("choose "+encap, chromedp.SetValue(chromedp.ID("network-encap-encapsulation"), encap))
+		b.do("change encapsulation", chromedp.Click(chromedp.ID("network-encap-submit")))
+	}
+	setEncap("100", "vxlan")
+	b.visible(`#networks-table tr[data-key="100"] td[data-encap="vxlan"]`)
+	if n := e.mustCall("GET", "/networks/100", nil); n["encapsulation"] != "vxlan" {
+		t.Errorf("after the form, network 100 = %v", n)
+	}
+	setEncap("999", "vxlan")
+	b.waitFor("missing network error", `document.getElementById('network-encap-error').textContent.includes('no network')`)
+	setEncap("100", "lisp-gpe")
+	b.visible(`#networks-table tr[data-key="100"] td[data-encap="lisp-gpe"]`)
 }
 
 // badMAC submits a malformed MAC and expects the API's own message.

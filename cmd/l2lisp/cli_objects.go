@@ -14,16 +14,43 @@ import (
 
 func networkVerbs() []verb {
 	return []verb{
-		{name: "add", args: "IID NAME", min: 2, max: 2, help: "create a tenant network (a LISP instance-id)",
-			setup: noFlags(func(ctx context.Context, x *session, a []string) error {
-				iid, err := parseIID(a[0])
-				if err != nil {
-					return err
+		{name: "add", args: "IID NAME", min: 2, max: 2,
+			help: "create a tenant network (a LISP instance-id): [--encap lisp-gpe|vxlan]",
+			setup: func(fs *flag.FlagSet) runner {
+				encap := fs.String("encap", "", "data-plane encapsulation: lisp-gpe (LISP-GPE on UDP 4341, the default) or vxlan (UDP 4789)")
+				return func(ctx context.Context, x *session, a []string) error {
+					iid, err := parseIID(a[0])
+					if err != nil {
+						return err
+					}
+					return show(ctx, x, func(ctx context.Context) (client.Network, error) {
+						return x.c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: a[1], Encapsulation: *encap})
+					}, func(w io.Writer, n client.Network) { networkTable(w, []client.Network{n}) })
 				}
-				return show(ctx, x, func(ctx context.Context) (client.Network, error) {
-					return x.c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: a[1]})
-				}, func(w io.Writer, n client.Network) { networkTable(w, []client.Network{n}) })
-			})},
+			}},
+		{name: "set", args: "IID", min: 1, max: 1,
+			help: "change a network: --encap lisp-gpe|vxlan (its switches are re-provisioned, other networks untouched)",
+			setup: func(fs *flag.FlagSet) runner {
+				encap := fs.String("encap", "", "new data-plane encapsulation: lisp-gpe or vxlan")
+				return func(ctx context.Context, x *session, a []string) error {
+					iid, err := parseIID(a[0])
+					if err != nil {
+						return err
+					}
+					var in client.NetworkChange
+					fs.Visit(func(fl *flag.Flag) {
+						if fl.Name == "encap" {
+							in.Encapsulation = encap
+						}
+					})
+					if in.Encapsulation == nil {
+						return usagef("nothing to change: give --encap")
+					}
+					return show(ctx, x, func(ctx context.Context) (client.Network, error) {
+						return x.c.UpdateNetwork(ctx, iid, in)
+					}, func(w io.Writer, n client.Network) { networkTable(w, []client.Network{n}) })
+				}
+			}},
 		{name: "list", help: "list tenant networks", setup: noFlags(func(ctx context.Context, x *session, _ []string) error {
 			return show(ctx, x, x.c.Networks, networkTable)
 		})},
@@ -48,9 +75,9 @@ func networkVerbs() []verb {
 }
 
 func networkTable(w io.Writer, ns []client.Network) {
-	row(w, "IID", "NAME", "CREATED")
+	row(w, "IID", "NAME", "ENCAPSULATION", "CREATED")
 	for _, n := range ns {
-		row(w, n.InstanceID, n.Name, fmtTime(n.CreatedAt))
+		row(w, n.InstanceID, n.Name, n.Encapsulation, fmtTime(n.CreatedAt))
 	}
 }
 

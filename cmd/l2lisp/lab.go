@@ -61,10 +61,17 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 	fs.StringVar(&cfg.APIURL, "api", labEnvOr("L2LISP_API", "https://127.0.0.1:8080"), "controller REST base URL (env L2LISP_API)")
 	fs.StringVar(&cfg.Token, "token", os.Getenv("L2LISP_TOKEN"), "admin bearer token (env L2LISP_TOKEN)")
 	fs.BoolVar(&cfg.StaticHosts, "static-hosts", false, "with -register, also add a static mapping per host MAC")
+	encap := fs.String("encap", "", "with -register, the networks' encapsulation: lisp-gpe or vxlan for all, "+
+		"or NETWORK=ENCAP,... (blue=lisp-gpe,red=vxlan); empty: the controller's default")
 	asJSON := fs.Bool("json", false, "print the topology as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	nets, err := lab.WithEncapsulations(lab.DefaultNetworks, *encap)
+	if err != nil {
+		return fmt.Errorf("--encap: %w", err)
+	}
+	cfg.Networks = nets
 	release, err := lab.Lock(ctx)
 	if err != nil {
 		return err
@@ -141,6 +148,14 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 	fmt.Fprintln(tw, "DC\tNETNS\tRLOC\tMGMT\tOVSDB")
 	for _, d := range t.DCs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Netns, d.RLOC, d.MgmtAddr, d.OVSDB)
+	}
+	fmt.Fprintln(tw, "\nNETWORK\tIID\tENCAPSULATION")
+	for _, n := range t.Networks {
+		e := n.Encapsulation
+		if e == "" {
+			e = "(controller default)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", n.Name, n.InstanceID, e)
 	}
 	fmt.Fprintln(tw, "\nHOST\tNETWORK\tIID\tMAC\tIPV4\tIPV6\tDC\tPORT")
 	for _, h := range t.Hosts {

@@ -71,6 +71,9 @@ func TestEndpoints(t *testing.T) {
 		{"create network", func() (any, error) { return c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: "blue"}) }},
 		{"networks", func() (any, error) { return c.Networks(ctx) }},
 		{"network", func() (any, error) { return c.Network(ctx, iid) }},
+		{"update network", func() (any, error) {
+			return c.UpdateNetwork(ctx, iid, client.NetworkChange{Encapsulation: ptr("vxlan")})
+		}},
 		{"create site", func() (any, error) {
 			return c.CreateSite(ctx, client.SiteInput{Name: "dc1", AuthKey: ptr("key-of-dc1"), Networks: &[]int64{iid}})
 		}},
@@ -132,8 +135,16 @@ func TestDecodedValues(t *testing.T) {
 	c := client.New(srv.URL, "admin", srv.HC)
 	ctx := context.Background()
 	iid := int64(7)
-	if _, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: "seven"}); err != nil {
-		t.Fatal(err)
+	if n, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: "seven"}); err != nil || n.Encapsulation != "lisp-gpe" {
+		t.Fatalf("create network = %+v, %v; want the default lisp-gpe", n, err)
+	}
+	if n, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: 8, Name: "eight", Encapsulation: "vxlan"}); err != nil ||
+		n.Encapsulation != "vxlan" {
+		t.Fatalf("create vxlan network = %+v, %v", n, err)
+	}
+	if n, err := c.UpdateNetwork(ctx, 8, client.NetworkChange{Encapsulation: ptr("lisp-gpe")}); err != nil ||
+		n.Encapsulation != "lisp-gpe" || n.Name != "eight" {
+		t.Fatalf("update network = %+v, %v", n, err)
 	}
 	if _, err := c.CreateSite(ctx, client.SiteInput{Name: "dc1", AuthKey: ptr("key-of-dc1"), Networks: &[]int64{iid}}); err != nil {
 		t.Fatal(err)
@@ -187,6 +198,14 @@ func TestAPIErrors(t *testing.T) {
 		},
 			400, "invalid", "instance_id"},
 		{"missing network", func(c *client.Client) error { _, err := c.Network(ctx, 9); return err }, 404, "not_found", "instance_id"},
+		{"bad encapsulation", func(c *client.Client) error {
+			_, err := c.CreateNetwork(ctx, client.NetworkInput{InstanceID: 9, Name: "nine", Encapsulation: "geneve"})
+			return err
+		}, 400, "invalid", "encapsulation"},
+		{"change a missing network", func(c *client.Client) error {
+			_, err := c.UpdateNetwork(ctx, 9, client.NetworkChange{Encapsulation: ptr("vxlan")})
+			return err
+		}, 404, "not_found", "instance_id"},
 		{"missing site", func(c *client.Client) error { _, err := c.Site(ctx, "nope"); return err }, 404, "not_found", "name"},
 		{"xtr of missing site", func(c *client.Client) error {
 			_, err := c.CreateXTR(ctx, "nope", client.XTRInput{Name: "e", RLOC: "192.0.2.1"})

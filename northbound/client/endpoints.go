@@ -44,6 +44,12 @@ func (c *Client) Network(ctx context.Context, iid int64) (Network, error) {
 	return call[Network](ctx, c, http.MethodGet, iidPath(iid), nil, nil)
 }
 
+// UpdateNetwork changes the set fields of a network (PATCH): today its
+// encapsulation.
+func (c *Client) UpdateNetwork(ctx context.Context, iid int64, in NetworkChange) (Network, error) {
+	return call[Network](ctx, c, http.MethodPatch, iidPath(iid), nil, in)
+}
+
 // DeleteNetwork deletes a network and its mappings.
 func (c *Client) DeleteNetwork(ctx context.Context, iid int64) error {
 	_, err := c.Do(ctx, http.MethodDelete, iidPath(iid), nil, nil, nil)

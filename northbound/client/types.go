@@ -11,15 +11,23 @@ import (
 
 // Network is a tenant network, one LISP instance-id.
 type Network struct {
-	InstanceID uint32    `json:"instance_id"`
-	Name       string    `json:"name"`
-	CreatedAt  time.Time `json:"created_at"`
+	InstanceID    uint32    `json:"instance_id"`
+	Name          string    `json:"name"`
+	Encapsulation string    `json:"encapsulation"` // "lisp-gpe" or "vxlan"
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // NetworkInput is the body of POST /networks.
 type NetworkInput struct {
-	InstanceID int64  `json:"instance_id"`
-	Name       string `json:"name,omitempty"`
+	InstanceID    int64  `json:"instance_id"`
+	Name          string `json:"name,omitempty"`
+	Encapsulation string `json:"encapsulation,omitempty"` // empty: the default, lisp-gpe
+}
+
+// NetworkChange is the body of PATCH /networks/{instance_id}: nil fields
+// are left out and stay as they are.
+type NetworkChange struct {
+	Encapsulation *string `json:"encapsulation,omitempty"`
 }
 
 // Site is a LISP site (a datacenter); its key is never shown.

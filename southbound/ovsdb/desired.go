@@ -7,8 +7,11 @@ import (
 	"strings"
 )
 
-// LISPDataPort is the UDP port of the LISP data plane (RFC 9300).
-const LISPDataPort = 4341
+// UDP ports of the data planes the tunnel ports speak.
+const (
+	LISPDataPort  = 4341 // LISP data plane (RFC 9300), also LISP-GPE (RFC 9305)
+	VXLANDataPort = 4789 // VXLAN (RFC 7348)
+)
 
 // OwnerKey is the external_ids key that marks rows l2lisp created.
 const OwnerKey = "l2lisp-owner"
@@ -32,11 +35,24 @@ type Desired struct {
 	DatapathType string       // "netdev" in the lab, "" = system
 	DatapathID   uint64       // set as other_config:datapath-id (16 hex digits)
 	Controllers  []string     // OpenFlow targets, e.g. "tcp:203.0.113.254:6653"
-	TunnelPort   string       // e.g. "lisp0"
-	TunnelOFPort int          // ofport_request of the tunnel port; 0 = let OVS choose
-	LocalRLOC    netip.Addr   // options:local_ip of the tunnel
+	Tunnels      []Tunnel     // one per encapsulation in use; none is allowed
+	LocalRLOC    netip.Addr   // options:local_ip of every tunnel
 	AccessPorts  []AccessPort // ports bound to tenant networks
 	SSL          *SSL         // files for ssl: controller targets; nil leaves the SSL table alone
+}
+
+// Tunnel is one flow-based tunnel port: an OVS vxlan interface whose
+// remote RLOC and 24-bit key come from each flow (set_field tun_dst and
+// tun_id), listening on DstPort.
+type Tunnel struct {
+	Name    string // e.g. "lisp0"
+	OFPort  int    // ofport_request; 0 = let OVS choose
+	DstPort int    // UDP port sent to and listened on
+	// GPE turns on the VXLAN-GPE header (options:exts=gpe) carrying
+	// Ethernet: flags I and P, Next Protocol 0x03, which on LISPDataPort is
+	// exactly the LISP-GPE header of RFC 9305. Without it the header is
+	// plain VXLAN (RFC 7348).
+	GPE bool
 }
 
 // AccessPort is a host interface (typically a veth) added to the bridge.
@@ -108,8 +124,19 @@ func (d Desired) validatePorts() error {
 		ofports[ofport] = name
 		return nil
 	}
-	if err := check("tunnel port", d.TunnelPort, d.TunnelOFPort); err != nil {
-		return err
+	udp := map[int]string{}
+	for _, t := range d.Tunnels {
+		if err := check("tunnel port", t.Name, t.OFPort); err != nil {
+			return err
+		}
+		if t.DstPort < 1 || t.DstPort > 65535 {
+			return fmt.Errorf("tunnel port %q: UDP port %d out of range 1..65535", t.Name, t.DstPort)
+		}
+		// OVS refuses a second tunnel of the same type and key on one UDP port.
+		if other, dup := udp[t.DstPort]; dup {
+			return fmt.Errorf("tunnel port %q: UDP port %d already used by %q", t.Name, t.DstPort, other)
+		}
+		udp[t.DstPort] = t.Name
 	}
 	for _, p := range d.AccessPorts {
 		if err := check("access port", p.Name, p.OFPort); err != nil {
@@ -134,15 +161,24 @@ func checkName(kind, name string) error {
 // datapathIDString is the form ovs-vswitchd accepts in other_config.
 func datapathIDString(id uint64) string { return fmt.Sprintf("%016x", id) }
 
-// tunnelOptions are the Interface options of the flow-based LISP port:
-// the remote RLOC and the VNI come from each flow (set_field tun_dst / tun_id).
-func tunnelOptions(local netip.Addr) map[string]string {
-	return map[string]string{
-		"dst_port":  fmt.Sprint(LISPDataPort),
+// tunnelOptions are the Interface options of a flow-based tunnel port:
+// the remote RLOC and the 24-bit key come from each flow (set_field tun_dst
+// / tun_id). A GPE port keeps packet_type=legacy_l2 (OVS's default, made
+// explicit): it carries Ethernet frames only, so OVS writes Next Protocol
+// 0x03 (Ethernet) and drops anything else it receives; legacy_l3 would
+// strip the Ethernet header and ptap would let other packet types through.
+func tunnelOptions(local netip.Addr, t Tunnel) map[string]string {
+	o := map[string]string{
+		"dst_port":  fmt.Sprint(t.DstPort),
 		"remote_ip": "flow",
 		"key":       "flow",
 		"local_ip":  local.Unmap().String(),
 	}
+	if t.GPE {
+		o["exts"] = "gpe"
+		o["packet_type"] = "legacy_l2"
+	}
+	return o
 }
 
 // Change is one difference Apply found and fixed.

@@ -2,9 +2,10 @@
 //
 // A Client holds one connection to one Open vSwitch database and makes it
 // hold exactly a Desired state: one bridge in secure fail mode speaking
-// OpenFlow 1.3 to the l2lisp controller, a flow-based VXLAN port on the LISP
-// data port 4341 that carries the encapsulated frames, and the access ports
-// bound to tenant networks. Every row the package creates carries
+// OpenFlow 1.3 to the l2lisp controller, flow-based tunnel ports that carry
+// the encapsulated frames (OVS vxlan interfaces: with the GPE extension on
+// the LISP data port 4341 they speak LISP-GPE, plain on 4789 VXLAN), and the
+// access ports bound to tenant networks. Every row the package creates carries
 // external_ids:l2lisp-owner so that reconciliation and removal touch only
 // rows l2lisp owns; ports other people put on other bridges are never
 // touched.

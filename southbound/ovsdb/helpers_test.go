@@ -117,8 +117,7 @@ func labDesired(bridge, tunnel string, access ...AccessPort) Desired {
 		DatapathType: "netdev",
 		DatapathID:   0xabc,
 		Controllers:  []string{"tcp:127.0.0.1:16653"},
-		TunnelPort:   tunnel,
-		TunnelOFPort: 10,
+		Tunnels:      []Tunnel{{Name: tunnel, OFPort: 10, DstPort: LISPDataPort, GPE: true}},
 		LocalRLOC:    netip.MustParseAddr("192.0.2.1"),
 		AccessPorts:  access,
 	}

@@ -36,7 +36,7 @@ func TestClientApplyRemove(t *testing.T) {
 		t.Fatal("first Apply reported no changes")
 	}
 	checkBridge(t, o, "l2dbbr")
-	checkTunnel(t, o, "l2dblisp")
+	checkTunnel(t, o, "l2dblisp", `{dst_port="4341", exts=gpe, key=flow, local_ip="192.0.2.1", packet_type=legacy_l2, remote_ip=flow}`, "10")
 	for port, want := range map[string]string{"l2dbA0": "20", "l2dbA1": "21"} {
 		if got := vsctl(t, o, "get", "Interface", port, "ofport_request"); got != want {
 			t.Errorf("%s ofport_request = %s, want %s", port, got, want)
@@ -52,6 +52,26 @@ func TestClientApplyRemove(t *testing.T) {
 
 	if changes, err := c.Apply(ctx, d); err != nil || len(changes) != 0 {
 		t.Fatalf("second Apply = %v, %v; want no changes", changes, err)
+	}
+
+	// A second encapsulation in use: a plain VXLAN port beside LISP-GPE,
+	// which ovs-vswitchd takes (both get their ofport, neither an error).
+	d.Tunnels = append(d.Tunnels, Tunnel{Name: "l2dbvx", OFPort: 11, DstPort: VXLANDataPort})
+	if _, err := c.Apply(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	checkTunnel(t, o, "l2dbvx", `{dst_port="4789", key=flow, local_ip="192.0.2.1", remote_ip=flow}`, "11")
+	for port, want := range map[string]string{"l2dblisp": "10", "l2dbvx": "11"} {
+		eventually(t, "vswitchd takes "+port, func() (bool, string) {
+			got, _ := o.Vsctl("get", "Interface", port, "ofport")
+			e, _ := o.Vsctl("get", "Interface", port, "error")
+			return got == want && e == "[]", got + " " + e
+		})
+	}
+	// No network on VXLAN any more: its port goes.
+	d.Tunnels = d.Tunnels[:1]
+	if _, err := c.Apply(ctx, d); err != nil {
+		t.Fatal(err)
 	}
 
 	// A port added by hand to our bridge is not ours: it stays.
@@ -134,12 +154,12 @@ func checkBridge(t *testing.T, o interface {
 
 func checkTunnel(t *testing.T, o interface {
 	Vsctl(...string) (string, error)
-}, port string) {
+}, port, options, ofport string) {
 	t.Helper()
 	want := map[string]string{
 		"type":                      `vxlan`,
-		"options":                   `{dst_port="4341", key=flow, local_ip="192.0.2.1", remote_ip=flow}`,
-		"ofport_request":            `10`,
+		"options":                   options,
+		"ofport_request":            ofport,
 		"external_ids:l2lisp-owner": `l2lisp`,
 	}
 	for col, w := range want {

@@ -35,10 +35,11 @@ type portSpec struct {
 }
 
 func portSpecs(d Desired) []portSpec {
-	specs := []portSpec{{
-		name: d.TunnelPort, ifType: tunnelType,
-		options: tunnelOptions(d.LocalRLOC), ofport: d.TunnelOFPort,
-	}}
+	specs := make([]portSpec, 0, len(d.Tunnels)+len(d.AccessPorts))
+	for _, t := range d.Tunnels {
+		specs = append(specs, portSpec{name: t.Name, ifType: tunnelType,
+			options: tunnelOptions(d.LocalRLOC, t), ofport: t.OFPort})
+	}
 	for _, a := range d.AccessPorts {
 		specs = append(specs, portSpec{name: a.Name, ofport: a.OFPort, options: map[string]string{}})
 	}

@@ -49,7 +49,8 @@ func validDesired() Desired {
 	return Desired{
 		Bridge: "br-int", DatapathType: "netdev", DatapathID: 1,
 		Controllers: []string{"tcp:203.0.113.254:6653"},
-		TunnelPort:  "lisp0", TunnelOFPort: 10,
+		Tunnels: []Tunnel{{Name: "lisp0", OFPort: 10, DstPort: LISPDataPort, GPE: true},
+			{Name: "vxlan0", OFPort: 11, DstPort: VXLANDataPort}},
 		LocalRLOC:   netip.MustParseAddr("192.0.2.1"),
 		AccessPorts: []AccessPort{{Name: "veth1", OFPort: 20}},
 	}
@@ -69,7 +70,10 @@ func TestDesiredValidate(t *testing.T) {
 		"local RLOC":                 func(d *Desired) { d.LocalRLOC = netip.Addr{} },
 		"already used":               func(d *Desired) { d.AccessPorts[0].Name = "lisp0" },
 		"already requested":          func(d *Desired) { d.AccessPorts[0].OFPort = 10 },
-		"out of range":               func(d *Desired) { d.TunnelOFPort = 70000 },
+		"out of range 0..":           func(d *Desired) { d.Tunnels[0].OFPort = 70000 },
+		"out of range 1..65535":      func(d *Desired) { d.Tunnels[1].DstPort = 0 },
+		"already used by":            func(d *Desired) { d.Tunnels[1].DstPort = LISPDataPort },
+		"tunnel port name is empty":  func(d *Desired) { d.Tunnels[1].Name = "" },
 		"contains '/', ':' or white": func(d *Desired) { d.AccessPorts[0].Name = "a b" },
 	}
 	for frag, mutate := range cases {
@@ -132,8 +136,8 @@ func TestPlanCreateAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 interfaces, 2 ports, 1 controller, the bridge, the root mutation.
-	if len(ops) != 7 || len(changes) != 6 {
+	// 3 interfaces, 3 ports, 1 controller, the bridge, the root mutation.
+	if len(ops) != 9 || len(changes) != 8 {
 		t.Errorf("create: %d ops, changes %v", len(ops), changes)
 	}
 	last := ops[len(ops)-1]

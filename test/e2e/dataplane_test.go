@@ -67,10 +67,17 @@ func pingAllPairs(t *testing.T, e *Env) {
 }
 
 func tcpTransfer(t *testing.T, e *Env) {
+	bytes, bps := iperfTCP(t, e.Host("blue", 1, 1), e.Host("blue", 3, 2))
+	t.Logf("iperf3 moved %d bytes from dc3 to dc1 in 2 s (%.0f Mbit/s)", bytes, bps/1e6)
+}
+
+// iperfTCP runs a 2-second iperf3 TCP transfer from cli to srv and returns
+// the bytes and bits per second the server received; under 1 MiB fails.
+func iperfTCP(t *testing.T, srv, cli lab.Host) (int64, float64) {
+	t.Helper()
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		t.Skip("iperf3 not installed")
 	}
-	srv, cli := e.Host("blue", 1, 1), e.Host("blue", 3, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	server := exec.CommandContext(ctx, "ip", "netns", "exec", srv.Netns, "iperf3", "-s", "-1", "-p", "5201")
@@ -81,21 +88,23 @@ func tcpTransfer(t *testing.T, e *Env) {
 	var out string
 	for i := 0; i < 20; i++ {
 		o, err := cli.Exec(ctx, "iperf3", "-c", srv.IPv4.Addr().String(), "-p", "5201", "-t", "2", "-J")
-		if err == nil {
-			out = string(o)
+		out = string(o)
+		// iperf3 -J can exit 0 with an error in the JSON (server not up yet).
+		if err == nil && !strings.Contains(out, `"error":`) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	m := regexp.MustCompile(`"sum_received":\s*\{[^}]*"bytes":\s*(\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`"sum_received":\s*\{[^}]*"bytes":\s*(\d+),\s*"bits_per_second":\s*([0-9.e+]+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("iperf3 gave no result: %s", out)
 	}
 	bytes, _ := strconv.ParseInt(m[1], 10, 64)
+	bps, _ := strconv.ParseFloat(m[2], 64)
 	if bytes < 1<<20 {
-		t.Fatalf("only %d bytes crossed the tunnel", bytes)
+		t.Fatalf("only %d bytes crossed the tunnel from %s to %s", bytes, cli.Name, srv.Name)
 	}
-	t.Logf("iperf3 moved %d bytes from dc3 to dc1 in 2 s", bytes)
+	return bytes, bps
 }
 
 // isolation gives one red host an address no blue host has: a blue host

@@ -86,8 +86,9 @@ type Env struct {
 
 // EnvOptions choose how the lab is registered.
 type EnvOptions struct {
-	StaticHosts bool     // register every host's MAC as a static mapping
-	ServeFlags  []string // extra flags for l2lisp serve
+	StaticHosts bool          // register every host's MAC as a static mapping
+	ServeFlags  []string      // extra flags for l2lisp serve
+	Networks    []lab.Network // nil: lab.DefaultNetworks
 }
 
 // StartEnv brings up a controller and a three-datacenter lab, and waits
@@ -118,7 +119,7 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 		}
 	})
 	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts,
-		PKIDir: e.PKI.Dir})
+		PKIDir: e.PKI.Dir, Networks: opt.Networks})
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}

@@ -114,7 +114,7 @@ func arpSuppression(t *testing.T, e *Env) {
 	time.Sleep(300 * time.Millisecond) // let the last frames reach the capture
 	_ = capture.Process.Signal(syscall.SIGINT)
 	_ = capture.Wait()
-	out, err := exec.Command("tshark", "-r", pcap, "-d", "udp.port==4341,vxlan", "-T", "fields",
+	out, err := exec.Command("tshark", "-r", pcap, "-d", "udp.port==4341,vxlan_gpe", "-T", "fields",
 		"-e", "frame.protocols", "-e", "arp.src.proto_ipv4", "-e", "arp.dst.proto_ipv4").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tshark: %v: %s", err, out)

@@ -147,7 +147,7 @@ func ndSolicit(t *testing.T, ctx context.Context, req, target lab.Host, rounds i
 // ndCheckWAN: the WAN carried the pair's encapsulated echo but no ND about
 // either address.
 func ndCheckWAN(t *testing.T, wan, reqIP, targetIP string) (echo, nd int) {
-	out := tsharkFields(t, wan, "udp.port==4341,vxlan", "frame.protocols", "icmpv6.type",
+	out := tsharkFields(t, wan, "udp.port==4341,vxlan_gpe", "frame.protocols", "icmpv6.type",
 		"ipv6.src", "ipv6.dst", "icmpv6.nd.ns.target_address", "icmpv6.nd.na.target_address")
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Split(line, "\t")

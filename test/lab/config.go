@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/l2lisp/l2lisp/pki"
@@ -43,6 +44,9 @@ const (
 type Network struct {
 	Name       string `json:"name"`
 	InstanceID uint32 `json:"instance_id"`
+	// Encapsulation is registered with the network: "lisp-gpe", "vxlan",
+	// or empty for the controller's default (lisp-gpe).
+	Encapsulation string `json:"encapsulation,omitempty"`
 }
 
 // DefaultNetworks are the two tenants; their hosts reuse the same IPs.
@@ -123,6 +127,9 @@ func (c Config) validate() error {
 		if n.InstanceID == 0 || n.InstanceID > 1<<24-1 || seen[n.InstanceID] {
 			errs = append(errs, fmt.Errorf("network %q: instance-id %d zero, too big or repeated", n.Name, n.InstanceID))
 		}
+		if err := checkEncap(n.Encapsulation); err != nil {
+			errs = append(errs, fmt.Errorf("network %q: %w", n.Name, err))
+		}
 		seen[n.InstanceID] = true
 	}
 	if !strings.HasPrefix(c.RunDir, "/run/"+Prefix) && !strings.HasPrefix(c.RunDir, "/tmp/"+Prefix+"-") {
@@ -132,4 +139,55 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("Register needs APIURL"))
 	}
 	return errors.Join(errs...)
+}
+
+// Encapsulations are the names the controller takes for a network's
+// encapsulation (pipeline.EncapNames; the lab does not import the
+// controller's packages: southbound tests use the lab).
+var Encapsulations = []string{"lisp-gpe", "vxlan"}
+
+// checkEncap accepts a known encapsulation or "" (the controller's default).
+func checkEncap(e string) error {
+	if e != "" && !slices.Contains(Encapsulations, e) {
+		return fmt.Errorf("unknown encapsulation %q: want %s", e, strings.Join(Encapsulations, " or "))
+	}
+	return nil
+}
+
+// WithEncapsulations returns nets with encapsulations set from spec: one
+// name for every network ("vxlan"), or NETWORK=ENCAP pairs separated by
+// commas ("blue=lisp-gpe,red=vxlan"); networks not named keep theirs.
+func WithEncapsulations(nets []Network, spec string) ([]Network, error) {
+	out := append([]Network(nil), nets...)
+	if spec == "" {
+		return out, nil
+	}
+	if !strings.Contains(spec, "=") {
+		if err := checkEncap(spec); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Encapsulation = spec
+		}
+		return out, nil
+	}
+	for _, pair := range strings.Split(spec, ",") {
+		name, encap, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want NETWORK=ENCAP", pair)
+		}
+		if err := checkEncap(encap); err != nil {
+			return nil, fmt.Errorf("network %s: %w", name, err)
+		}
+		found := false
+		for i := range out {
+			if out[i].Name == name {
+				out[i].Encapsulation, found = encap, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no network named %q", name)
+		}
+	}
+	return out, nil
 }

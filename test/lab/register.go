@@ -60,13 +60,28 @@ func newClient(cfg Config) (*client, error) {
 // which is what a re-run of Up wants, so it counts as success; created
 // says which happened.
 func (c *client) create(ctx context.Context, path string, body any) (created bool, err error) {
+	status, err := c.send(ctx, http.MethodPost, path, body)
+	if status == http.StatusConflict {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// change PATCHes body to path.
+func (c *client) change(ctx context.Context, path string, body any) error {
+	_, err := c.send(ctx, http.MethodPatch, path, body)
+	return err
+}
+
+// send makes one call; an answer other than 2xx is an *APIError.
+func (c *client) send(ctx context.Context, method, path string, body any) (int, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		return false, fmt.Errorf("POST %s: %w", path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(b))
 	if err != nil {
-		return false, fmt.Errorf("POST %s: %w", path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -75,15 +90,12 @@ func (c *client) create(ctx context.Context, path string, body any) (created boo
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return false, fmt.Errorf("POST %s: %w", path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode == http.StatusConflict:
-		return false, nil
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return true, nil
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, nil
 	}
 	apiErr := &APIError{Status: resp.StatusCode}
 	var wrap struct {
@@ -94,14 +106,15 @@ func (c *client) create(ctx context.Context, path string, body any) (created boo
 	} else {
 		apiErr.Message = strings.TrimSpace(string(raw))
 	}
-	return false, fmt.Errorf("POST %s: %w", path, apiErr)
+	return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, apiErr)
 }
 
 // Request bodies, as the controller's REST API takes them.
 type (
 	networkReq struct {
-		InstanceID uint32 `json:"instance_id"`
-		Name       string `json:"name"`
+		InstanceID    uint32 `json:"instance_id"`
+		Name          string `json:"name"`
+		Encapsulation string `json:"encapsulation,omitempty"`
 	}
 	siteReq struct {
 		Name     string   `json:"name"`
@@ -140,7 +153,7 @@ func Register(ctx context.Context, cfg Config, t *Topology) error {
 	}
 	var iids []uint32
 	for _, n := range t.Networks {
-		if _, err := c.create(ctx, "/api/v1/networks", networkReq{InstanceID: n.InstanceID, Name: n.Name}); err != nil {
+		if err := registerNetwork(ctx, c, n); err != nil {
 			return err
 		}
 		iids = append(iids, n.InstanceID)
@@ -170,6 +183,18 @@ func Register(ctx context.Context, cfg Config, t *Topology) error {
 	cfg.Log.Info("lab: registered with controller", "api", cfg.APIURL, "hosts", len(t.Hosts),
 		"static_hosts", cfg.StaticHosts)
 	return nil
+}
+
+// registerNetwork creates a network; one that exists already is given the
+// encapsulation asked for, if any.
+func registerNetwork(ctx context.Context, c *client, n Network) error {
+	created, err := c.create(ctx, "/api/v1/networks",
+		networkReq{InstanceID: n.InstanceID, Name: n.Name, Encapsulation: n.Encapsulation})
+	if err != nil || created || n.Encapsulation == "" {
+		return err
+	}
+	return c.change(ctx, fmt.Sprintf("/api/v1/networks/%d", n.InstanceID),
+		map[string]string{"encapsulation": n.Encapsulation})
 }
 
 func registerDC(ctx context.Context, c *client, d *DC, iids []uint32) error {

@@ -182,3 +182,71 @@ func TestPlanPlaintext(t *testing.T) {
 		t.Errorf("TLS plan: %+v %+v", topo, d.OVS.SSL)
 	}
 }
+
+func TestRegisterEncapsulation(t *testing.T) {
+	// blue is new; red exists already (a re-run), so it is PATCHed.
+	srv, calls := fakeAPI(t, func(path string, body map[string]any) int {
+		if path == "/api/v1/networks" && body["name"] == "red" {
+			return http.StatusConflict
+		}
+		return http.StatusCreated
+	})
+	nets, err := WithEncapsulations(DefaultNetworks, "blue=lisp-gpe,red=vxlan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DCs: 1, HostsPerNetwork: 1, Networks: nets, Register: true, APIURL: srv.URL, CAFile: ca.CAFile(), Log: quietLog()}.withDefaults()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(context.Background(), cfg, plan(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	got := calls()
+	want := []call{
+		{Method: "POST", Path: "/api/v1/networks", Body: map[string]any{"instance_id": 4100.0, "name": "blue", "encapsulation": "lisp-gpe"}},
+		{Method: "POST", Path: "/api/v1/networks", Body: map[string]any{"instance_id": 4200.0, "name": "red", "encapsulation": "vxlan"}},
+		{Method: "PATCH", Path: "/api/v1/networks/4200", Body: map[string]any{"encapsulation": "vxlan"}},
+	}
+	for i, w := range want {
+		if i >= len(got) || got[i].Method != w.Method || got[i].Path != w.Path || !reflect.DeepEqual(got[i].Body, w.Body) {
+			t.Errorf("call %d: got %+v, want %s %s %v", i, got[min(i, len(got)-1)], w.Method, w.Path, w.Body)
+		}
+	}
+	if got[3].Path != "/api/v1/sites" {
+		t.Errorf("after the networks: %s %s", got[3].Method, got[3].Path)
+	}
+}
+
+func TestWithEncapsulations(t *testing.T) {
+	encaps := func(ns []Network) string {
+		var parts []string
+		for _, n := range ns {
+			parts = append(parts, n.Name+"="+n.Encapsulation)
+		}
+		return strings.Join(parts, ",")
+	}
+	for spec, want := range map[string]string{
+		"":                         "blue=,red=",
+		"vxlan":                    "blue=vxlan,red=vxlan",
+		"red=vxlan":                "blue=,red=vxlan",
+		"blue=lisp-gpe, red=vxlan": "blue=lisp-gpe,red=vxlan",
+	} {
+		ns, err := WithEncapsulations(DefaultNetworks, spec)
+		if err != nil || encaps(ns) != want {
+			t.Errorf("%q: got %s, %v; want %s", spec, encaps(ns), err, want)
+		}
+	}
+	for _, bad := range []string{"geneve", "green=vxlan", "red=lisp", "red"} {
+		if _, err := WithEncapsulations(DefaultNetworks, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if DefaultNetworks[1].Encapsulation != "" {
+		t.Error("WithEncapsulations changed DefaultNetworks")
+	}
+	cfg := Config{Networks: []Network{{Name: "blue", InstanceID: 1, Encapsulation: "gre"}}}.withDefaults()
+	if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "gre") {
+		t.Errorf("validate of an unknown encapsulation: %v", err)
+	}
+}

@@ -10,7 +10,8 @@ import (
 )
 
 // TestTunnelAcrossWAN plays the controller by hand: br-int with a
-// flow-based VXLAN port on 4341 in two DCs and static flows, then checks
+// flow-based LISP-GPE port (vxlan with exts=gpe on 4341, as l2lisp makes
+// it) in two DCs and static flows, then checks
 // that the lab carries tenant traffic: v4, v6, full-MTU frames and TCP
 // (which breaks silently if an offload or MTU trap is left in the lab).
 func TestTunnelAcrossWAN(t *testing.T) {
@@ -56,7 +57,7 @@ func handBrInt(local, remote *DC, h Host) error {
 	if _, err := local.OVS.Vsctl("add-br", "br-int", "--", "set", "bridge", "br-int",
 		"datapath_type=netdev", "fail_mode=secure",
 		"--", "add-port", "br-int", "lisp0", "--", "set", "interface", "lisp0", "type=vxlan",
-		"options:remote_ip=flow", "options:key=flow", "options:dst_port=4341", "ofport_request=100",
+		"options:remote_ip=flow", "options:key=flow", "options:dst_port=4341", "options:exts=gpe", "ofport_request=100",
 		"--", "add-port", "br-int", h.Port, "--", "set", "interface", h.Port, "ofport_request=1"); err != nil {
 		return err
 	}

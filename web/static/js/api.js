@@ -71,6 +71,7 @@ export async function request(method, path, body, opts = {}) {
 
 export const get = (path, opts) => request('GET', path, undefined, opts);
 export const post = (path, body) => request('POST', path, body === undefined ? {} : body);
+export const patch = (path, body) => request('PATCH', path, body);
 export const del = (path) => request('DELETE', path);
 export const enc = encodeURIComponent;
 

@@ -14,8 +14,9 @@ function datalist(id, values) {
 }
 
 function networksTable(ns) {
-  return table('networks-table', null, [['Instance-id', 'num'], 'Name'],
-    ns.map((n) => h('tr', {dataset: {key: n.instance_id}}, h('th', {scope: 'row', class: 'num'}, n.instance_id), h('td', null, n.name))),
+  return table('networks-table', null, [['Instance-id', 'num'], 'Name', 'Encapsulation'],
+    ns.map((n) => h('tr', {dataset: {key: n.instance_id}}, h('th', {scope: 'row', class: 'num'}, n.instance_id),
+      h('td', null, n.name), h('td', {class: 'encap', dataset: {encap: n.encapsulation}}, encapLabel(n.encapsulation)))),
     'No networks yet.');
 }
 
@@ -23,6 +24,11 @@ function networksTable(ns) {
 // the MAC blocks (or any MAC) and, if set, the RLOC prefixes.
 function macScope(x) {
   return x.any_mac ? 'any' : (x.mac_prefixes || []).join(', ') || 'none';
+}
+
+// encapLabel names an encapsulation with the UDP port it shows on the WAN.
+function encapLabel(e) {
+  return {'lisp-gpe': 'LISP-GPE (UDP 4341)', vxlan: 'VXLAN (UDP 4789)'}[e] || e || '–';
 }
 
 function sitesTable(ss) {

@@ -3,7 +3,7 @@
 // validation, not the browser's, produces the error messages.
 
 import {apiForm, parseList, intOrText} from '../forms.js';
-import {post, del, enc, qs, request, ApiError} from '../api.js';
+import {post, patch, del, enc, qs, request, ApiError} from '../api.js';
 
 // need stops a call that would put an empty segment in the URL path.
 function need(v, field) {
@@ -25,13 +25,27 @@ function parseRLOCs(v) {
 const iidField = (name = 'instance_id') => ({name, label: 'Instance-id', required: true, inputmode: 'numeric',
   placeholder: '0–16777215', list: 'dl-networks', api: 'instance_id'});
 
+// The data-plane encapsulations a network may use (the API's names).
+const encapOptions = [
+  {value: 'lisp-gpe', label: 'LISP-GPE (UDP 4341)'},
+  {value: 'vxlan', label: 'VXLAN (UDP 4789)'},
+];
+
 export function networkForms(done) {
   return [
     apiForm({id: 'network-add', title: 'Add a network', button: 'Add network', onDone: done,
-      fields: [iidField(), {name: 'name', label: 'Name', required: true, placeholder: 'tenant-blue'}],
+      fields: [iidField(), {name: 'name', label: 'Name', required: true, placeholder: 'tenant-blue'},
+        {name: 'encapsulation', label: 'Encapsulation', type: 'select', options: encapOptions}],
       submit: async (v) => {
-        const n = await post('/networks', {instance_id: num(v.instance_id), name: v.name});
-        return `Network ${n.name} (IID ${n.instance_id}) created.`;
+        const n = await post('/networks', {instance_id: num(v.instance_id), name: v.name, encapsulation: opt(v.encapsulation)});
+        return `Network ${n.name} (IID ${n.instance_id}) created with ${n.encapsulation}.`;
+      }}),
+    apiForm({id: 'network-encap', title: 'Change encapsulation', button: 'Change', onDone: done,
+      fields: [iidField(), {name: 'encapsulation', label: 'Encapsulation', type: 'select', options: encapOptions,
+        help: 'Its switches get the new tunnel port; other networks keep forwarding.'}],
+      submit: async (v) => {
+        const n = await patch(`/networks/${enc(need(v.instance_id, 'instance_id'))}`, {encapsulation: v.encapsulation});
+        return `Network ${n.name} (IID ${n.instance_id}) now uses ${n.encapsulation}.`;
       }}),
     apiForm({id: 'network-delete', title: 'Delete a network', button: 'Delete network', danger: true, onDone: done,
       fields: [iidField()],
