@@ -45,6 +45,18 @@ type Controller struct {
 
 // New loads the state from db and starts the writer and the feed follower.
 func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error) {
+	c, err := open(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	c.wg.Add(2)
+	go c.writer()
+	go c.follower()
+	return c, nil
+}
+
+// open loads the state without starting anything.
+func open(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error) {
 	c := &Controller{
 		db: db, log: log, idx: mapping.NewIndex(),
 		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
@@ -55,9 +67,6 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
-	c.wg.Add(2)
-	go c.writer()
-	go c.follower()
 	return c, nil
 }
 
@@ -77,54 +86,75 @@ func (c *Controller) Record(e mapping.EID) (mapping.Record, bool) { return c.idx
 // committed while loading is applied again by the follower, which is harmless
 // because applying an event is idempotent.
 func (c *Controller) load(ctx context.Context) error {
-	db := c.db.WithContext(ctx)
-	var last store.Event
-	if err := db.Order("id desc").Limit(1).Find(&last).Error; err != nil {
-		return fmt.Errorf("load feed position: %w", err)
+	objs, err := c.readObjects(ctx)
+	if err != nil {
+		return err
 	}
-	c.applied = last.ID
+	c.applied = objs.pos
+	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
+	return c.loadMappings(ctx, c.idx.Put)
+}
+
+// objects is the state of everything but the mappings, as read from the
+// database after feed position pos.
+type objects struct {
+	pos      int64
+	networks map[uint32]Network
+	sites    map[string]Site
+	xtrs     map[string]XTR
+	ports    map[string]map[string]Port
+}
+
+func (c *Controller) readObjects(ctx context.Context) (objects, error) {
+	o := objects{networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
+		ports: map[string]map[string]Port{}}
+	db := c.db.WithContext(ctx)
+	var err error
+	if o.pos, err = store.LastEventID(ctx, c.db); err != nil {
+		return o, err
+	}
 	var nets []store.Network
 	if err := db.Find(&nets).Error; err != nil {
-		return fmt.Errorf("load networks: %w", err)
+		return o, fmt.Errorf("load networks: %w", err)
 	}
 	for _, n := range nets {
-		c.networks[n.InstanceID] = Network(n)
+		o.networks[n.InstanceID] = Network(n)
 	}
 	var sites []store.Site
 	if err := db.Find(&sites).Error; err != nil {
-		return fmt.Errorf("load sites: %w", err)
+		return o, fmt.Errorf("load sites: %w", err)
 	}
 	for _, r := range sites {
 		s, err := siteFromRow(r)
 		if err != nil {
-			return err
+			return o, err
 		}
-		c.sites[s.Name] = s
+		o.sites[s.Name] = s
 	}
 	var xtrs []store.XTR
 	if err := db.Find(&xtrs).Error; err != nil {
-		return fmt.Errorf("load xtrs: %w", err)
+		return o, fmt.Errorf("load xtrs: %w", err)
 	}
 	for _, r := range xtrs {
 		x, err := xtrFromRow(r)
 		if err != nil {
-			return err
+			return o, err
 		}
-		c.xtrs[x.Name] = x
+		o.xtrs[x.Name] = x
 	}
 	var ports []store.Port
 	if err := db.Find(&ports).Error; err != nil {
-		return fmt.Errorf("load ports: %w", err)
+		return o, fmt.Errorf("load ports: %w", err)
 	}
 	for _, p := range ports {
-		c.setPort(Port(p))
+		setPort(o.ports, Port(p))
 	}
-	return c.loadMappings(ctx)
+	return o, nil
 }
 
 // loadMappings reads the mappings in key order, a page at a time, so a
-// large table is never held in memory twice.
-func (c *Controller) loadMappings(ctx context.Context) error {
+// large table is never held in memory twice, and hands each to put.
+func (c *Controller) loadMappings(ctx context.Context, put func(mapping.Record)) error {
 	const page = 5000
 	var lastIID uint32
 	lastEID := ""
@@ -142,7 +172,7 @@ func (c *Controller) loadMappings(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c.idx.Put(rec)
+			put(rec)
 		}
 		if len(rows) < page {
 			return nil
@@ -151,11 +181,13 @@ func (c *Controller) loadMappings(ctx context.Context) error {
 	}
 }
 
-func (c *Controller) setPort(p Port) {
-	m := c.ports[p.XTR]
+func (c *Controller) setPort(p Port) { setPort(c.ports, p) }
+
+func setPort(ports map[string]map[string]Port, p Port) {
+	m := ports[p.XTR]
 	if m == nil {
 		m = map[string]Port{}
-		c.ports[p.XTR] = m
+		ports[p.XTR] = m
 	}
 	m[p.Name] = p
 }

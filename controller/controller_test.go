@@ -2,24 +2,22 @@ package controller_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver, to reset the test schema
 	"gorm.io/gorm"
 
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/store"
+	"github.com/l2lisp/l2lisp/store/storetest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -219,26 +217,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // TestReplicasConverge runs two controllers on one database file: what
 // one writes, the other's follower applies from the change feed.
 // replicaDatabases are the databases the replica tests run on: a SQLite
-// file, and PostgreSQL when L2LISP_TEST_POSTGRES names one (scripts/test.sh
-// starts one), emptied first.
-func replicaDatabases(t *testing.T) map[string]string {
-	dbs := map[string]string{"sqlite": filepath.Join(t.TempDir(), "l2lisp.db")}
-	dsn := os.Getenv("L2LISP_TEST_POSTGRES")
-	if dsn == "" {
-		t.Log("L2LISP_TEST_POSTGRES not set: PostgreSQL not tested")
-		return dbs
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public"); err != nil {
-		t.Fatalf("reset PostgreSQL: %v", err)
-	}
-	dbs["postgres"] = dsn
-	return dbs
-}
+// file, and a fresh PostgreSQL database when L2LISP_TEST_POSTGRES names a
+// server (scripts/test.sh starts one).
+func replicaDatabases(t *testing.T) map[string]string { return storetest.Databases(t) }
 
 func TestReplicasConverge(t *testing.T) {
 	for name, dsn := range replicaDatabases(t) {
