@@ -71,7 +71,8 @@ type conn struct {
 	log      *slog.Logger
 	wmu      sync.Mutex
 	xid      atomic.Uint32
-	lastRecv atomic.Int64 // unix nanos of the last message received
+	lastRecv atomic.Int64  // unix nanos of the last message received
+	role     atomic.Uint32 // the role the switch last granted on this connection
 
 	mu      sync.Mutex
 	pending map[uint32]*waiter
