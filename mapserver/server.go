@@ -50,7 +50,11 @@ type Config struct {
 	RefusedEvents float64
 	// ETRPort is where forwarded Map-Requests and move notifications go.
 	ETRPort uint16
-	Log     *slog.Logger
+	// Leader, when set, says whether this replica is the one that expires
+	// lapsed registrations for all (nil: always, a single controller).
+	// Every replica answers and takes registrations all the same.
+	Leader func() bool
+	Log    *slog.Logger
 }
 
 func (c *Config) setDefaults() {

@@ -35,6 +35,7 @@ type ConnState struct {
 	Connected bool      `json:"connected"`
 	Since     time.Time `json:"since,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	Role      string    `json:"role,omitempty"` // OpenFlow: the role the switch granted this replica
 }
 
 // StatusSource reports switch connection state; the southbound provides it.
@@ -47,6 +48,7 @@ type Options struct {
 	AdminToken string // read and write
 	ReadToken  string // GET only
 	Status     StatusSource
+	Cluster    ClusterSource // nil: a single controller
 	Log        *slog.Logger
 	// Extra lets other parts (metrics, dashboard) add routes to the engine.
 	Extra func(r *gin.Engine)
@@ -119,6 +121,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.POST("/mappings/duplicates/clear", s.clearDuplicate)
 	api.GET("/lookup", s.lookup)
 	api.GET("/events", s.events)
+	api.GET("/cluster", s.cluster)
 }
 
 // authorize checks the bearer token: the read token may only GET.

@@ -14,9 +14,10 @@ import (
 )
 
 // startLISP runs the Map-Server and Map-Resolver on cfg.lispListen.
-func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, log *slog.Logger) (stop func(), err error) {
+// leader (nil: always) says whether this replica expires registrations.
+func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, leader func() bool, log *slog.Logger) (stop func(), err error) {
 	s, err := mapserver.Listen(ctx, ctl, mapserver.Config{Listen: cfg.lispListen, ReplyRate: cfg.lispReplyRate,
-		RegistrationTTL: cfg.registrationTTL, Log: log.With("component", "lisp")})
+		RegistrationTTL: cfg.registrationTTL, Leader: leader, Log: log.With("component", "lisp")})
 	if err != nil {
 		return nil, fmt.Errorf("lisp control plane: %w", err)
 	}
