@@ -52,6 +52,10 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 	c.wg.Add(2)
 	go c.writer()
 	go c.follower()
+	if store.IsPostgres(db) {
+		c.wg.Add(1)
+		go c.listen()
+	}
 	return c, nil
 }
 

@@ -54,7 +54,7 @@ func appendEvents(tx *gorm.DB, evs []store.Event) error {
 	if err := tx.CreateInBatches(&evs, 1000).Error; err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
-	return nil
+	return notifyFeed(tx)
 }
 
 // follower applies the change feed to the in-memory state, in id order.

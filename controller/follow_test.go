@@ -296,3 +296,36 @@ func TestFeedRebuildsOnHole(t *testing.T) {
 		})
 	}
 }
+
+// TestFeedNotifiesOtherReplicas: on PostgreSQL a commit wakes the other
+// replicas' followers through LISTEN/NOTIFY, without waiting for a poll.
+func TestFeedNotifiesOtherReplicas(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL")
+	}
+	a, b := replicas(t, dsn)
+	b.wg.Add(1)
+	go b.listen()
+	// b's listener nudges once when it starts listening; then only for
+	// commits.
+	select {
+	case <-b.nudges:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener never started")
+	}
+	select {
+	case <-b.nudges:
+		t.Fatal("nudged without a commit")
+	case <-time.After(300 * time.Millisecond):
+	}
+	mustNetwork(t, a, 4100)
+	select {
+	case <-b.nudges:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a commit by replica a did not wake replica b")
+	}
+	if n := followAll(t, b); n != 1 {
+		t.Errorf("b applied %d events, want 1", n)
+	}
+}
