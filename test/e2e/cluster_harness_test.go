@@ -48,6 +48,7 @@ type replica struct {
 type clusterEnv struct {
 	tb       testing.TB
 	DSN      string
+	Lease    time.Duration // every replica's --leader-lease
 	Replicas []*replica
 	Topo     *lab.Topology
 }
@@ -55,7 +56,7 @@ type clusterEnv struct {
 // startCluster starts n replicas on a fresh PostgreSQL database and brings
 // up the lab registered through the first one; it returns once a leader
 // programs every switch and each standby holds every switch as SLAVE.
-func startCluster(tb testing.TB, n int, staticHosts bool) *clusterEnv {
+func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *clusterEnv {
 	tb.Helper()
 	needLab(tb)
 	dsn := storetest.Postgres(tb)
@@ -71,7 +72,7 @@ func startCluster(tb testing.TB, n int, staticHosts bool) *clusterEnv {
 	tb.Cleanup(release)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_ = lab.Down(ctx, lab.Config{Log: quiet})
-	c := &clusterEnv{tb: tb, DSN: dsn}
+	c := &clusterEnv{tb: tb, DSN: dsn, Lease: lease}
 	var targets []string
 	for i := range n {
 		targets = append(targets, fmt.Sprintf("tcp:%s:%d", lab.MgmtAddr, 6653+i))
@@ -107,7 +108,7 @@ func (c *clusterEnv) newReplica(i int, targets string) *replica {
 	r.args = []string{"serve", "--db", c.DSN, "--listen", strings.TrimPrefix(r.API, "http://"),
 		"--openflow-listen", fmt.Sprintf(":%d", r.OFPort), "--openflow-target", targets,
 		"--lisp-listen", freeUDP(c.tb), "--api-token", token, "--log-level", "debug",
-		"--replica-id", r.Name, "--leader-lease", testLease.String()}
+		"--replica-id", r.Name, "--leader-lease", c.Lease.String()}
 	return r
 }
 

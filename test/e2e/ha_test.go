@@ -13,7 +13,7 @@ import (
 // right after the failover into every switch, and the old leader, started
 // again, must come back as a standby.
 func TestLeaderFailover(t *testing.T) {
-	c := startCluster(t, 3, true)
+	c := startCluster(t, 3, true, testLease)
 	warmUpTopo(t, c.Topo)
 	old := c.leader(10 * time.Second)
 	for _, r := range c.Replicas {
@@ -57,7 +57,7 @@ func TestLeaderFailover(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	t.Logf("a mapping created through standby %s was in all %d switches %v later",
+	t.Logf("a mapping created through standby %s was in all %d switches %v later (as seen by polling ovs-ofctl dump-flows)",
 		standby.Name, len(c.Topo.DCs), time.Since(created).Round(time.Millisecond))
 
 	sent, got := done()
