@@ -132,7 +132,12 @@ func (c *Controller) writer() {
 // they get their ids (appendEvents).
 func (c *Controller) commit(batch []writeOp) {
 	results := make([]writeResult, len(batch))
-	err := c.db.Transaction(func(tx *gorm.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := guardTx(tx); err != nil {
+			return err
+		}
 		var evs []store.Event
 		var owners []int // index in batch of each event's op
 		for i, op := range batch {

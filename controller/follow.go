@@ -36,6 +36,22 @@ const (
 // errDrift marks what makes the in-memory state untrustworthy.
 var errDrift = errors.New("the in-memory state may differ from the database")
 
+// commitTimeout bounds one write transaction.
+const commitTimeout = 30 * time.Second
+
+// guardTx limits, on PostgreSQL, how long a writer that stops talking in
+// the middle of its transaction (paused, cut off) keeps its locks, the
+// feed position's among them: every replica's writes wait for that lock.
+func guardTx(tx *gorm.DB) error {
+	if !store.IsPostgres(tx) {
+		return nil
+	}
+	if err := tx.Exec("SET LOCAL idle_in_transaction_session_timeout = '5s'").Error; err != nil {
+		return fmt.Errorf("guard transaction: %w", err)
+	}
+	return nil
+}
+
 // appendEvents gives evs their ids and inserts them. Called last in the
 // writing transaction, so the feed position's row lock is held only for
 // the insert and the commit.

@@ -329,3 +329,30 @@ func TestFeedNotifiesOtherReplicas(t *testing.T) {
 		t.Errorf("b applied %d events, want 1", n)
 	}
 }
+
+// TestFeedPausedWriterLetsGo: a writer that stops talking in the middle
+// of its transaction (paused, cut off) while holding the feed position is
+// ended by PostgreSQL after a few seconds, and the other replicas' writes
+// go on.
+func TestFeedPausedWriterLetsGo(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL")
+	}
+	a, _ := replicas(t, dsn)
+	stuck := openDB(t, dsn).Begin()
+	if err := guardTx(stuck); err != nil {
+		t.Fatal(err)
+	}
+	rawEvent(t, stuck, EvNetworkCreated, 4999, "", "{}")
+	start := time.Now()
+	mustNetwork(t, a, 4100) // waits for the stuck writer's lock
+	took := time.Since(start)
+	t.Logf("a write waited %v for the silent writer to be cut off", took.Round(time.Millisecond))
+	if took < 4*time.Second {
+		t.Errorf("the write did not wait for the lock (%v)", took)
+	}
+	if err := stuck.Commit().Error; err == nil {
+		t.Errorf("the silent writer's transaction survived")
+	}
+}

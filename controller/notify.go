@@ -61,7 +61,9 @@ func (c *Controller) listenOnce() error {
 	if err != nil {
 		return err
 	}
-	conn, err := sqlDB.Conn(ctx)
+	cctx, ccancel := context.WithTimeout(ctx, readTimeout)
+	defer ccancel()
+	conn, err := sqlDB.Conn(cctx)
 	if err != nil {
 		return fmt.Errorf("listening connection: %w", err)
 	}
@@ -72,7 +74,7 @@ func (c *Controller) listenOnce() error {
 			return fmt.Errorf("listening connection: driver connection is %T", dc)
 		}
 		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+feedChannel); err != nil {
+		if _, err := pc.Exec(cctx, "LISTEN "+feedChannel); err != nil {
 			return errors.Join(fmt.Errorf("listen: %w", err), driver.ErrBadConn)
 		}
 		c.nudge() // anything committed before LISTEN took effect
