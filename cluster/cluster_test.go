@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -20,11 +21,10 @@ const testLease = time.Second
 
 func pgDSN(t *testing.T) string {
 	t.Helper()
-	dsn := storetest.Postgres(t)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL")
+	if os.Getenv(storetest.Env) == "" {
+		t.Skipf("needs PostgreSQL (%s)", storetest.Env)
 	}
-	return dsn
+	return storetest.Postgres(t)
 }
 
 func openDB(t *testing.T, dsn string) *gorm.DB {
@@ -208,7 +208,7 @@ func TestCutOffLeaderStopsFirst(t *testing.T) {
 
 // TestSingleNode: SQLite, or no election, gives a fixed role.
 func TestSingleNode(t *testing.T) {
-	db := openDB(t, storetest.SQLite(t))
+	db := openDB(t, t.TempDir()+"/l2lisp.db")
 	c, err := Start(context.Background(), Config{DB: db, ID: "solo", Address: "127.0.0.1:8080", Leader: true})
 	if err != nil {
 		t.Fatal(err)

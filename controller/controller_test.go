@@ -218,8 +218,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // one writes, the other's follower applies from the change feed.
 // replicaDatabases are the databases the replica tests run on: a SQLite
 // file, and a fresh PostgreSQL database when L2LISP_TEST_POSTGRES names a
-// server (scripts/test.sh starts one).
-func replicaDatabases(t *testing.T) map[string]string { return storetest.Databases(t) }
+// server (scripts/test.sh starts one), so tests never share a schema.
+func replicaDatabases(t *testing.T) map[string]string {
+	return storetest.Databases(t, t.TempDir())
+}
 
 func TestReplicasConverge(t *testing.T) {
 	for name, dsn := range replicaDatabases(t) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -74,6 +75,15 @@ func mustNetwork(t *testing.T, c *Controller, iid int64) {
 	}
 }
 
+// pgDSN is a fresh PostgreSQL database; the test is skipped without one.
+func pgDSN(t *testing.T) string {
+	t.Helper()
+	if os.Getenv(storetest.Env) == "" {
+		t.Skipf("needs PostgreSQL (%s)", storetest.Env)
+	}
+	return storetest.Postgres(t)
+}
+
 func rebuilds() float64 {
 	var m dto.Metric
 	_ = metrics.FeedRebuilds.Write(&m)
@@ -90,7 +100,7 @@ func followAll(t *testing.T, b *Controller) int {
 }
 
 func TestFeedRolledBackWriterLeavesNoHole(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			a, b := replicas(t, dsn)
 			mustNetwork(t, a, 4100)
@@ -125,7 +135,7 @@ func TestFeedRolledBackWriterLeavesNoHole(t *testing.T) {
 // commits late holds back the writers after it, so no reader can see a
 // larger id before it.
 func TestFeedLateCommitIsNotSkipped(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			a, b := replicas(t, dsn)
 			mustNetwork(t, a, 4100)
@@ -180,7 +190,7 @@ func TestFeedLateCommitIsNotSkipped(t *testing.T) {
 // TestFeedRollbackUnderWaitingWriter: when the open writer rolls back
 // instead, the waiting one gets its id: still no hole.
 func TestFeedRollbackUnderWaitingWriter(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			a, b := replicas(t, dsn)
 			mustNetwork(t, a, 4100)
@@ -209,7 +219,7 @@ func TestFeedRollbackUnderWaitingWriter(t *testing.T) {
 // TestFeedRebuildsOnApplyError: an event b cannot apply makes it reload
 // the state from the database, drop its subscribers and go on from there.
 func TestFeedRebuildsOnApplyError(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			a, b := replicas(t, dsn)
 			mustNetwork(t, a, 4100)
@@ -269,7 +279,7 @@ func TestFeedRebuildsOnApplyError(t *testing.T) {
 // TestFeedRebuildsOnHole: events deleted before b read them (a retention
 // job, an operator) leave a hole; b rebuilds rather than skip it.
 func TestFeedRebuildsOnHole(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			a, b := replicas(t, dsn)
 			mustNetwork(t, a, 4100)
@@ -300,10 +310,7 @@ func TestFeedRebuildsOnHole(t *testing.T) {
 // TestFeedNotifiesOtherReplicas: on PostgreSQL a commit wakes the other
 // replicas' followers through LISTEN/NOTIFY, without waiting for a poll.
 func TestFeedNotifiesOtherReplicas(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL")
-	}
+	dsn := pgDSN(t)
 	a, b := replicas(t, dsn)
 	b.wg.Add(1)
 	go b.listen()
@@ -335,10 +342,7 @@ func TestFeedNotifiesOtherReplicas(t *testing.T) {
 // ended by PostgreSQL after a few seconds, and the other replicas' writes
 // go on.
 func TestFeedPausedWriterLetsGo(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL")
-	}
+	dsn := pgDSN(t)
 	a, _ := replicas(t, dsn)
 	stuck := openDB(t, dsn).Begin()
 	if err := guardTx(stuck); err != nil {

@@ -17,7 +17,7 @@ import (
 // expired registrations at once announce each deletion once, and a
 // replica flushing an older refresh never shortens a newer one.
 func TestReplicasExpireAndRefreshSafely(t *testing.T) {
-	for name, dsn := range storetest.Databases(t) {
+	for name, dsn := range storetest.Databases(t, t.TempDir()) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			var cs [2]*Controller

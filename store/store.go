@@ -30,47 +30,20 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*gorm.DB, error) {
 // OpenAt is Open that migrates only up to version (-1: the newest); tests use
 // it to start from an old schema.
 func OpenAt(ctx context.Context, dsn string, version int64, log *slog.Logger) (*gorm.DB, error) {
-	db, dialect, err := dial(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	sqlDB, _ := db.DB()
-	if err := migrate(ctx, sqlDB, dialect, version); err != nil {
-		return nil, err
-	}
-	v, _ := goose.GetDBVersionContext(ctx, sqlDB)
-	log.Info("database ready", "dsn", Redact(dsn), "dialect", dialect, "schema_version", v)
-	return db, nil
-}
-
-// Dial connects to a database Open has migrated, with a pool of at most
-// conns connections: a small pool of its own keeps, say, the leader's
-// lease renewal from queueing behind a burst of writes.
-func Dial(ctx context.Context, dsn string, conns int) (*gorm.DB, error) {
-	db, _, err := dial(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	sqlDB, _ := db.DB()
-	sqlDB.SetMaxOpenConns(conns)
-	return db, nil
-}
-
-func dial(ctx context.Context, dsn string) (*gorm.DB, string, error) {
 	dialect, dialector, err := dialectorFor(dsn)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("open database %s: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("open database %s: %w", dsn, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, "", fmt.Errorf("open database %s: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("open database %s: %w", dsn, err)
 	}
 	if dialect == "sqlite3" {
 		// SQLite has one writer; one connection for writes avoids
@@ -78,10 +51,14 @@ func dial(ctx context.Context, dsn string) (*gorm.DB, string, error) {
 		sqlDB.SetMaxOpenConns(1)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, "", fmt.Errorf("database %s unusable: %w", Redact(dsn), err)
+		return nil, fmt.Errorf("database %s unusable: %w", dsn, err)
 	}
-	return db, dialect, nil
+	if err := migrate(ctx, sqlDB, dialect, version); err != nil {
+		return nil, err
+	}
+	v, _ := goose.GetDBVersionContext(ctx, sqlDB)
+	log.Info("database ready", "dsn", redact(dsn), "dialect", dialect, "schema_version", v)
+	return db, nil
 }
 
 func dialectorFor(dsn string) (string, gorm.Dialector, error) {
@@ -138,8 +115,7 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, version int64) err
 	return nil
 }
 
-// Redact hides the password of a database URL, for logs and errors.
-func Redact(dsn string) string {
+func redact(dsn string) string {
 	if i := strings.Index(dsn, "@"); i > 0 {
 		if j := strings.Index(dsn, "://"); j > 0 && j < i {
 			return dsn[:j+3] + "***" + dsn[i:]

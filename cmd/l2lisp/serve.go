@@ -157,7 +157,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", store.Redact(cfg.db))
+	log.Info("l2lisp serving", "rest", ln.Addr().String(), "openflow", cfg.ofListen, "lisp", cfg.lispListen, "db", cfg.db)
 
 	select {
 	case <-ctx.Done():

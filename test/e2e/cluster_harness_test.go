@@ -59,10 +59,10 @@ type clusterEnv struct {
 func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *clusterEnv {
 	tb.Helper()
 	needLab(tb)
-	dsn := storetest.Postgres(tb)
-	if dsn == "" {
-		tb.Skip("needs PostgreSQL (L2LISP_TEST_POSTGRES)")
+	if os.Getenv(storetest.Env) == "" {
+		tb.Skipf("needs PostgreSQL (%s)", storetest.Env)
 	}
+	dsn := storetest.Postgres(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	release, err := lab.Lock(ctx)
