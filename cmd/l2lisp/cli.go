@@ -66,6 +66,7 @@ func cliGroups() map[string][]verb {
 		"mapping": mappingVerbs(),
 		"lookup":  lookupVerbs(),
 		"events":  eventsVerbs(),
+		"cluster": clusterVerbs(),
 	}
 }
 

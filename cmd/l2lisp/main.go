@@ -25,10 +25,11 @@ commands:
   mapping    EID-to-RLOC mappings: mapping add|list|show|rm|history|import
   lookup     resolve an EID as the Map-Resolver would: lookup --iid N EID
   events     list or follow the change feed: events [--follow] [--since N]
+  cluster    list the controller replicas and which one leads
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
-(network ... events) find the controller and token in --server/--token,
+(network ... cluster) find the controller and token in --server/--token,
 else $L2LISP_SERVER/$L2LISP_TOKEN, else ~/.config/l2lisp/config.json
 (or $L2LISP_CONFIG): {"server":"http://host:8080","token":"..."}.
 `
@@ -51,6 +52,7 @@ func commands() map[string]command {
 		"mapping":  cliCommand("mapping"),
 		"lookup":   cliCommand("lookup"),
 		"events":   cliCommand("events"),
+		"cluster":  cliCommand("cluster"),
 		"version": func(context.Context, []string) error {
 			fmt.Println("l2lisp", version)
 			return nil

@@ -156,3 +156,8 @@ func (c *Client) MappingHistory(ctx context.Context, iid int64, eid string) ([]E
 func (c *Client) Lookup(ctx context.Context, iid int64, eid string) (LookupResult, error) {
 	return call[LookupResult](ctx, c, http.MethodGet, "/lookup", eidQuery(iid, eid), nil)
 }
+
+// Cluster lists the controller replicas and which one leads.
+func (c *Client) Cluster(ctx context.Context) (Cluster, error) {
+	return call[Cluster](ctx, c, http.MethodGet, "/cluster", nil, nil)
+}
