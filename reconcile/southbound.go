@@ -110,6 +110,11 @@ func (s *Southbound) OpenFlowAddr() net.Addr { return s.ln.Addr() }
 func (s *Southbound) Reconciler() *Reconciler { return s.rec }
 
 func (s *Southbound) flowSwitch(dpid uint64) (FlowSyncer, bool) {
+	// A replica whose term has run out stops at once, even before the
+	// Reconciler hears of it.
+	if st := s.leadership(); st.Elected && !st.Leader {
+		return nil, false
+	}
 	sw, ok := s.of.Switch(dpid)
 	// A switch that holds this replica as SLAVE refuses its flow-mods:
 	// it is programmed once it grants MASTER (roleGranted).

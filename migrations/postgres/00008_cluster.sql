@@ -12,7 +12,10 @@ CREATE TABLE feed_position (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     last_id BIGINT NOT NULL
 );
-INSERT INTO feed_position (id, last_id) SELECT 1, COALESCE(MAX(id), 0) FROM events;
+-- Start after every id ever handed out, also those of events since deleted.
+INSERT INTO feed_position (id, last_id)
+SELECT 1, GREATEST(COALESCE((SELECT MAX(id) FROM events), 0),
+                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq));
 
 -- The leader's lease. Deadlines are the database's clock; epoch grows with
 -- every new holder and is the OpenFlow generation-id the leader claims.

@@ -14,7 +14,10 @@ CREATE TABLE feed_position (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     last_id INTEGER NOT NULL
 );
-INSERT INTO feed_position (id, last_id) SELECT 1, COALESCE(MAX(id), 0) FROM events;
+-- Start after every id ever handed out, also those of events since deleted.
+INSERT INTO feed_position (id, last_id)
+SELECT 1, MAX(COALESCE((SELECT MAX(id) FROM events), 0),
+              COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0));
 
 -- The leader's lease. Deadlines are the database's clock; epoch grows with
 -- every new holder and is the OpenFlow generation-id the leader claims.
