@@ -52,6 +52,22 @@ type Controller struct {
 
 // New loads the state from db and starts the writer and the feed follower.
 func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error) {
+	c, err := open(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	c.wg.Add(2)
+	go c.writer()
+	go c.follower()
+	if store.IsPostgres(db) {
+		c.wg.Add(1)
+		go c.listen()
+	}
+	return c, nil
+}
+
+// open loads the state without starting anything.
+func open(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error) {
 	c := blank(db, log)
 	c.advanced, c.tokenUsed = make(chan struct{}), map[string]time.Time{}
 	c.subs, c.writes = map[chan Event]struct{}{}, make(chan writeOp, 1024)
@@ -59,9 +75,6 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
-	c.wg.Add(2)
-	go c.writer()
-	go c.follower()
 	return c, nil
 }
 
@@ -90,63 +103,91 @@ func (c *Controller) Record(e mapping.EID) (mapping.Record, bool) { return c.idx
 // committed while loading is applied again by the follower, which is harmless
 // because applying an event is idempotent.
 func (c *Controller) load(ctx context.Context) error {
-	db := c.db.WithContext(ctx)
-	var last store.Event
-	if err := db.Order("id desc").Limit(1).Find(&last).Error; err != nil {
-		return fmt.Errorf("load feed position: %w", err)
+	objs, err := c.readObjects(ctx)
+	if err != nil {
+		return err
 	}
-	c.applied = last.ID
-	var nets []store.Network
-	if err := db.Find(&nets).Error; err != nil {
-		return fmt.Errorf("load networks: %w", err)
+	c.applied = objs.pos
+	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
+	if err := c.loadSide(ctx); err != nil {
+		return err
 	}
-	for _, n := range nets {
-		c.networks[n.InstanceID] = Network(n)
-	}
-	var sites []store.Site
-	if err := db.Find(&sites).Error; err != nil {
-		return fmt.Errorf("load sites: %w", err)
-	}
-	for _, r := range sites {
-		s, err := siteFromRow(r)
-		if err != nil {
-			return err
-		}
-		c.sites[s.Name] = s
-	}
-	var xtrs []store.XTR
-	if err := db.Find(&xtrs).Error; err != nil {
-		return fmt.Errorf("load xtrs: %w", err)
-	}
-	for _, r := range xtrs {
-		x, err := xtrFromRow(r)
-		if err != nil {
-			return err
-		}
-		c.xtrs[x.Name] = x
-	}
-	var ports []store.Port
-	if err := db.Find(&ports).Error; err != nil {
-		return fmt.Errorf("load ports: %w", err)
-	}
-	for _, p := range ports {
-		c.setPort(Port(p))
-	}
+	return c.loadMappings(ctx, c.idx.Put)
+}
+
+// loadSide reads what is kept beside the objects and mappings: the API
+// tokens, the RFC 9437 subscriptions and the xTRs' last status (which
+// says which locators are down).
+func (c *Controller) loadSide(ctx context.Context) error {
 	if err := c.loadTokens(ctx); err != nil {
 		return err
 	}
 	if err := c.loadSubscriptions(ctx); err != nil {
 		return err
 	}
-	if err := c.loadLocatorStatus(ctx); err != nil {
-		return err
+	return c.loadLocatorStatus(ctx)
+}
+
+// objects is the state of everything but the mappings, as read from the
+// database after feed position pos.
+type objects struct {
+	pos      int64
+	networks map[uint32]Network
+	sites    map[string]Site
+	xtrs     map[string]XTR
+	ports    map[string]map[string]Port
+}
+
+func (c *Controller) readObjects(ctx context.Context) (objects, error) {
+	o := objects{networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
+		ports: map[string]map[string]Port{}}
+	db := c.db.WithContext(ctx)
+	var err error
+	if o.pos, err = store.LastEventID(ctx, c.db); err != nil {
+		return o, err
 	}
-	return c.loadMappings(ctx)
+	var nets []store.Network
+	if err := db.Find(&nets).Error; err != nil {
+		return o, fmt.Errorf("load networks: %w", err)
+	}
+	for _, n := range nets {
+		o.networks[n.InstanceID] = Network(n)
+	}
+	var sites []store.Site
+	if err := db.Find(&sites).Error; err != nil {
+		return o, fmt.Errorf("load sites: %w", err)
+	}
+	for _, r := range sites {
+		s, err := siteFromRow(r)
+		if err != nil {
+			return o, err
+		}
+		o.sites[s.Name] = s
+	}
+	var xtrs []store.XTR
+	if err := db.Find(&xtrs).Error; err != nil {
+		return o, fmt.Errorf("load xtrs: %w", err)
+	}
+	for _, r := range xtrs {
+		x, err := xtrFromRow(r)
+		if err != nil {
+			return o, err
+		}
+		o.xtrs[x.Name] = x
+	}
+	var ports []store.Port
+	if err := db.Find(&ports).Error; err != nil {
+		return o, fmt.Errorf("load ports: %w", err)
+	}
+	for _, p := range ports {
+		setPort(o.ports, Port(p))
+	}
+	return o, nil
 }
 
 // loadMappings reads the mappings in key order, a page at a time, so a
-// large table is never held in memory twice.
-func (c *Controller) loadMappings(ctx context.Context) error {
+// large table is never held in memory twice, and hands each to put.
+func (c *Controller) loadMappings(ctx context.Context, put func(mapping.Record)) error {
 	const page = 5000
 	var lastIID uint32
 	lastEID := ""
@@ -164,7 +205,7 @@ func (c *Controller) loadMappings(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c.idx.Put(rec)
+			put(rec)
 		}
 		if len(rows) < page {
 			return nil
@@ -173,11 +214,13 @@ func (c *Controller) loadMappings(ctx context.Context) error {
 	}
 }
 
-func (c *Controller) setPort(p Port) {
-	m := c.ports[p.XTR]
+func (c *Controller) setPort(p Port) { setPort(c.ports, p) }
+
+func setPort(ports map[string]map[string]Port, p Port) {
+	m := ports[p.XTR]
 	if m == nil {
 		m = map[string]Port{}
-		c.ports[p.XTR] = m
+		ports[p.XTR] = m
 	}
 	m[p.Name] = p
 }

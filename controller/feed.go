@@ -141,10 +141,18 @@ func (c *Controller) writer() {
 
 // commit runs a batch in one transaction; each op gets its own savepoint so
 // a failing op (a duplicate name, say) changes nothing and costs the others
-// nothing.
+// nothing. The ops' events are written last, just before the commit, when
+// they get their ids (appendEvents).
 func (c *Controller) commit(batch []writeOp) {
 	results := make([]writeResult, len(batch))
-	err := c.db.Transaction(func(tx *gorm.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := guardTx(tx); err != nil {
+			return err
+		}
+		var evs []store.Event
+		var owners []int // index in batch of each event's op
 		for i, op := range batch {
 			if err := op.ctx.Err(); err != nil {
 				// The caller gave up (a client hung up) while the op queued.
@@ -155,16 +163,10 @@ func (c *Controller) commit(batch []writeOp) {
 			if err := tx.SavePoint(sp).Error; err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			evs, err := op.fn(tx)
-			for j := range evs {
-				if evs[j].Actor == "" {
-					evs[j].Actor = op.actor
-				}
-			}
-			if err == nil && len(evs) > 0 {
-				err = tx.Create(&evs).Error
-				if err == nil {
-					results[i].lastID = evs[len(evs)-1].ID
+			opEvs, err := op.fn(tx)
+			for j := range opEvs {
+				if opEvs[j].Actor == "" {
+					opEvs[j].Actor = op.actor
 				}
 			}
 			if err != nil {
@@ -172,7 +174,18 @@ func (c *Controller) commit(batch []writeOp) {
 				if rerr := tx.RollbackTo(sp).Error; rerr != nil {
 					return fmt.Errorf("rollback to savepoint: %w", rerr)
 				}
+				continue
 			}
+			evs = append(evs, opEvs...)
+			for range opEvs {
+				owners = append(owners, i)
+			}
+		}
+		if err := appendEvents(tx, evs); err != nil {
+			return err
+		}
+		for k, ev := range evs {
+			results[owners[k]].lastID = ev.ID
 		}
 		return nil
 	})
@@ -209,85 +222,6 @@ func (c *Controller) waitApplied(ctx context.Context, id int64) error {
 			return fmt.Errorf("wait for change %d: controller closed", id)
 		}
 	}
-}
-
-// pollInterval is how often the follower looks for changes written by other
-// replicas; changes of this replica wake it at once.
-const pollInterval = 250 * time.Millisecond
-
-// gapWait is how long the follower waits for a hole in the event ids to fill:
-// with several writers an id can commit after a larger one.
-const gapWait = 2 * time.Second
-
-// follower applies the change feed to the in-memory state, in id order.
-func (c *Controller) follower() {
-	defer c.wg.Done()
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	var gapSince time.Time
-	for {
-		select {
-		case <-c.nudges:
-		case <-t.C:
-		case <-c.closed:
-			return
-		}
-		for {
-			n, gap, err := c.followOnce(!gapSince.IsZero() && time.Since(gapSince) > gapWait)
-			if err != nil {
-				c.log.Error("change feed", "err", err)
-				break
-			}
-			switch {
-			case gap && gapSince.IsZero():
-				gapSince = time.Now()
-			case !gap:
-				gapSince = time.Time{}
-			}
-			if n == 0 {
-				break
-			}
-		}
-	}
-}
-
-// followOnce reads and applies the next events. It stops before a hole in
-// the ids unless skipGaps is set, and reports whether it saw one.
-func (c *Controller) followOnce(skipGaps bool) (int, bool, error) {
-	c.mu.RLock()
-	last := c.applied
-	c.mu.RUnlock()
-	var rows []store.Event
-	if err := c.db.Where("id > ?", last).Order("id").Limit(1000).Find(&rows).Error; err != nil {
-		return 0, false, fmt.Errorf("read events: %w", err)
-	}
-	applied := 0
-	for _, r := range rows {
-		if r.ID != last+1 && last != 0 {
-			if c.missedPruned(last) {
-				if err := c.rebuild(); err != nil {
-					return applied, false, err
-				}
-				return applied + 1, false, nil
-			}
-			if !skipGaps {
-				return applied, true, nil
-			}
-		}
-		ev := eventFromRow(r)
-		if err := c.apply(ev); err != nil {
-			c.log.Error("apply event", "id", ev.ID, "type", ev.Type, "err", err)
-		}
-		last = r.ID
-		c.mu.Lock()
-		c.applied = last
-		close(c.advanced)
-		c.advanced = make(chan struct{})
-		c.mu.Unlock()
-		c.publish(ev)
-		applied++
-	}
-	return applied, false, nil
 }
 
 // Subscribe returns a channel of every event applied from now on. A

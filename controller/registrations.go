@@ -78,8 +78,10 @@ func (c *Controller) TouchMappings(ctx context.Context, touches []Touch) error {
 			eids = eids[len(chunk):]
 			exp, iid := g.exp, g.iid
 			batch = append(batch, func(tx *gorm.DB) error {
-				err := tx.Exec("UPDATE mappings SET expires_at = ? WHERE origin = ? AND instance_id = ? AND eid IN ?",
-					exp, string(mapping.OriginRegistered), iid, chunk).Error
+				// Only ever later: replicas flush the refreshes they
+				// received in any order.
+				err := tx.Exec("UPDATE mappings SET expires_at = ? WHERE origin = ? AND instance_id = ? AND eid IN ? AND (expires_at IS NULL OR expires_at < ?)",
+					exp, string(mapping.OriginRegistered), iid, chunk, exp).Error
 				if err != nil {
 					return fmt.Errorf("touch mappings: %w", err)
 				}
@@ -103,6 +105,7 @@ func (c *Controller) ExpireRegistrations(ctx context.Context, now time.Time) (in
 	total := 0
 	for {
 		var n int
+		var more bool
 		err := c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
 			var rows []store.Mapping
 			// "origin || ''" keeps SQLite on the expires_at index: nearly
@@ -117,21 +120,30 @@ func (c *Controller) ExpireRegistrations(ctx context.Context, now time.Time) (in
 				if err != nil {
 					return nil, err
 				}
-				if err := tx.Where("instance_id = ? AND eid = ?", r.InstanceID, r.EID).Delete(&store.Mapping{}).Error; err != nil {
-					return nil, fmt.Errorf("delete expired registration: %w", err)
+				// The expiry and version are checked again by the delete:
+				// another replica may have refreshed or removed the row
+				// since the select, and then there is nothing to announce.
+				del := tx.Where("instance_id = ? AND eid = ? AND version = ? AND expires_at < ?", r.InstanceID, r.EID,
+					r.Version, now.UTC()).Delete(&store.Mapping{})
+				if del.Error != nil {
+					return nil, fmt.Errorf("delete expired registration: %w", del.Error)
+				}
+				if del.RowsAffected == 0 {
+					continue
 				}
 				ev := newEvent(EvMappingDeleted, rec)
 				ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(r.InstanceID), r.EID, r.Site, r.XTR
 				evs = append(evs, ev)
 			}
-			n = len(rows)
+			n = len(evs)
+			more = len(rows) == expireOpRows
 			return evs, nil
 		})
 		if err != nil {
 			return total, err
 		}
 		total += n
-		if n < expireOpRows {
+		if !more {
 			return total, nil
 		}
 	}

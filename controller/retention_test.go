@@ -44,7 +44,18 @@ func addEvents(t *testing.T, db *gorm.DB, n int, typ, eid string, at time.Time) 
 	for i := range evs {
 		evs[i] = store.Event{Time: at.UTC(), Type: typ, InstanceID: &iid, EID: eid, Data: "{}", Actor: "test"}
 	}
-	if err := db.Create(&evs).Error; err != nil {
+	// Ids come from the feed position, as the writer hands them out.
+	err := db.Transaction(func(tx *gorm.DB) error {
+		last, err := store.ReserveEventIDs(tx, n)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			evs[i].ID = last - int64(n) + 1 + int64(i)
+		}
+		return tx.Create(&evs).Error
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

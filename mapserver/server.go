@@ -63,6 +63,10 @@ type Config struct {
 	AuthFailSources int
 	// Notify tunes acknowledged Map-Notify and publish/subscribe (pubsub.go).
 	Notify NotifyConfig
+	// Leader, when set, says whether this replica is the one that expires
+	// lapsed registrations for all (nil: always, a single controller).
+	// Every replica answers and takes registrations all the same.
+	Leader func() bool
 	Log    *slog.Logger
 }
 

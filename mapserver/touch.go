@@ -77,7 +77,10 @@ func (s *Server) flushTouches(ctx context.Context) error {
 
 // maintain runs the write-behind flush and then the expiry sweep, in that
 // order so that a refreshed registration is never swept for lack of its
-// new expiry on disk.
+// new expiry on disk. Every replica flushes what it received; only the
+// leader sweeps. Another replica's refreshes reach the database within one
+// flush interval (at most 10 s), far inside the registration TTL, so the
+// leader does not sweep what a standby has just refreshed.
 func (s *Server) maintain() {
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
@@ -90,6 +93,9 @@ func (s *Server) maintain() {
 		if err := s.flushTouches(s.ctx); err != nil {
 			s.log.Warn("lisp: persist registration refreshes", "err", err)
 			continue
+		}
+		if s.cfg.Leader != nil && !s.cfg.Leader() {
+			continue // the leader expires registrations for every replica
 		}
 		n, err := s.ctl.ExpireRegistrations(s.ctx, time.Now())
 		if err != nil {

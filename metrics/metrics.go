@@ -102,5 +102,4 @@ var (
 	}()
 	HTTPAuthRefused = counterVec("http_auth_refused_total", "REST requests refused for their token: unauthorized (401) or forbidden (403).", "reason")
 	EventsPruned    = counter("events_pruned_total", "Events deleted from the change feed by the retention policy.")
-	FeedRebuilds    = counter("feed_rebuilds_total", "Times this replica reloaded its state because events it had not applied were pruned.")
 )

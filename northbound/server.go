@@ -34,6 +34,7 @@ type ConnState struct {
 	Connected bool      `json:"connected"`
 	Since     time.Time `json:"since,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	Role      string    `json:"role,omitempty"` // OpenFlow: the role the switch granted this replica
 }
 
 // StatusSource reports switch connection state; the southbound provides it.
@@ -46,6 +47,7 @@ type Options struct {
 	AdminToken string // the bootstrap admin token, named "bootstrap"
 	ReadToken  string // the bootstrap viewer token, named "bootstrap-viewer"
 	Status     StatusSource
+	Cluster    ClusterSource // nil: a single controller
 	Log        *slog.Logger
 	// Extra lets other parts (metrics, dashboard) add routes to the engine.
 	Extra func(r *gin.Engine)
@@ -125,6 +127,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.GET("/lookup", s.lookup)
 	api.GET("/subscriptions", s.listSubscriptions)
 	api.GET("/events", s.events)
+	api.GET("/cluster", s.cluster)
 
 	api.POST("/tokens", s.createToken)
 	api.GET("/tokens", s.listTokens)

@@ -29,6 +29,10 @@ type job struct {
 // not backing off. It does not wait for them: a slow switch delays only
 // its own next pass.
 func (r *Reconciler) pass(ctx context.Context) {
+	ctx, ok := r.termContext(ctx)
+	if !ok {
+		return
+	}
 	now := time.Now()
 	r.mu.Lock()
 	pos := r.marked
@@ -91,6 +95,11 @@ func (r *Reconciler) work(ctx context.Context, j job, pos int64) {
 func (r *Reconciler) release(name string, err error) {
 	r.mu.Lock()
 	delete(r.busy, name)
+	if r.inactive {
+		// Cancelled by the end of the term: no failure, nothing to retry.
+		r.mu.Unlock()
+		return
+	}
 	st := r.status[name]
 	if st == nil {
 		st = &SyncStatus{}

@@ -67,6 +67,11 @@ type Reconciler struct {
 	status map[string]*SyncStatus
 	sem    chan struct{}
 	wg     sync.WaitGroup
+	// inactive: a standby replica's Reconciler syncs nothing (active.go);
+	// term is the context of the current term's syncs.
+	inactive bool
+	term     context.Context
+	stopTerm context.CancelFunc
 }
 
 // syncWorkers bounds how many switches are synced at once.

@@ -17,7 +17,7 @@ const convergeTimeout = 30 * time.Second
 func (s *Southbound) packetIn(sw *openflow.Switch, pi openflow.PacketIn) {
 	at := time.Now()
 	name := s.xtrOf(sw.DPID())
-	if name == "" {
+	if name == "" || !s.leading() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -103,6 +103,9 @@ func (s *Southbound) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !s.leading() { // the leader sweeps for all replicas
+			continue
 		}
 		if n, err := s.ctl.SweepLearned(ctx, every); err != nil {
 			s.log.Warn("sweep learned hosts", "err", err)

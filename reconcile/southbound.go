@@ -19,9 +19,13 @@ import (
 type Config struct {
 	OpenFlowListen string        // host:port of the OpenFlow listener
 	OpenFlowTarget string        // comma-separated controller targets xTRs are given
-	Role           openflow.Role // asked of every switch
-	Learn          controller.LearnConfig
-	Log            *slog.Logger
+	Role           openflow.Role // asked of every switch unless the role is elected
+	// Cluster, when set, says whether this replica leads: an elected
+	// leader asks every switch for MASTER and programs it, a standby asks
+	// for SLAVE and only watches (leader.go). Nil: a single node.
+	Cluster Leadership
+	Learn   controller.LearnConfig
+	Log     *slog.Logger
 	// OpenFlowTLS, when set, is the mutual-TLS server configuration of the
 	// OpenFlow listener: switches must present a certificate of the CA
 	// whose common name is a stored xTR, and that xTR's datapath-id.
@@ -48,7 +52,11 @@ type Southbound struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	cluster   Leadership
+	fixedRole openflow.Role
+
 	mu     sync.Mutex
+	active bool                       // this replica programs the switches
 	since  map[uint64]time.Time       // OpenFlow connection times by datapath-id
 	meters map[uint64]map[uint32]bool // meters set on each switch's current connection
 }
@@ -66,7 +74,15 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 		learn: cfg.Learn, punts: &Punts{Ctl: ctl, Log: log.With("component", "learn")}}
 	s.rec = &Reconciler{Ctl: ctl, Log: log.With("component", "reconciler"), Prov: s.ovs,
 		DefaultTarget: cfg.OpenFlowTarget, Switch: s.flowSwitch}
-	s.of.Role = cfg.Role
+	s.cluster, s.fixedRole = cfg.Cluster, cfg.Role
+	if s.fixedRole == 0 {
+		s.fixedRole = openflow.RoleEqual
+	}
+	var active bool
+	s.of.Role, s.of.GenerationID, active = s.roleFor(s.leadership())
+	s.active = active
+	s.rec.SetActive(active)
+	s.of.OnRole = s.roleGranted
 	s.of.OnConnect = s.connected
 	s.of.OnDisconnect = s.disconnected
 	s.of.OnPacketIn = s.packetIn
@@ -83,6 +99,10 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 	if cfg.Learn.Enabled {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.sweep(ctx) }()
+	}
+	if s.cluster != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.followLeadership(ctx) }()
 	}
 	s.wg.Add(4)
 	go func() { defer s.wg.Done(); refused.run(ctx) }()
@@ -107,8 +127,15 @@ func (s *Southbound) OpenFlowAddr() net.Addr { return s.ln.Addr() }
 func (s *Southbound) Reconciler() *Reconciler { return s.rec }
 
 func (s *Southbound) flowSwitch(dpid uint64) (FlowSyncer, bool) {
+	// A replica whose term has run out stops at once, even before the
+	// Reconciler hears of it.
+	if st := s.leadership(); st.Elected && !st.Leader {
+		return nil, false
+	}
 	sw, ok := s.of.Switch(dpid)
-	if !ok || !sw.Connected() {
+	// A switch that holds this replica as SLAVE refuses its flow-mods:
+	// it is programmed once it grants MASTER (roleGranted).
+	if !ok || !sw.Connected() || sw.Role() == openflow.RoleSlave {
 		return nil, false
 	}
 	return meteredSwitch{s: s, sw: sw}, true
@@ -135,7 +162,9 @@ func (s *Southbound) connected(sw *openflow.Switch) {
 	}
 	metrics.XTRConnected.WithLabelValues(name, "openflow").Set(1)
 	s.rec.SwitchConnected(sw.DPID())
-	go s.emit(controller.EvXTRUp, name)
+	if s.leading() { // one replica tells the feed
+		go s.emit(controller.EvXTRUp, name)
+	}
 }
 
 func (s *Southbound) disconnected(sw *openflow.Switch) {
@@ -145,7 +174,9 @@ func (s *Southbound) disconnected(sw *openflow.Switch) {
 	s.mu.Unlock()
 	if name := s.xtrOf(sw.DPID()); name != "" {
 		metrics.XTRConnected.WithLabelValues(name, "openflow").Set(0)
-		go s.emit(controller.EvXTRDown, name)
+		if s.leading() {
+			go s.emit(controller.EvXTRDown, name)
+		}
 	}
 }
 
@@ -166,6 +197,7 @@ type ConnState struct {
 	Connected bool
 	Since     time.Time
 	LastError string
+	Role      string // OpenFlow: the role the switch granted this replica
 }
 
 // SwitchStatus is what the southbound knows of one xTR's switch.
@@ -185,7 +217,7 @@ func (s *Southbound) Status(name string) SwitchStatus {
 	}
 	if sw, ok := s.of.Switch(x.DatapathID); ok && sw.Connected() {
 		s.mu.Lock()
-		st.OpenFlow = ConnState{Connected: true, Since: s.since[x.DatapathID]}
+		st.OpenFlow = ConnState{Connected: true, Since: s.since[x.DatapathID], Role: sw.Role().String()}
 		s.mu.Unlock()
 		st.Flows = sw.FlowCount()
 	}

@@ -122,3 +122,40 @@ type Subscription struct {
 	RefreshedAt time.Time
 	ExpiresAt   time.Time
 }
+
+// FeedPosition is the single row that hands out event ids (see
+// ReserveEventIDs).
+type FeedPosition struct {
+	ID     int `gorm:"primaryKey"`
+	LastID int64
+}
+
+// TableName names the feed_position table.
+func (FeedPosition) TableName() string { return "feed_position" }
+
+// ClusterLease is the single row of the leader's lease (PostgreSQL only).
+type ClusterLease struct {
+	ID          int `gorm:"primaryKey"`
+	Holder      string
+	Incarnation string
+	Epoch       int64
+	AcquiredAt  *time.Time
+	ExpiresAt   time.Time
+}
+
+// TableName names the cluster_lease table.
+func (ClusterLease) TableName() string { return "cluster_lease" }
+
+// ClusterReplica is one controller replica's heartbeat.
+type ClusterReplica struct {
+	ID             string `gorm:"primaryKey"`
+	Address        string
+	Role           string
+	Generation     int64
+	AppliedEventID int64
+	StartedAt      time.Time
+	HeartbeatAt    time.Time
+}
+
+// TableName names the cluster_replicas table.
+func (ClusterReplica) TableName() string { return "cluster_replicas" }

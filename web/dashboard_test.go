@@ -39,6 +39,8 @@ func TestDashboard(t *testing.T) {
 	if got := b.text("#count-static"); got != "2" {
 		t.Errorf("overview static EIDs = %q, want 2", got)
 	}
+	// The controller on its own is the one replica, and the leader.
+	b.visible(`#replicas-table tr[data-key="local"][data-role="leader"]`)
 	t.Logf("screenshot: %s", b.screenshot(dir, "overview.png"))
 
 	b.do("open topology", chromedp.Click(chromedp.CSS(`#nav a[data-route="topology"]`)))

@@ -69,6 +69,7 @@ func cliGroups() map[string][]verb {
 		"events":       eventsVerbs(),
 		"token":        tokenVerbs(),
 		"subscription": subscriptionVerbs(),
+		"cluster":      clusterVerbs(),
 	}
 }
 

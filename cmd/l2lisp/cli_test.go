@@ -164,6 +164,7 @@ var commandSteps = []struct {
 	{"site rm dc1", 0, []string{"deleted site dc1"}, ""},
 	{"network rm 100", 0, []string{"deleted network 100"}, ""},
 	{"network rm 100", 1, nil, "error: no network with instance-id 100 (field instance_id)"},
+	{"cluster", 0, []string{"REPLICA", "leader"}, ""},
 	{"network frobnicate", 2, nil, "verbs:"},
 	{"network list extra", 2, nil, "takes no arguments"},
 	{"network list -o yaml", 2, nil, `-o "yaml"`},

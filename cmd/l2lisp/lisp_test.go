@@ -50,7 +50,7 @@ func TestLISPCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeUDPPort(t)
-	stop, err := startLISP(ctx, ctl, serveConfig{lispListen: addr, registrationTTL: time.Minute, lispReplyRate: -1}, log)
+	stop, err := startLISP(ctx, ctl, serveConfig{lispListen: addr, registrationTTL: time.Minute, lispReplyRate: -1}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

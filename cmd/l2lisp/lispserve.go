@@ -15,16 +15,17 @@ import (
 )
 
 // startLISP runs the Map-Server and Map-Resolver on cfg.lispListen.
-func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, log *slog.Logger) (stop func(), err error) {
+// leader (nil: always) says whether this replica expires registrations and
+// publishes to subscribers: one replica does, every replica answers.
+func startLISP(ctx context.Context, ctl *controller.Controller, cfg serveConfig, leader func() bool, log *slog.Logger) (stop func(), err error) {
 	retries := cfg.notifyRetries
 	if retries == 0 {
 		retries = -1 // NotifyConfig's zero means the default; the flag's means none
 	}
-	// A single node publishes; a leader election would hand in its flag as
-	// Notify.Publisher.
 	s, err := mapserver.Listen(ctx, ctl, mapserver.Config{Listen: cfg.lispListen, ReplyRate: cfg.lispReplyRate,
 		RegistrationTTL: cfg.registrationTTL, AuthFailRate: cfg.authFailRate, AuthFailBurst: cfg.authFailBurst,
-		Log: log.With("component", "lisp"), Notify: mapserver.NotifyConfig{Interval: cfg.notifyInterval, Retries: retries}})
+		Leader: leader, Log: log.With("component", "lisp"),
+		Notify: mapserver.NotifyConfig{Interval: cfg.notifyInterval, Retries: retries, Publisher: leader}})
 	if err != nil {
 		return nil, fmt.Errorf("lisp control plane: %w", err)
 	}

@@ -28,10 +28,11 @@ commands:
   events     list or follow the change feed: events [--follow] [--since N]
   token      API tokens (needs an admin token): token create|list|rm
   subscription  LISP routers subscribed to EID-prefixes (RFC 9437): subscription list
+  cluster    list the controller replicas and which one leads
   version    print the version
 
 Run 'l2lisp COMMAND -h' for a command's flags. The operator commands
-(network ... token) find the controller, token and CA certificate in
+(network ... cluster) find the controller, token and CA certificate in
 --server/--token/--ca, else $L2LISP_SERVER/$L2LISP_TOKEN/$L2LISP_CA, else
 ~/.config/l2lisp/config.json (or $L2LISP_CONFIG):
 {"server":"https://host:8080","token":"...","ca":"/path/to/ca.pem"}.
@@ -58,6 +59,7 @@ func commands() map[string]command {
 		"events":       cliCommand("events"),
 		"token":        cliCommand("token"),
 		"subscription": cliCommand("subscription"),
+		"cluster":      cliCommand("cluster"),
 		"version": func(context.Context, []string) error {
 			fmt.Println("l2lisp", version)
 			return nil

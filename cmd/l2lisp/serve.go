@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/l2lisp/l2lisp/cluster"
 	"github.com/l2lisp/l2lisp/mapserver"
 	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/reconcile"
@@ -25,7 +26,8 @@ import (
 
 type serveConfig struct {
 	db, listen, ofListen, ofTarget, lispListen string
-	ofRole                                     string
+	ofRole, replicaID                          string
+	leaderLease                                time.Duration
 	apiToken, readToken, apiTokenFile          string
 	http                                       northbound.Limits
 	retention                                  controller.Retention
@@ -47,7 +49,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.listen, "listen", envOr("L2LISP_LISTEN", "127.0.0.1:8080"), "REST API and dashboard address (env L2LISP_LISTEN)")
 	fs.StringVar(&c.ofListen, "openflow-listen", envOr("L2LISP_OPENFLOW_LISTEN", ":6653"), "OpenFlow listen address (env L2LISP_OPENFLOW_LISTEN)")
 	fs.StringVar(&c.ofTarget, "openflow-target", envOr("L2LISP_OPENFLOW_TARGET", ""), "controller targets switches are told to connect to, e.g. tcp:203.0.113.254:6653; list every replica, comma-separated, so all replicas configure the same set (env L2LISP_OPENFLOW_TARGET)")
-	fs.StringVar(&c.ofRole, "openflow-role", envOr("L2LISP_OPENFLOW_ROLE", "equal"), "OpenFlow role asked of every switch when several replicas share the switches: equal, master or slave (env L2LISP_OPENFLOW_ROLE)")
+	fs.StringVar(&c.ofRole, "openflow-role", envOr("L2LISP_OPENFLOW_ROLE", "auto"), "OpenFlow role asked of every switch: auto (PostgreSQL: the replicas elect a leader, which is MASTER while the others are SLAVE; SQLite: equal), or a fixed equal, master or slave, with no election (env L2LISP_OPENFLOW_ROLE)")
+	fs.DurationVar(&c.leaderLease, "leader-lease", envDuration("L2LISP_LEADER_LEASE", cluster.DefaultLease), "how long the elected leader's term lasts without renewal; a standby takes over at most 1.25 x this after the leader dies (env L2LISP_LEADER_LEASE)")
+	fs.StringVar(&c.replicaID, "replica-id", envOr("L2LISP_REPLICA_ID", ""), "this replica's name among those sharing the database (default host:port of --listen) (env L2LISP_REPLICA_ID)")
 	fs.StringVar(&c.lispListen, "lisp-listen", envOr("L2LISP_LISP_LISTEN", ":4342"), "LISP control plane UDP address (env L2LISP_LISP_LISTEN)")
 	fs.StringVar(&c.apiToken, "api-token", envOr("L2LISP_API_TOKEN", ""), "bootstrap admin bearer token, named \"bootstrap\" (env L2LISP_API_TOKEN); if empty, read from --api-token-file or generated there")
 	fs.StringVar(&c.apiTokenFile, "api-token-file", envOr("L2LISP_API_TOKEN_FILE", ""), "file (mode 0600) holding the admin token when --api-token is empty (env L2LISP_API_TOKEN_FILE; default l2lisp-admin-token beside the SQLite database, or in the working directory)")
@@ -78,8 +82,14 @@ func parseServe(args []string) (serveConfig, error) {
 			return c, fmt.Errorf("%s %q: want host:port", name, addr)
 		}
 	}
-	if _, ok := reconcile.Roles[c.ofRole]; !ok {
-		return c, fmt.Errorf("--openflow-role %q: want equal, master or slave", c.ofRole)
+	if _, ok := reconcile.Roles[c.ofRole]; !ok && c.ofRole != "auto" {
+		return c, fmt.Errorf("--openflow-role %q: want auto, equal, master or slave", c.ofRole)
+	}
+	if c.leaderLease < 200*time.Millisecond || c.leaderLease > 5*time.Minute {
+		return c, fmt.Errorf("--leader-lease %v: want 200ms to 5m", c.leaderLease)
+	}
+	if c.replicaID == "" {
+		c.replicaID = defaultReplicaID(c.listen)
 	}
 	for _, tg := range strings.Split(c.ofTarget, ",") {
 		if c.ofTarget != "" && !strings.HasPrefix(tg, "tcp:") && !strings.HasPrefix(tg, "ssl:") && !strings.HasPrefix(tg, "unix:") {
@@ -135,22 +145,29 @@ func cmdServe(ctx context.Context, args []string) error {
 	go ctl.RunRetention(ctx, cfg.retention)
 
 	ctl.SetLearnConfig(cfg.learn)
+	// Deferred calls run in reverse: the switches are let go of before the
+	// lease is given up, so the next leader never overlaps this one.
+	cl, leave, err := startCluster(ctx, db, ctl, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
-		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Learn: cfg.learn, Log: log,
+		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Cluster: cl, Learn: cfg.learn, Log: log,
 		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls)})
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
 
-	stopLISP, err := startLISP(ctx, ctl, cfg, log)
+	stopLISP, err := startLISP(ctx, ctl, cfg, cl.IsLeader, log)
 	if err != nil {
 		return err
 	}
 	defer stopLISP()
 
 	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
-		Status: switchStatus{sb}, Log: log, Extra: func(r *gin.Engine) {
+		Status: switchStatus{sb}, Cluster: clusterView{cl}, Log: log, Extra: func(r *gin.Engine) {
 			r.GET("/metrics", gin.WrapH(metrics.Handler()))
 			web.Register(r)
 		}})

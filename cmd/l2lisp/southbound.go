@@ -38,7 +38,7 @@ type switchStatus struct{ sb *reconcile.Southbound }
 func (s switchStatus) XTRStatus(name string) northbound.XTRStatus {
 	st := s.sb.Status(name)
 	conn := func(c reconcile.ConnState) northbound.ConnState {
-		return northbound.ConnState{Connected: c.Connected, Since: c.Since, LastError: c.LastError}
+		return northbound.ConnState{Connected: c.Connected, Since: c.Since, LastError: c.LastError, Role: c.Role}
 	}
 	return northbound.XTRStatus{OVSDB: conn(st.OVSDB), OpenFlow: conn(st.OpenFlow), Flows: st.Flows}
 }

@@ -179,3 +179,8 @@ func (c *Client) RevokeToken(ctx context.Context, name string) error {
 	_, err := c.Do(ctx, http.MethodDelete, "/tokens/"+esc(name), nil, nil, nil)
 	return err
 }
+
+// Cluster lists the controller replicas and which one leads.
+func (c *Client) Cluster(ctx context.Context) (Cluster, error) {
+	return call[Cluster](ctx, c, http.MethodGet, "/cluster", nil, nil)
+}

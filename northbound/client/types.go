@@ -223,3 +223,24 @@ type CreatedToken struct {
 	Token
 	Secret string `json:"secret"`
 }
+
+// Replica is one controller replica sharing the database.
+type Replica struct {
+	ID             string    `json:"id"`
+	Address        string    `json:"address"`
+	Role           string    `json:"role"` // leader, standby, stopped or down
+	Generation     uint64    `json:"generation"`
+	LastHeartbeat  time.Time `json:"last_heartbeat"`
+	AppliedEventID int64     `json:"applied_event_id"`
+	StartedAt      time.Time `json:"started_at"`
+	Self           bool      `json:"self"`
+}
+
+// Cluster is the answer of GET /cluster.
+type Cluster struct {
+	Self         string    `json:"self"`
+	Leader       string    `json:"leader"`
+	Election     bool      `json:"election"`
+	LeaseSeconds float64   `json:"lease_seconds"`
+	Replicas     []Replica `json:"replicas"`
+}

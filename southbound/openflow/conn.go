@@ -71,8 +71,9 @@ type conn struct {
 	log      *slog.Logger
 	wmu      sync.Mutex
 	xid      atomic.Uint32
-	lastRecv atomic.Int64 // unix nanos of the last message received
-	probing  atomic.Bool  // a duplicate-connection probe is under way
+	lastRecv atomic.Int64  // unix nanos of the last message received
+	probing  atomic.Bool   // a duplicate-connection probe is under way
+	role     atomic.Uint32 // the role the switch last granted on this connection
 
 	mu      sync.Mutex
 	pending map[uint32]*waiter

@@ -44,8 +44,12 @@ type Server struct {
 	Admit         func(Peer) error // nil admits every peer; return a RefusedError to give the reason
 	OnRefused     func(Refusal)    // called for every refused connection; must not block
 
-	Role             Role          // requested at handshake; 0 means RoleEqual
-	GenerationID     uint64        // for RoleMaster/RoleSlave
+	Role         Role   // requested at handshake until SetRole; 0 means RoleEqual
+	GenerationID uint64 // for RoleMaster/RoleSlave, until SetRole
+	// OnRole is told the role a switch granted whenever this server asked
+	// for one after the handshake (SetRole, or a role that changed while
+	// the switch was connecting).
+	OnRole           func(*Switch, Role)
 	MissSendLen      uint16        // set-config miss_send_len; 0 means the whole packet
 	EchoInterval     time.Duration // keepalive period; 0 means 5s
 	EchoTimeout      time.Duration // silence that drops a switch; 0 means 3 intervals
@@ -57,6 +61,7 @@ type Server struct {
 	mu       sync.Mutex
 	switches map[uint64]*Switch
 	conns    map[*conn]struct{}
+	roles    roleState // what SetRole asked for, once it has been called
 }
 
 // NewServer returns a server that logs to log (slog.Default when nil).
@@ -186,7 +191,8 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 	s.attach(sw, c)
-	log.Info("switch connected", "dpid", fmt.Sprintf("%016x", peer.DPID), "name", peer.Name)
+	log.Info("switch connected", "dpid", fmt.Sprintf("%016x", peer.DPID), "name", peer.Name, "role", roleName(c.grantedRole()))
+	s.recheckRole(ctx, sw, c, hsTimeout)
 	if s.OnConnect != nil {
 		s.OnConnect(sw)
 	}
@@ -295,24 +301,11 @@ func (s *Server) configure(ctx context.Context, c *conn) error {
 	if err := c.send(c.nextXID(), &ofp13.SetConfig{MissSendLen: miss}); err != nil {
 		return fmt.Errorf("set-config: %w", err)
 	}
-	role := s.Role
-	if role == 0 {
-		role = RoleEqual
+	role, gen := s.roleNow()
+	if _, err := claimRole(ctx, c, role, gen); err != nil && !errors.Is(err, ErrStaleRole) {
+		return err
 	}
-	_, err := requestRole(ctx, c, role, s.GenerationID)
-	return err
-}
-
-func requestRole(ctx context.Context, c *conn, role Role, gen uint64) (Role, error) {
-	m, err := c.call(ctx, &ofp13.RoleRequest{Role: uint32(role), GenerationID: gen})
-	if err != nil {
-		return 0, fmt.Errorf("role request: %w", err)
-	}
-	rr, ok := m.(*ofp13.RoleReply)
-	if !ok {
-		return 0, fmt.Errorf("role request: unexpected reply type %d", m.MsgType())
-	}
-	return Role(rr.Role), nil
+	return nil
 }
 
 // reserve claims switch dpid for c. It fails, returning the connection in

@@ -124,14 +124,24 @@ func (sw *Switch) PacketOut(ctx context.Context, inPort uint32, actions []Action
 	return nil
 }
 
-// SetRole changes this controller's role on the switch, e.g. when a replica
-// is elected master; it returns the role the switch granted.
+// SetRole asks the switch for role on its current connection (see
+// claimRole); it returns the role the switch granted. Server.SetRole is
+// the way to change the role of every switch, now and on reconnection.
 func (sw *Switch) SetRole(ctx context.Context, role Role, generationID uint64) (Role, error) {
 	c, err := sw.live()
 	if err != nil {
 		return 0, err
 	}
-	return requestRole(ctx, c, role, generationID)
+	return claimRole(ctx, c, role, generationID)
+}
+
+// Role is the role the switch granted on its current connection (0 while
+// disconnected).
+func (sw *Switch) Role() Role {
+	if c := sw.conn(); c != nil {
+		return c.grantedRole()
+	}
+	return 0
 }
 
 // FlowStats is a flow as the switch reports it, with its counters.

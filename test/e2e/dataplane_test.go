@@ -31,14 +31,16 @@ func TestDataPlane(t *testing.T) {
 
 // warmUp sends one ping per remote RLOC pair: the first packet towards a new
 // RLOC can be dropped while OVS resolves the tunnel neighbour.
-func warmUp(t *testing.T, e *Env) {
+func warmUp(t testing.TB, e *Env) { warmUpTopo(t, e.Topo) }
+
+func warmUpTopo(t testing.TB, topo *lab.Topology) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, net := range []string{"blue", "red"} {
 		for dc := 1; dc <= 3; dc++ {
 			for to := 1; to <= 3; to++ {
 				if dc != to {
-					_, _, _ = lab.Ping(ctx, e.Host(net, dc, 1), e.Host(net, to, 1).IPv4.Addr(), 2, 200*time.Millisecond)
+					_, _, _ = lab.Ping(ctx, topoHost(t, topo, net, dc, 1), topoHost(t, topo, net, to, 1).IPv4.Addr(), 2, 200*time.Millisecond)
 				}
 			}
 		}
@@ -88,9 +90,10 @@ func iperfTCP(t *testing.T, srv, cli lab.Host) (int64, float64) {
 	var out string
 	for i := 0; i < 20; i++ {
 		o, err := cli.Exec(ctx, "iperf3", "-c", srv.IPv4.Addr().String(), "-p", "5201", "-t", "2", "-J")
-		out = string(o)
-		// iperf3 -J can exit 0 with an error in the JSON (server not up yet).
-		if err == nil && !strings.Contains(out, `"error":`) {
+		// With -J, iperf3 3.12 exits 0 even when it could not connect
+		// (the server not listening yet): the error is in the JSON.
+		if err == nil && !strings.Contains(string(o), `"error"`) {
+			out = string(o)
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -190,7 +193,7 @@ var lossRE = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
 
 // pingLoss runs ping every 10 ms in the background; the returned function
 // stops it and reports sent and received.
-func pingLoss(t *testing.T, from lab.Host, to netip.Addr, d time.Duration) func() (int, int) {
+func pingLoss(t testing.TB, from lab.Host, to netip.Addr, d time.Duration) func() (int, int) {
 	// A count, not a deadline (-w): with -w the last request can be cut
 	// off before its reply and show as lost.
 	cmd := exec.Command("ip", "netns", "exec", from.Netns, "ping", "-i", "0.01", "-W", "1",

@@ -228,7 +228,8 @@ type xtrStatus struct {
 	Name   string `json:"name"`
 	Status struct {
 		OpenFlow struct {
-			Connected bool `json:"connected"`
+			Connected bool   `json:"connected"`
+			Role      string `json:"role"`
 		} `json:"openflow"`
 		OVSDB struct {
 			Connected bool `json:"connected"`
@@ -293,13 +294,16 @@ func (e *Env) Metric(name string) float64 {
 // Host finds a lab host by network and datacenter index (1-based) and k.
 func (e *Env) Host(network string, dc, k int) lab.Host {
 	e.t.Helper()
+	return topoHost(e.t, e.Topo, network, dc, k)
+}
+
+func topoHost(t testing.TB, topo *lab.Topology, network string, dc, k int) lab.Host {
+	t.Helper()
 	name := fmt.Sprintf("dc%d-%s-h%d", dc, network, k)
-	for _, h := range e.Topo.Hosts {
-		if h.Name == name {
-			return h
-		}
+	if h := topo.Host(name); h != nil {
+		return *h
 	}
-	e.t.Fatalf("no host %s", name)
+	t.Fatalf("no host %s", name)
 	return lab.Host{}
 }
 

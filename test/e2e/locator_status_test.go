@@ -53,14 +53,14 @@ func TestLocatorStatusOpenFlow(t *testing.T) {
 		}
 	}
 	check("never connected", true)
-	sw, err := sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid})
+	sw, err := sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid, TLS: simTLS(t, ctl.PKI, "dc1-x")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("connected", true)
 	_ = sw.Close()
 	check("OpenFlow connection dropped", false)
-	sw, err = sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid})
+	sw, err = sim.Dial(ctx, ctl.OFAddr, sim.Options{DPID: dpid, TLS: simTLS(t, ctl.PKI, "dc1-x")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,8 @@ const (
 	CodeUnknownGroup uint16 = 8
 	CodeMeterExists  uint16 = 1
 	CodeUnknownMeter uint16 = 3
+	CodeRoleStale    uint16 = 0  // OFPRRFC_STALE: generation-id older than the switch's
+	CodeIsSlave      uint16 = 10 // OFPBRC_IS_SLAVE: a slave may not change the switch
 )
 
 // Action, instruction and Nicira constants.

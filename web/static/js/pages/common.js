@@ -9,7 +9,8 @@ export function connBadge(c, what) {
   const since = ago(st.since);
   const el = h('span', {class: 'conn', dataset: {connected: st.connected ? 'true' : 'false'}},
     badge(st.connected ? 'up' : 'down', st.connected ? 'good' : 'bad'),
-    since ? h('small', {class: 'muted'}, ` ${st.connected ? 'since' : 'for'} ${since}`) : null);
+    since ? h('small', {class: 'muted'}, ` ${st.connected ? 'since' : 'for'} ${since}`) : null,
+    st.connected && st.role && st.role !== 'equal' ? h('small', {class: 'muted conn-role'}, ` as ${st.role}`) : null);
   if (st.last_error) el.append(h('small', {class: 'conn-err'}, st.last_error));
   el.title = `${what}: ${st.connected ? 'connected' : 'not connected'}${st.last_error ? ' — ' + st.last_error : ''}`;
   return el;

@@ -1,11 +1,12 @@
 // Overview: object counts, EIDs by origin, xTR connection states, the
-// control-plane rates and the latest events.
+// controller replicas, the control-plane rates and the latest events.
 
 import {h, replace, table, fmtNum, throttle} from '../dom.js';
 import {get, total} from '../api.js';
 import {stream} from '../stream.js';
 import {poller, rateCards} from '../metrics.js';
 import {connBadge, eventItem, pageHeader, errorBox, isChange} from './common.js';
+import {mountCluster} from './cluster.js';
 
 export const title = 'Overview';
 
@@ -60,11 +61,14 @@ export function mount(root) {
   const xtrs = h('div', {class: 'slot'});
   const rates = h('div', {class: 'sparks', id: 'rates'});
   const latest = h('div', {class: 'slot'}, latestList());
+  const replicas = h('div', {class: 'slot', id: 'replicas'}, h('p', {class: 'muted'}, 'Loading…'));
   root.append(pageHeader('Overview'),
     counts,
     h('div', {class: 'cols'},
       h('section', {class: 'card wide', 'aria-labelledby': 'xtrs-h'}, h('h2', {id: 'xtrs-h'}, 'Edge switches (xTRs)'), xtrs),
       h('section', {class: 'card', 'aria-labelledby': 'rates-h'}, h('h2', {id: 'rates-h'}, 'Control-plane rates'), rates)),
+    h('section', {class: 'card', 'aria-labelledby': 'replicas-h'},
+      h('h2', {id: 'replicas-h'}, 'Controller replicas'), replicas),
     h('section', {class: 'card', 'aria-labelledby': 'latest-h'},
       h('h2', {id: 'latest-h'}, 'Latest events ', h('a', {href: '#/events', class: 'small'}, 'all events →')), latest));
 
@@ -95,8 +99,10 @@ export function mount(root) {
   const offRates = poller.on((p) => replace(rates, rateCards(p)));
   replace(rates, rateCards(poller));
   refresh();
+  const stopCluster = mountCluster(replicas);
   return () => {
     alive = false;
+    stopCluster();
     clearTimeout(retry);
     offEv();
     offRates();

@@ -1,0 +1,45 @@
+-- Controller replicas sharing this database: the change feed hands out its
+-- positions under one row lock, a lease row elects the replica that
+-- programs the switches, and every replica reports itself by heartbeat.
+-- +goose Up
+
+-- The next event ids are taken from this row in the committing transaction,
+-- as its last statement before COMMIT. Its row lock is held until the
+-- transaction ends, so ids are gapless (a rollback gives them back) and in
+-- commit order (the next writer waits for this one to commit): a follower
+-- never waits on a hole and never skips an event that commits late.
+CREATE TABLE feed_position (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    last_id BIGINT NOT NULL
+);
+-- Start after every id ever handed out, also those of events since deleted.
+INSERT INTO feed_position (id, last_id)
+SELECT 1, GREATEST(COALESCE((SELECT MAX(id) FROM events), 0),
+                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq));
+
+-- The leader's lease. Deadlines are the database's clock; epoch grows with
+-- every new holder and is the OpenFlow generation-id the leader claims.
+CREATE TABLE cluster_lease (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    holder      TEXT NOT NULL DEFAULT '',
+    incarnation TEXT NOT NULL DEFAULT '',
+    epoch       BIGINT NOT NULL DEFAULT 0,
+    acquired_at TIMESTAMPTZ,
+    expires_at  TIMESTAMPTZ NOT NULL DEFAULT '1970-01-01 00:00:00+00'
+);
+INSERT INTO cluster_lease (id) VALUES (1);
+
+CREATE TABLE cluster_replicas (
+    id               TEXT PRIMARY KEY,
+    address          TEXT NOT NULL DEFAULT '',
+    role             TEXT NOT NULL DEFAULT '',
+    generation       BIGINT NOT NULL DEFAULT 0,
+    applied_event_id BIGINT NOT NULL DEFAULT 0,
+    started_at       TIMESTAMPTZ NOT NULL,
+    heartbeat_at     TIMESTAMPTZ NOT NULL
+);
+
+-- +goose Down
+DROP TABLE cluster_replicas;
+DROP TABLE cluster_lease;
+DROP TABLE feed_position;
