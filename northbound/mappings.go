@@ -86,29 +86,16 @@ func (s *Server) listMappings(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid", "origin", "origin must be static, registered or learned")
 		return
 	}
-	if _, ok := c.GetQuery("instance_id"); ok {
-		iid, ok := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
-		if !ok {
-			return
-		}
-		v := uint32(iid)
-		f.InstanceID = &v
-	}
-	limit, ok := queryInt(c, "limit", 100, 1, 1000)
-	if !ok {
+	var ok bool
+	if f.InstanceID, f.Limit, f.Offset, ok = listQuery(c); !ok {
 		return
 	}
-	offset, ok := queryInt(c, "offset", 0, 0, 1<<40)
-	if !ok {
-		return
-	}
-	f.Limit, f.Offset = int(limit), int(offset)
 	recs, total, err := s.ctl.ListMappings(c.Request.Context(), f)
 	if err != nil {
 		failErr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, mappingPage{Items: recs, Total: total, Limit: limit, Offset: offset})
+	c.JSON(http.StatusOK, mappingPage{Items: recs, Total: total, Limit: int64(f.Limit), Offset: int64(f.Offset)})
 }
 
 func (s *Server) deleteMapping(c *gin.Context) {
