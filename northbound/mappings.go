@@ -175,38 +175,13 @@ func (s *Server) events(c *gin.Context) {
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-cache")
 	c.Header("X-Accel-Buffering", "no")
-	last := since
-	send := func(ev controller.Event) {
-		if ev.ID <= last {
-			return
-		}
-		last = ev.ID
-		b, _ := json.Marshal(ev)
-		fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
-	}
+	st := &sseStream{c: c, last: since}
 	if since < pruned {
 		c.Status(http.StatusOK)
-		send(truncated(since, pruned))
+		st.send(truncated(since, pruned))
 	}
-	// Replay what the client missed page by page; the subscription taken
-	// above holds whatever arrives meanwhile, and send skips repeats.
-	for page := 0; ; page++ {
-		backlog, err := s.ctl.EventsSince(ctx, last, 1000)
-		if err != nil {
-			if page == 0 && !c.Writer.Written() {
-				failErr(c, err)
-			}
-			return
-		}
-		if page == 0 {
-			c.Status(http.StatusOK)
-		}
-		for _, ev := range backlog {
-			send(ev)
-		}
-		if len(backlog) < 1000 {
-			break
-		}
+	if !s.replay(st) {
+		return
 	}
 	c.Writer.Flush()
 	keepalive := time.NewTicker(15 * time.Second)
@@ -217,7 +192,7 @@ func (s *Server) events(c *gin.Context) {
 			if !ok {
 				return false // fell behind; the client reconnects with Last-Event-ID
 			}
-			send(ev)
+			st.send(ev)
 			return !revokes(ev, c) // a revoked token's stream ends with its revocation
 		case <-keepalive.C:
 			_, _ = io.WriteString(w, ": keepalive\n\n")
@@ -228,6 +203,45 @@ func (s *Server) events(c *gin.Context) {
 			return false
 		}
 	})
+}
+
+// sseStream writes events to one client once each, in id order.
+type sseStream struct {
+	c    *gin.Context
+	last int64 // the newest event id sent
+}
+
+func (st *sseStream) send(ev controller.Event) {
+	if ev.ID <= st.last {
+		return
+	}
+	st.last = ev.ID
+	b, _ := json.Marshal(ev)
+	fmt.Fprintf(st.c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
+}
+
+// replay sends what the client missed, a page at a time; the subscription
+// taken before holds whatever arrives meanwhile, and send skips repeats.
+// False: the stream is over (an error was answered or the read failed).
+func (s *Server) replay(st *sseStream) bool {
+	for page := 0; ; page++ {
+		backlog, err := s.ctl.EventsSince(st.c.Request.Context(), st.last, 1000)
+		if err != nil {
+			if page == 0 && !st.c.Writer.Written() {
+				failErr(st.c, err)
+			}
+			return false
+		}
+		if page == 0 {
+			st.c.Status(http.StatusOK)
+		}
+		for _, ev := range backlog {
+			st.send(ev)
+		}
+		if len(backlog) < 1000 {
+			return true
+		}
+	}
 }
 
 // revokes reports whether ev revokes the token of the request.
