@@ -35,7 +35,8 @@ func (c *compiler) reachable(a netip.Addr) bool {
 func (c *compiler) peers(iid uint32) []netip.Addr {
 	var out []netip.Addr
 	for _, a := range c.v.Peers[iid] {
-		if a = a.Unmap(); c.reachable(a) {
+		// Mates share the site's LANs: they have seen the frame already.
+		if a = a.Unmap(); c.reachable(a) && !c.mh.rlocs[a] {
 			out = append(out, a)
 		}
 	}
@@ -52,6 +53,10 @@ func (c *compiler) flood() {
 	for _, iid := range c.iids {
 		ports := c.ports[iid]
 		if len(ports) == 0 {
+			continue
+		}
+		if !c.floods(iid) {
+			c.dropBUM(iid)
 			continue
 		}
 		local := make([]openflow.Bucket, 0, len(ports))
@@ -121,7 +126,7 @@ func locatorOrder(a, b mapping.Locator) int {
 
 // isLocal says whether the EID sits behind this xTR.
 func (c *compiler) isLocal(r *mapping.Record) bool {
-	if c.v.XTR != "" && r.XTR == c.v.XTR {
+	if (c.v.XTR != "" && r.XTR == c.v.XTR) || c.heldByMate(r) {
 		return true
 	}
 	if !c.rloc.IsValid() {
@@ -138,6 +143,10 @@ func (c *compiler) isLocal(r *mapping.Record) bool {
 // as unknown unicast, which lets a host that moved be found again.
 func (c *compiler) forward(r *mapping.Record) {
 	iid, mac := r.EID.IID, [6]byte(r.EID.MAC)
+	if c.mh.on && c.isLocal(r) {
+		c.forwardSiteHost(r)
+		return
+	}
 	if c.isLocal(r) {
 		var acts []openflow.Action
 		if p, ok := c.byName[r.Port]; ok && p.IID == iid {
@@ -223,7 +232,8 @@ func (c *compiler) selectGroup(iid uint32, best []mapping.Locator) uint32 {
 	id := SelectGroupBase + off
 	buckets := make([]openflow.Bucket, len(best))
 	for i, l := range best {
-		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: tunnelEncap(iid, l.Addr, c.v.TunnelPort)}
+		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), WatchPort: c.watchPort(l.Addr),
+			Actions: tunnelEncap(iid, l.Addr, c.v.TunnelPort)}
 	}
 	c.addGroup(id, openflow.GroupSelect, buckets)
 	c.selectID[string(key)] = id

@@ -99,6 +99,7 @@ type compiler struct {
 	flows    []openflow.Flow
 	groups   map[uint32]openflow.GroupEntry
 	selectID map[string]uint32 // (iid, locator set) key → select group id
+	mh       multihome         // the site's other xTRs, designated forwarders
 }
 
 func newCompiler(v SwitchView) *compiler {
@@ -110,6 +111,7 @@ func newCompiler(v SwitchView) *compiler {
 		byName:   make(map[string]PortView),
 		groups:   make(map[uint32]openflow.GroupEntry),
 		selectID: make(map[string]uint32),
+		mh:       newMultihome(v),
 	}
 	for _, iid := range v.Networks {
 		if iid <= mapping.MaxIID && !c.served[iid] {
