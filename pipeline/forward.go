@@ -192,7 +192,7 @@ func (c *compiler) bestLocators(ls []mapping.Locator) []mapping.Locator {
 	usable := make([]mapping.Locator, 0, len(ls))
 	for _, l := range ls {
 		if l.Addr = l.Addr.Unmap(); c.reachable(l.Addr) {
-			usable = append(usable, l)
+			usable = append(usable, c.withState(l))
 		}
 	}
 	best := mapping.BestLocators(usable)

@@ -29,6 +29,43 @@ import (
 //   - a host held by a live mate is known at every xTR of the site, so its
 //     frames are not punted there.
 
+// OpenFlow port numbers of the BFD sessions: every bridge gives its session
+// with an RLOC the number the controller stored for that RLOC's xTR, so
+// flows can name it (access ports count up from FirstAccessOFPort below).
+const (
+	FirstBFDOFPort = 60000
+	LastBFDOFPort  = 65279 // the highest ofport_request OVS takes
+)
+
+// RLOCState is what the controller knows of an RLOC beyond its records
+// (SwitchView.RLOCState): the pipeline applies it to every locator with
+// that address, as Map-Replies do.
+type RLOCState uint8
+
+const (
+	// RLOCDown: BFD or the xTR's connection says it is unreachable; no
+	// flow sends to it.
+	RLOCDown RLOCState = 1
+	// RLOCDrained: its xTR is drained for maintenance; it carries traffic
+	// only when no better locator is left.
+	RLOCDrained RLOCState = 2
+)
+
+// DrainPriority is the priority a drained xTR's locator is given: the
+// worst one still usable (RFC 9301: 255 means "do not use").
+const DrainPriority = 254
+
+// withState applies the view's RLOC state to one locator.
+func (c *compiler) withState(l mapping.Locator) mapping.Locator {
+	switch c.v.RLOCState[l.Addr] {
+	case RLOCDown:
+		l.Up = false
+	case RLOCDrained:
+		l.Priority = max(l.Priority, DrainPriority)
+	}
+	return l
+}
+
 // StageSiteLAN marks the table-30 drops of frames from a multihomed
 // site's LAN to one of its own hosts.
 const StageSiteLAN uint8 = 8
@@ -174,5 +211,5 @@ func sameMultihome(a, b SwitchView) bool {
 		return slices.Compact(s)
 	}
 	return slices.Equal(norm(a.Mates), norm(b.Mates)) && slices.Equal(sorted(a.DF), sorted(b.DF)) &&
-		maps.Equal(a.BFDPorts, b.BFDPorts)
+		maps.Equal(a.BFDPorts, b.BFDPorts) && maps.Equal(a.RLOCState, b.RLOCState)
 }

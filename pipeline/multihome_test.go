@@ -245,6 +245,9 @@ func mhRandView(rng *rand.Rand) SwitchView {
 			v.DF = append(v.DF, iid)
 		}
 	}
+	if rng.IntN(3) == 0 {
+		v.RLOCState = map[netip.Addr]RLOCState{rloc(2 + rng.IntN(3)): RLOCState(1 + rng.IntN(2))}
+	}
 	v.BFDPorts = map[netip.Addr]uint32{}
 	for i := 2; i <= 4; i++ {
 		if rng.IntN(2) == 0 {
@@ -320,4 +323,35 @@ func derefs(rs []*mapping.Record) []mapping.Record {
 		out[i] = *r
 	}
 	return out
+}
+
+// A down RLOC carries nothing; a drained one only when nothing better is
+// left.
+func TestRLOCState(t *testing.T) {
+	two := plRec(mhIID, mhFar, "", "", plLoc(plRlocC, 1, 100, true), plLoc(plRlocD, 1, 100, true))
+	for _, tc := range []struct {
+		name  string
+		state map[netip.Addr]RLOCState
+		want  string // the tun_dst of a direct encap, "group" or "" for no flow
+	}{
+		{"both up", nil, "group"},
+		{"C down", map[netip.Addr]RLOCState{plRlocC: RLOCDown}, "c0000204"},
+		{"C drained", map[netip.Addr]RLOCState{plRlocC: RLOCDrained}, "c0000204"},
+		{"both drained", map[netip.Addr]RLOCState{plRlocC: RLOCDrained, plRlocD: RLOCDrained}, "group"},
+		{"C drained, D down", map[netip.Addr]RLOCState{plRlocC: RLOCDrained, plRlocD: RLOCDown}, "c0000203"},
+		{"both down", map[netip.Addr]RLOCState{plRlocC: RLOCDown, plRlocD: RLOCDown}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := plView(two)
+			v.RLOCState = tc.state
+			flows, _ := Compile(v)
+			got := strings.Join(mhFlows(t, flows, mhFar), " ")
+			switch {
+			case tc.want == "" && got != "":
+				t.Fatalf("want no flow, got %s", got)
+			case tc.want != "" && !strings.Contains(got, tc.want):
+				t.Fatalf("want %s, got %s", tc.want, got)
+			}
+		})
+	}
 }

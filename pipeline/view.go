@@ -35,6 +35,9 @@ type SwitchView struct {
 	// BFDPorts maps a peer RLOC to the OpenFlow port of this bridge's BFD
 	// session with it: select-group buckets towards the RLOC watch it.
 	BFDPorts map[netip.Addr]uint32
+	// RLOCState marks RLOCs down or drained (keys unmapped); flows follow
+	// it as Map-Replies do, whatever the records say.
+	RLOCState map[netip.Addr]RLOCState
 }
 
 // PortView is one access port bound to an instance-id.
