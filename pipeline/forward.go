@@ -110,7 +110,17 @@ func recordOrder(a, b *mapping.Record) int {
 		slices.CompareFunc(a.Locators, b.Locators, locatorOrder),
 		a.UpdatedAt.Compare(b.UpdatedAt),
 		cmp.Compare(a.TTL, b.TTL),
+		cmp.Compare(flag(a.Frozen), flag(b.Frozen)),
+		cmp.Compare(flag(a.NoProxy), flag(b.NoProxy)),
+		cmp.Compare(a.MAC.Uint64(), b.MAC.Uint64()),
 	)
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func locatorOrder(a, b mapping.Locator) int {
