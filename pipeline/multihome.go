@@ -37,6 +37,33 @@ const (
 	LastBFDOFPort  = 65279 // the highest ofport_request OVS takes
 )
 
+// BFDKey is the tunnel key of the BFD sessions: OVS runs BFD on a tunnel
+// port with a fixed remote RLOC, and that port (key BFDKey, remote_ip the
+// peer) is more specific than the flow-based tunnel port only for packets
+// with this key, so data with any other instance-id still arrives on the
+// tunnel port. As RFC 8971 reserves a management VNI, the highest
+// instance-id is given to BFD; a network may still use it (classifyBFD).
+const BFDKey = mapping.MaxIID
+
+// classifyBFD classifies frames of instance-id BFDKey from the BFD ports,
+// where OVS delivers them, like the tunnel's; BFD control packets never
+// reach the flow table's actions (OVS consumes them).
+func (c *compiler) classifyBFD() {
+	if !c.served[BFDKey] || c.v.TunnelPort == 0 {
+		return
+	}
+	ports := slices.Sorted(maps.Values(c.v.BFDPorts))
+	for _, p := range slices.Compact(ports) {
+		if p == 0 || p == c.v.TunnelPort {
+			continue
+		}
+		f := c.add(TableClassifier, PriorityClassify, StageClassifier,
+			openflow.Match{openflow.InPort(p), openflow.TunnelID(BFDKey)}, nil)
+		f.WriteMeta = &openflow.MetadataWrite{Value: BFDKey | MetaFromTunnel, Mask: MetaMask}
+		f.Goto = TableLearn
+	}
+}
+
 // RLOCState is what the controller knows of an RLOC beyond its records
 // (SwitchView.RLOCState): the pipeline applies it to every locator with
 // that address, as Map-Replies do.

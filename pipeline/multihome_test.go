@@ -355,3 +355,27 @@ func TestRLOCState(t *testing.T) {
 		})
 	}
 }
+
+// A network on instance-id BFDKey still receives from peers: OVS hands
+// its frames to the BFD ports, which are classified like the tunnel.
+func TestClassifyBFDKey(t *testing.T) {
+	v := mhView()
+	count := func(v SwitchView) int {
+		flows, groups := Compile(v)
+		plCheckInvariants(t, flows, groups, mhStages)
+		n := 0
+		for _, f := range plTable(flows, TableClassifier) {
+			if strings.Contains(f.Match.Key(), openflow.Match{openflow.TunnelID(BFDKey)}.Key()) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(v); n != 0 {
+		t.Fatalf("instance-id %d not served, %d flows classify it", BFDKey, n)
+	}
+	v.Networks = append(v.Networks, BFDKey)
+	if n := count(v); n != 1+len(v.BFDPorts) {
+		t.Fatalf("%d flows classify instance-id %d; want the tunnel's and one per BFD port (%d)", n, BFDKey, len(v.BFDPorts))
+	}
+}

@@ -174,6 +174,7 @@ func (c *compiler) classify() {
 		f.WriteMeta = &openflow.MetadataWrite{Value: uint64(iid) | MetaFromTunnel, Mask: MetaMask}
 		f.Goto = TableLearn
 	}
+	c.classifyBFD()
 	c.add(TableClassifier, PriorityTableMiss, StageClassifier, nil, nil)
 }
 
