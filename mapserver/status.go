@@ -59,4 +59,3 @@ func (s *Server) solicitStatus(rlocs []netip.Addr) {
 		s.sendSMRs(r)
 	}
 }
-
