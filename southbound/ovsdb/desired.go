@@ -37,6 +37,8 @@ type Desired struct {
 	LocalRLOC    netip.Addr   // options:local_ip of the tunnel
 	AccessPorts  []AccessPort // ports bound to tenant networks
 	SSL          *SSL         // files for ssl: controller targets; nil leaves the SSL table alone
+	BFD          []BFDSession // one BFD port per peer RLOC (bfd.go)
+	BFDTimers    BFDTimers
 }
 
 // AccessPort is a host interface (typically a veth) added to the bridge.
@@ -85,6 +87,9 @@ func (d Desired) validate() error {
 			return err
 		}
 	}
+	if err := d.validateBFD(); err != nil {
+		return err
+	}
 	return d.validatePorts()
 }
 
@@ -113,6 +118,11 @@ func (d Desired) validatePorts() error {
 	}
 	for _, p := range d.AccessPorts {
 		if err := check("access port", p.Name, p.OFPort); err != nil {
+			return err
+		}
+	}
+	for _, s := range d.BFD {
+		if err := check("BFD port", BFDPortName(s.OFPort), s.OFPort); err != nil {
 			return err
 		}
 	}
