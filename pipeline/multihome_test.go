@@ -379,3 +379,23 @@ func TestClassifyBFDKey(t *testing.T) {
 		t.Fatalf("%d flows classify instance-id %d; want the tunnel's and one per BFD port (%d)", n, BFDKey, len(v.BFDPorts))
 	}
 }
+
+func TestAnnouncements(t *testing.T) {
+	far := plRec(mhIID, mhFar, "xtr-c", "", plLoc(plRlocC, 1, 100, true))
+	site := plRec(mhIID, mhHost, "xtr-b", "lan-b")
+	other := plRec(mhOther, mhFar, "xtr-c", "", plLoc(plRlocC, 1, 100, true))
+	v := mhView(site, far, other)
+	got := Announcements(v, []uint32{mhIID})
+	want := []Announcement{{Port: 1, MAC: mhFar}, {Port: 2, MAC: mhFar}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("announcements %+v, want %+v (remote hosts of iid 10 on its ports)", got, want)
+	}
+	if got := Announcements(v, nil); len(got) != 0 {
+		t.Errorf("no iid asked, got %+v", got)
+	}
+	f := AnnounceFrame(mhFar)
+	if len(f) != 60 || !slices.Equal(f[0:6], mhFar[:]) || !slices.Equal(f[6:12], mhFar[:]) ||
+		f[12] != 0x80 || f[13] != 0x35 || f[21] != 3 || !slices.Equal(f[22:28], mhFar[:]) || !slices.Equal(f[32:38], mhFar[:]) {
+		t.Errorf("frame % x", f)
+	}
+}

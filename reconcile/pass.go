@@ -135,6 +135,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 	sw, ok := r.Switch(x.DatapathID)
 	if !ok {
 		r.setIncr(name, nil) // what it holds on return is read back
+		r.forgetDF(name)
 		return nil
 	}
 	start := time.Now()
@@ -149,6 +150,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 		r.Log.Warn("sync flows", "xtr", name, "err", err)
 		return err
 	}
+	r.afterSync(ctx, name, sw)
 	metrics.ReconcileSeconds.Observe(time.Since(start).Seconds())
 	metrics.FlowModsSent.Add(float64(res.Added + res.Modified + res.Deleted + res.GroupsChanged))
 	if res.Added+res.Modified+res.Deleted+res.GroupsChanged > 0 {

@@ -67,6 +67,7 @@ type Reconciler struct {
 	status map[string]*SyncStatus
 	sem    chan struct{}
 	wg     sync.WaitGroup
+	mh     multihomeState // DF hand-over and LAN announcements (multihome.go)
 }
 
 // syncWorkers bounds how many switches are synced at once.
@@ -108,6 +109,7 @@ func (r *Reconciler) init() {
 		r.dirtyEIDs, r.incr = map[string]map[mapping.EID]bool{}, map[string]*pipeline.Incremental{}
 		r.busy, r.status = map[string]bool{}, map[string]*SyncStatus{}
 		r.sem = make(chan struct{}, syncWorkers)
+		r.initMultihome()
 		r.cond = sync.NewCond(&r.mu)
 		if r.SyncTimeout <= 0 {
 			r.SyncTimeout = DefaultSyncTimeout
@@ -161,6 +163,9 @@ func (r *Reconciler) loop(ctx context.Context, events <-chan controller.Event) {
 // mark records which xTRs an event affects.
 func (r *Reconciler) mark(ev controller.Event) {
 	defer r.markedThrough(ev.ID)
+	if r.markStatus(ev) {
+		return
+	}
 	switch ev.Type {
 	case controller.EvMappingCreated, controller.EvMappingUpdated, controller.EvMappingMoved, controller.EvMappingDeleted:
 		if ev.InstanceID != nil {
@@ -171,8 +176,10 @@ func (r *Reconciler) mark(ev controller.Event) {
 		r.markOVS(ev.XTR)
 	case controller.EvXTRCreated, controller.EvXTRDeleted:
 		r.markOVS(ev.XTR)
+		r.markAllOVS() // BFD sessions with the new RLOC
 		r.markAllFlows()
 	case controller.EvNetworkCreated, controller.EvNetworkDeleted, controller.EvSiteCreated, controller.EvSiteUpdated, controller.EvSiteDeleted:
+		r.markAllOVS()
 		r.markAllFlows()
 	}
 }
@@ -224,6 +231,7 @@ func (r *Reconciler) SwitchConnected(dpid uint64) { r.Resync(dpid) }
 func (r *Reconciler) Resync(dpid uint64) {
 	for _, x := range r.Ctl.XTRs() {
 		if x.DatapathID == dpid {
+			r.forgetDF(x.Name)
 			r.markFlows(x.Name)
 		}
 	}

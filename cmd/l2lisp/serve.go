@@ -31,6 +31,7 @@ type serveConfig struct {
 	retention                                  controller.Retention
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
+	bfd                                        controller.BFDConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
 	authFailRate                               float64 // failed Map-Register authentications per second per source
@@ -60,6 +61,8 @@ func parseServe(args []string) (serveConfig, error) {
 	notifyFlags(fs, &c)
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	c.bfd = controller.DefaultBFDConfig()
+	bfdFlags(fs, &c.bfd)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
 	httpFlags(fs, &c.http)
 	retentionFlags(fs, &c.retention)
@@ -68,6 +71,9 @@ func parseServe(args []string) (serveConfig, error) {
 		return c, err
 	}
 	if err := checkLimits(c.http, c.retention); err != nil {
+		return c, err
+	}
+	if err := checkBFD(c.bfd); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -135,6 +141,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	go ctl.RunRetention(ctx, cfg.retention)
 
 	ctl.SetLearnConfig(cfg.learn)
+	ctl.SetBFDConfig(cfg.bfd)
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
 		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Learn: cfg.learn, Log: log,
 		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls)})
