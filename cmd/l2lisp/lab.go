@@ -53,6 +53,7 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 	var cfg lab.Config
 	fs.IntVar(&cfg.DCs, "dcs", 3, "number of datacenters (1..20)")
 	fs.IntVar(&cfg.HostsPerNetwork, "hosts", 2, "hosts per tenant network per datacenter (1..9)")
+	fs.IntVar(&cfg.Edges, "edges", 1, "edges (xTRs) per datacenter, sharing the datacenter's host LAN: a multihomed site (1..2)")
 	fs.StringVar(&cfg.RunDir, "run-dir", lab.DefaultRunDir, "directory for OVS instances and topology.json")
 	fs.BoolVar(&cfg.Register, "register", false, "register networks, sites, xTRs and ports with the controller")
 	fs.StringVar(&cfg.PKIDir, "pki", "", "PKI directory (l2lisp pki layout): its CA signs each DC's xTR certificate, made there if missing; default RUN-DIR/pki, created afresh")

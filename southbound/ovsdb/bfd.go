@@ -84,7 +84,9 @@ func (d Desired) validateBFD() error {
 
 // BFDStatus reads the sessions of our BFD ports from the cache: for each
 // peer RLOC, whether OVS lets traffic through (bfd_status:forwarding).
-// Sessions OVS has not reported on yet are left out.
+// A session that never came up (flap_count 0: the switch or the peer just
+// started, or the peer runs no BFD) is no evidence either way and is left
+// out, as are sessions OVS has not reported on yet.
 func (c *Client) BFDStatus() map[netip.Addr]bool {
 	ovs, err := c.current()
 	if err != nil {
@@ -101,7 +103,7 @@ func (c *Client) BFDStatus() map[netip.Addr]bool {
 		}
 		peer, err := netip.ParseAddr(i.Options["remote_ip"])
 		fwd, ok := i.BFDStatus["forwarding"]
-		if err != nil || !ok {
+		if flaps, _ := strconv.Atoi(i.BFDStatus["flap_count"]); err != nil || !ok || flaps == 0 {
 			continue
 		}
 		out[peer.Unmap()] = fwd == "true"
