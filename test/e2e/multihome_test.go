@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,4 +211,37 @@ func (e *Env) cli(args ...string) string {
 		e.t.Fatalf("l2lisp %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestMultihomeDataPlaneFailover freezes the controller (SIGSTOP) and cuts
+// the WAN link of the dc1 edge that carries a 10 ms ping from dc2: the
+// remote edges' select groups skip the dead RLOC as soon as their BFD
+// sessions to it go down, and the ping recovers with no controller at
+// all.
+func TestMultihomeDataPlaneFailover(t *testing.T) {
+	e := startMultihomed(t)
+	local, remote := e.Host("blue", 1, 1), e.Host("blue", 2, 1)
+	warm(t, local, remote)
+	victim := e.lanEdge(1, "blue", remote.MAC)
+	if err := e.ctl.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = e.ctl.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	defer resume()
+	in := startPing(t, remote, local.IPv4.Addr(), 300, 10*time.Millisecond)
+	time.Sleep(time.Second)
+	setWAN(t, e, victim, false)
+	r := in.wait()
+	resume()
+	t.Logf("%s -> %s, controller frozen, WAN of %s cut: %v", remote.Name, local.Name, victim.XTR, r)
+	if r.Lost > 100 || r.Outage > time.Second {
+		t.Errorf("outage %v (%d lost) with the controller frozen: the data plane did not skip the dead RLOC", r.Outage, r.Lost)
+	}
+	setWAN(t, e, victim, true)
 }
