@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"maps"
+	"net/netip"
 	"slices"
 
 	"github.com/l2lisp/l2lisp/controller"
@@ -32,6 +33,7 @@ type multihomeState struct {
 	pending  map[string]map[uint32]bool // DF iids of the sync under way
 	waiting  map[string]bool            // xTRs that wait for a mate to let go
 	carrying map[string]map[string]bool // per xTR, the mates that carried traffic at its last sync
+	status   map[netip.Addr]pipeline.RLOCState // RLOC status the marks last reflected; nil: unknown
 }
 
 func (r *Reconciler) initMultihome() {
@@ -39,16 +41,30 @@ func (r *Reconciler) initMultihome() {
 		waiting: map[string]bool{}, carrying: map[string]map[string]bool{}}
 }
 
-// markStatus marks what a status event changes: every switch's flows
-// (locator state, DF, BFD watch ports are in every view).
+// markStatus marks what a status event changes. Views see the status of
+// RLOCs only through the set of those down or drained (RLOCState, mates'
+// liveness, the DF election), so every switch is recompiled when that set
+// changed, and none when it did not (a BFD report that changes no
+// judgement, say).
 func (r *Reconciler) markStatus(ev controller.Event) bool {
 	switch ev.Type {
 	case controller.EvXTRUp, controller.EvXTRDown, controller.EvBFDStatus,
 		controller.EvXTRDrained, controller.EvXTRUndrained:
-		r.markAllFlows()
-		return true
+	default:
+		return false
 	}
-	return false
+	cur := r.Ctl.RLOCStatus()
+	r.mu.Lock()
+	same := r.mh.status != nil && maps.Equal(cur, r.mh.status)
+	r.mh.status = cur
+	if r.mh.status == nil {
+		r.mh.status = map[netip.Addr]pipeline.RLOCState{}
+	}
+	r.mu.Unlock()
+	if !same {
+		r.markAllFlows()
+	}
+	return true
 }
 
 // markAllOVS re-provisions every bridge: the BFD sessions of each depend on

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/l2lisp/l2lisp/controller"
@@ -24,6 +25,7 @@ type State interface {
 	LastEventID() int64
 	BFDPeers(name string) []controller.BFDPeer
 	BFDConfig() controller.BFDConfig
+	RLOCStatus() map[netip.Addr]pipeline.RLOCState
 	Emit(ctx context.Context, typ string, iid *uint32, eid, site, xtr string, data any) error
 }
 
