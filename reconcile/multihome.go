@@ -29,10 +29,10 @@ import (
 
 // multihomeState is the Reconciler's bookkeeping for multihomed sites.
 type multihomeState struct {
-	held     map[string]map[uint32]bool // DF iids each switch was last synced with
-	pending  map[string]map[uint32]bool // DF iids of the sync under way
-	waiting  map[string]bool            // xTRs that wait for a mate to let go
-	carrying map[string]map[string]bool // per xTR, the mates that carried traffic at its last sync
+	held     map[string]map[uint32]bool        // DF iids each switch was last synced with
+	pending  map[string]map[uint32]bool        // DF iids of the sync under way
+	waiting  map[string]bool                   // xTRs that wait for a mate to let go
+	carrying map[string]map[string]bool        // per xTR, the mates that carried traffic at its last sync
 	status   map[netip.Addr]pipeline.RLOCState // RLOC status the marks last reflected; nil: unknown
 }
 
