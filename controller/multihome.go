@@ -169,8 +169,10 @@ type BFDConfig struct {
 	Mult    int // detection multiplier: missed packets before the session goes down
 }
 
-// DefaultBFDConfig detects a dead RLOC within 3 × 100 ms.
-func DefaultBFDConfig() BFDConfig { return BFDConfig{Enabled: true, MinRx: 100, MinTx: 100, Mult: 3} }
+// DefaultBFDConfig detects a dead RLOC within 3 × 50 ms: fast enough for a
+// failover under 300 ms (at 100 ms the detection alone can take 300 ms),
+// at 20 BFD packets a second each way per pair of RLOCs.
+func DefaultBFDConfig() BFDConfig { return BFDConfig{Enabled: true, MinRx: 50, MinTx: 50, Mult: 3} }
 
 // SetBFDConfig turns BFD on or off and tunes it.
 func (c *Controller) SetBFDConfig(b BFDConfig) {

@@ -27,7 +27,7 @@ import (
 // both directions) and the echoes lost; then it repairs the edge and waits
 // until every BFD session is up again. Metrics are the median and maximum
 // over the iterations (-benchtime Nx). L2LISP_BENCH_SERVE_FLAGS adds serve
-// flags (e.g. "--bfd-min-rx 50 --bfd-min-tx 50").
+// flags (e.g. "--bfd-min-rx 100 --bfd-min-tx 100").
 //
 //	go test -run '^$' -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/
 func BenchmarkMultihomeOutage(b *testing.B) {

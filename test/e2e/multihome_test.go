@@ -145,7 +145,7 @@ func TestMultihomeEdgeFailure(t *testing.T) {
 	t.Logf("%s -> %s: %v", local.Name, remote.Name, ro)
 	t.Logf("%s -> %s: %v", remote.Name, local.Name, ri)
 	for _, r := range []pingResult{ro, ri} {
-		// Generous: BFD detects in 300 ms; anything under 3 s means the
+		// Generous: BFD detects in 150 ms; anything under 3 s means the
 		// data plane and controller failed over, not a slow recovery.
 		if r.Outage > 3*time.Second || r.Lost > 300 {
 			t.Errorf("outage %v, %d lost: want well under 3 s", r.Outage, r.Lost)

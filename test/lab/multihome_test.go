@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlanMultihome(t *testing.T) {
@@ -116,4 +117,41 @@ func TestRegisterMultihome(t *testing.T) {
 	if !slices.Equal(maps, []string{"dc1", "dc1"}) || len(sites) != 2 {
 		t.Errorf("static mappings at %v, sites %v", maps, sites)
 	}
+}
+
+// TestLabMultihome builds two sites with two edges each: every RLOC reaches
+// every other over the WAN, each edge holds its uplinks, the hosts of a
+// site reach each other over their LAN (no switch involved), and Status
+// and Down cover the LANs.
+func TestLabMultihome(t *testing.T) {
+	ctx := needLab(t)
+	cfg := Config{DCs: 2, Edges: 2, HostsPerNetwork: 2, Plaintext: true}
+	t.Cleanup(func() { _ = Down(context.Background(), cfg) })
+	topo, err := Up(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	if len(topo.DCs) != 4 || len(topo.LANs) != 2 {
+		t.Fatalf("built %d edges and %d LANs", len(topo.DCs), len(topo.LANs))
+	}
+	checkWAN(t, ctx, topo)
+	for _, l := range topo.LANs {
+		for _, u := range l.Uplinks {
+			if !linkExists(ctx, u.EdgeNetns, u.Port) {
+				t.Errorf("uplink %s missing in %s", u.Port, u.EdgeNetns)
+			}
+		}
+	}
+	a, b := *topo.Host("dc1-blue-h1"), *topo.Host("dc1-blue-h2")
+	if _, got, err := Ping(ctx, a, b.IPv4.Addr(), 3, 100*time.Millisecond); err != nil || got == 0 {
+		t.Errorf("%s -> %s over the site LAN: %d replies, %v", a.Name, b.Name, got, err)
+	}
+	r, err := Status(ctx, cfg)
+	if err != nil || !r.AllUp() {
+		t.Fatalf("status: %v %+v", err, r)
+	}
+	if err := Down(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	checkGone(t, ctx)
 }
