@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/l2lisp/l2lisp/test/lab"
@@ -142,6 +143,16 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 	fmt.Fprintln(tw, "DC\tNETNS\tRLOC\tMGMT\tOVSDB")
 	for _, d := range t.DCs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Netns, d.RLOC, d.MgmtAddr, d.OVSDB)
+	}
+	if len(t.LANs) > 0 {
+		fmt.Fprintln(tw, "\nSITE LAN\tNETNS\tUPLINKS (xTR:port)")
+		for _, l := range t.LANs {
+			var ups []string
+			for _, u := range l.Uplinks {
+				ups = append(ups, u.XTR+":"+u.Port)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Site, l.Netns, strings.Join(ups, " "))
+		}
 	}
 	fmt.Fprintln(tw, "\nHOST\tNETWORK\tIID\tMAC\tIPV4\tIPV6\tDC\tPORT")
 	for _, h := range t.Hosts {
