@@ -102,15 +102,8 @@ func boolGauge(b bool) float64 {
 }
 
 // WaitConverged waits until every xTR whose switch is connected reflects
-// the change feed up to event id pos (the drain of an xTR, say), or ctx
-// ends; it reports which.
+// the change feed up to event id pos (the drain of an xTR, say) and the
+// LAN announcements that follow are sent, or ctx ends; it reports which.
 func (s *Southbound) WaitConverged(ctx context.Context, pos int64) bool {
-	ok := true
-	for _, x := range s.ctl.XTRs() {
-		if sw, found := s.of.Switch(x.DatapathID); !found || !sw.Connected() {
-			continue
-		}
-		ok = s.rec.WaitSynced(ctx, x.Name, pos) && ok
-	}
-	return ok
+	return s.rec.WaitCaughtUp(ctx, pos) && s.rec.WaitAnnounced(ctx)
 }

@@ -1,15 +1,12 @@
 package reconcile
 
 import (
-	"context"
 	"maps"
 	"net/netip"
 	"slices"
 
 	"github.com/l2lisp/l2lisp/controller"
-	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/pipeline"
-	"github.com/l2lisp/l2lisp/southbound/openflow"
 	"github.com/l2lisp/l2lisp/southbound/ovsdb"
 )
 
@@ -34,6 +31,7 @@ type multihomeState struct {
 	waiting  map[string]bool                   // xTRs that wait for a mate to let go
 	carrying map[string]map[string]bool        // per xTR, the mates that carried traffic at its last sync
 	status   map[netip.Addr]pipeline.RLOCState // RLOC status the marks last reflected; nil: unknown
+	rounds   int                               // second rounds of announcements pending (announce.go)
 }
 
 func (r *Reconciler) initMultihome() {
@@ -147,85 +145,6 @@ func (r *Reconciler) dfSynced(name string) []uint32 {
 	}
 	slices.Sort(gained)
 	return gained
-}
-
-// announceIIDs are the instance-ids a multihomed xTR announces remote
-// hosts on after a sync: those it gained as DF, and all it is DF of when a
-// mate stopped carrying traffic (down or drained) since its last sync.
-func (r *Reconciler) announceIIDs(name string, v pipeline.SwitchView, gained []uint32) []uint32 {
-	if len(v.Mates) == 0 {
-		return nil
-	}
-	carrying := map[string]bool{}
-	for _, m := range v.Mates {
-		if m.Live && v.RLOCState[m.RLOC.Unmap()] != pipeline.RLOCDrained {
-			carrying[m.Name] = true
-		}
-	}
-	r.mu.Lock()
-	before, seen := r.mh.carrying[name]
-	r.mh.carrying[name] = carrying
-	r.mu.Unlock()
-	left := false
-	for m := range before {
-		left = left || !carrying[m]
-	}
-	if seen && left {
-		return v.DF
-	}
-	return gained
-}
-
-// packetOuter is a switch connection that can send frames.
-type packetOuter interface {
-	PacketOut(ctx context.Context, inPort uint32, actions []openflow.Action, data []byte) error
-}
-
-// PacketOut sends a frame out of the switch.
-func (m meteredSwitch) PacketOut(ctx context.Context, inPort uint32, actions []openflow.Action, data []byte) error {
-	return m.sw.PacketOut(ctx, inPort, actions, data)
-}
-
-// announce sends the announcements of iids out of a switch.
-func (r *Reconciler) announce(ctx context.Context, name string, sw FlowSyncer, v pipeline.SwitchView, iids []uint32) {
-	po, ok := sw.(packetOuter)
-	if !ok || len(iids) == 0 {
-		return
-	}
-	as := pipeline.Announcements(v, iids)
-	for _, a := range as {
-		err := po.PacketOut(ctx, openflow.PortController, []openflow.Action{openflow.Output{Port: a.Port}},
-			pipeline.AnnounceFrame(a.MAC))
-		if err != nil {
-			r.Log.Warn("announce remote hosts", "xtr", name, "err", err)
-			return
-		}
-	}
-	metrics.Announcements.Add(float64(len(as)))
-	if len(as) > 0 {
-		r.Log.Info("announced remote hosts to the site LAN", "xtr", name, "iids", iids, "frames", len(as))
-	}
-}
-
-// afterSync runs once a switch holds what its sync sent: it records the
-// DF instance-ids the switch now holds and sends the LAN announcements
-// that a DF gain or a mate stopping carrying traffic call for.
-func (r *Reconciler) afterSync(ctx context.Context, name string, sw FlowSyncer) {
-	gained := r.dfSynced(name)
-	base, ok := r.Ctl.BaseView(name)
-	if !ok {
-		return
-	}
-	r.mu.Lock()
-	base.DF = slices.Sorted(maps.Keys(r.mh.held[name]))
-	r.mu.Unlock()
-	iids := r.announceIIDs(name, base, gained)
-	if len(iids) == 0 {
-		return
-	}
-	if v, ok := r.Ctl.View(name); ok {
-		r.announce(ctx, name, sw, v, iids)
-	}
 }
 
 // forgetDF drops what an xTR's switch was known to hold: it is not

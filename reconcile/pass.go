@@ -106,6 +106,7 @@ func (r *Reconciler) release(name string, err error) {
 		st.Failures, st.LastError, st.retryAt = 0, "", time.Time{}
 	}
 	again := err == nil && (r.dirtyFlow[name] || r.dirtyEIDs[name] != nil || r.dirtyOVS[name])
+	r.wakeLocked()
 	r.mu.Unlock()
 	if again {
 		r.Kick()
@@ -150,7 +151,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 		r.Log.Warn("sync flows", "xtr", name, "err", err)
 		return err
 	}
-	r.afterSync(ctx, name, sw)
+	r.afterSync(ctx, name, sw, pos)
 	metrics.ReconcileSeconds.Observe(time.Since(start).Seconds())
 	metrics.FlowModsSent.Add(float64(res.Added + res.Modified + res.Deleted + res.GroupsChanged))
 	if res.Added+res.Modified+res.Deleted+res.GroupsChanged > 0 {

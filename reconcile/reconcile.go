@@ -191,6 +191,7 @@ func (r *Reconciler) mark(ev controller.Event) {
 func (r *Reconciler) markedThrough(pos int64) {
 	r.mu.Lock()
 	r.marked = max(r.marked, pos)
+	r.wakeLocked() // an idle switch may now count as caught up (WaitCaughtUp)
 	r.mu.Unlock()
 }
 
