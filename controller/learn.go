@@ -111,13 +111,18 @@ func (r LearnResult) Changed() bool {
 }
 
 // decide is the learning rule for a MAC seen at (xtr of site, port).
-func decide(old *mapping.Record, site, xtr, port string) string {
+// mate says that the record's xTR is another live xTR of the same
+// multihomed site: the host sits on the LAN both share, and either one
+// sees it, so nothing changes (no false moves between the edges).
+func decide(old *mapping.Record, site, xtr, port string, mate bool) string {
 	switch {
 	case old == nil:
 		return VerdictLearn
 	case old.Origin != mapping.OriginLearned:
 		return VerdictForeign
 	case old.Site == site && old.XTR == xtr && old.Port == port:
+		return VerdictNone
+	case old.Site == site && mate:
 		return VerdictNone
 	case old.Frozen:
 		return VerdictFrozen
@@ -134,13 +139,13 @@ func (c *Controller) known(s Sighting, site string) (LearnResult, bool) {
 	if !ok {
 		return LearnResult{}, false
 	}
-	v := decide(&old, site, s.XTR, s.Port)
+	v := decide(&old, site, s.XTR, s.Port, c.siteMate(s.XTR, old.XTR))
 	if v != VerdictNone && v != VerdictFrozen && v != VerdictForeign {
 		return LearnResult{}, false
 	}
 	if s.IP.IsValid() && v != VerdictFrozen && old.Site == site {
 		ip, ok := c.idx.Get(hostEID(s.IID, s.IP))
-		if !ok || (ip.Origin == mapping.OriginLearned && !bindingCurrent(ip, s, site)) {
+		if !ok || (ip.Origin == mapping.OriginLearned && !bindingCurrent(ip, s, site, c.siteMate(s.XTR, ip.XTR))) {
 			return LearnResult{}, false
 		}
 	}
@@ -151,8 +156,10 @@ func hostEID(iid uint32, a netip.Addr) mapping.EID {
 	return mapping.PrefixEID(iid, netip.PrefixFrom(a, a.BitLen()))
 }
 
-func bindingCurrent(ip mapping.Record, s Sighting, site string) bool {
-	return ip.MAC == s.BindMAC && ip.Site == site && ip.XTR == s.XTR && ip.Port == s.Port
+// bindingCurrent says whether an IP binding already says what a sighting
+// does; mate as for decide.
+func bindingCurrent(ip mapping.Record, s Sighting, site string, mate bool) bool {
+	return ip.MAC == s.BindMAC && ip.Site == site && ((ip.XTR == s.XTR && ip.Port == s.Port) || mate)
 }
 
 // Learn records what a sighting teaches: a new MAC EID, a port change, a
@@ -196,8 +203,13 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 	if err != nil {
 		return nil, err
 	}
-	res.Verdict = decide(old, x.Site, s.XTR, s.Port)
-	loc := []mapping.Locator{{Addr: x.RLOC, Priority: x.Priority, Weight: x.Weight, Up: true}}
+	res.Verdict = decide(old, x.Site, s.XTR, s.Port, old != nil && c.siteMate(s.XTR, old.XTR))
+	// Every xTR of the site: remote sites share a multihomed site's
+	// traffic among them.
+	loc := c.siteLocatorsOf(x.Site)
+	if len(loc) == 0 {
+		loc = []mapping.Locator{{Addr: x.RLOC, Priority: x.Priority, Weight: x.Weight, Up: true}}
+	}
 	rec := mapping.Record{EID: mapping.MACEID(s.IID, s.MAC), Locators: loc, TTL: mapping.DefaultTTL,
 		Origin: mapping.OriginLearned, Site: x.Site, XTR: s.XTR, Port: s.Port, Version: 1, UpdatedAt: now}
 	var evs []store.Event
@@ -252,7 +264,7 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 	// announcing the MAC of another site's static (or frozen) host must
 	// not pull that host's addresses over.
 	if s.IP.IsValid() && res.Verdict != VerdictFrozen && rec.Site == x.Site {
-		ev, err := bindIP(tx, s, x, loc, now)
+		ev, err := bindIP(tx, s, x, loc, now, func(other string) bool { return c.siteMate(s.XTR, other) })
 		if err != nil {
 			return nil, err
 		}
@@ -365,7 +377,7 @@ func followMAC(tx *gorm.DB, mac mapping.Record, typ string, extra map[string]any
 
 // bindIP records that s.IP belongs to s.BindMAC at the sighting's port,
 // unless an operator or a registration owns the address.
-func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time) (*store.Event, error) {
+func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time, mate func(string) bool) (*store.Event, error) {
 	eid := hostEID(s.IID, s.IP)
 	old, err := findRecord(tx, eid)
 	if err != nil {
@@ -375,7 +387,7 @@ func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time
 		Site: x.Site, XTR: s.XTR, Port: s.Port, MAC: s.BindMAC, Version: 1, UpdatedAt: now}
 	typ := EvMappingCreated
 	if old != nil {
-		if old.Origin != mapping.OriginLearned || bindingCurrent(*old, s, x.Site) {
+		if old.Origin != mapping.OriginLearned || bindingCurrent(*old, s, x.Site, mate(old.XTR)) {
 			return nil, nil
 		}
 		rec.Version = old.Version + 1

@@ -52,6 +52,7 @@ func (c *Controller) BaseView(name string) (pipeline.SwitchView, bool) {
 			}
 		}
 	}
+	c.addMultihome(&v, x)
 	c.mu.RUnlock()
 	v.Learn = c.LearnConfig().view()
 	sort.Slice(v.Ports, func(i, j int) bool { return v.Ports[i].OFPort < v.Ports[j].OFPort })

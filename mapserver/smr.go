@@ -88,6 +88,7 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 func (s *Server) solicit(ctx context.Context) {
 	events, cancel := s.ctl.Subscribe(4096)
 	defer func() { cancel() }()
+	status := takeStatus(s.ctl)
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,6 +104,9 @@ func (s *Server) solicit(ctx context.Context) {
 				if json.Unmarshal(ev.Data, &rec) == nil {
 					s.sendSMRs(rec)
 				}
+			case controller.EvXTRUp, controller.EvXTRDown, controller.EvBFDStatus,
+				controller.EvXTRDrained, controller.EvXTRUndrained:
+				s.solicitStatus(status.changes(s.ctl))
 			}
 		}
 	}

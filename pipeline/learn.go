@@ -97,7 +97,7 @@ func (c *compiler) learnRecord(r *mapping.Record) {
 	switch {
 	case r.Frozen:
 		prio = PriorityFrozen
-	case local && !onPort && r.Origin != mapping.OriginLearned:
+	case local && !onPort && (r.Origin != mapping.OriginLearned || c.heldByLiveMate(r)):
 		prio = PrioritySuppress
 	}
 	if prio != 0 {
@@ -159,6 +159,11 @@ func (c *compiler) respond() {
 	for _, b := range c.bindings() {
 		ip := b.EID.Prefix.Addr()
 		if len(c.ports[b.EID.IID]) == 0 {
+			continue
+		}
+		// At a multihomed site only the DF answers, and not for the
+		// site's own hosts: they are on the LAN and answer themselves.
+		if c.mh.on && (!c.floods(b.EID.IID) || c.isLocal(b)) {
 			continue
 		}
 		meta := metaMatch(b.EID.IID, MetaFromLocal)

@@ -100,6 +100,7 @@ type compiler struct {
 	flows    []openflow.Flow
 	groups   map[uint32]openflow.GroupEntry
 	selectID map[string]uint32 // (iid, locator set) key → select group id
+	mh       multihome         // the site's other xTRs, designated forwarders
 }
 
 func newCompiler(v SwitchView) *compiler {
@@ -112,6 +113,7 @@ func newCompiler(v SwitchView) *compiler {
 		byName:   make(map[string]PortView),
 		groups:   make(map[uint32]openflow.GroupEntry),
 		selectID: make(map[string]uint32),
+		mh:       newMultihome(v),
 	}
 	for _, iid := range v.Networks {
 		if iid <= mapping.MaxIID && !c.served[iid] {
@@ -177,6 +179,7 @@ func (c *compiler) classify() {
 		f.WriteMeta = &openflow.MetadataWrite{Value: uint64(iid) | MetaFromTunnel, Mask: MetaMask}
 		f.Goto = TableLearn
 	}
+	c.classifyBFD()
 	c.add(TableClassifier, PriorityTableMiss, StageClassifier, nil, nil)
 }
 

@@ -68,6 +68,9 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 		return res, false, nil
 	}
 	base, ok := r.Ctl.BaseView(name)
+	if ok {
+		base = r.gateDF(name, base)
+	}
 	if !ok || !in.Fits(base) {
 		return res, false, nil
 	}
@@ -100,6 +103,7 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (openflow.SyncResult, error) {
 	r.setIncr(name, nil)
 	view, _ := r.Ctl.View(name)
+	view = r.gateDF(name, view)
 	in, ok := pipeline.NewIncremental(view)
 	var flows []openflow.Flow
 	var groups []openflow.GroupEntry

@@ -115,6 +115,7 @@ func (r *Reconciler) release(name string, err error) {
 		st.Failures, st.LastError, st.retryAt = 0, "", time.Time{}
 	}
 	again := err == nil && (r.dirtyFlow[name] || r.dirtyEIDs[name] != nil || r.dirtyOVS[name])
+	r.wakeLocked()
 	r.mu.Unlock()
 	if again {
 		r.Kick()
@@ -144,6 +145,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 	sw, ok := r.Switch(x.DatapathID)
 	if !ok {
 		r.setIncr(name, nil) // what it holds on return is read back
+		r.forgetDF(name)
 		return nil
 	}
 	start := time.Now()
@@ -158,6 +160,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 		r.Log.Warn("sync flows", "xtr", name, "err", err)
 		return err
 	}
+	r.afterSync(ctx, name, sw, pos)
 	metrics.ReconcileSeconds.Observe(time.Since(start).Seconds())
 	metrics.FlowModsSent.Add(float64(res.Added + res.Modified + res.Deleted + res.GroupsChanged))
 	if res.Added+res.Modified+res.Deleted+res.GroupsChanged > 0 {

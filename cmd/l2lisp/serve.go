@@ -33,6 +33,7 @@ type serveConfig struct {
 	retention                                  controller.Retention
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
+	bfd                                        controller.BFDConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
 	authFailRate                               float64 // failed Map-Register authentications per second per source
@@ -64,6 +65,8 @@ func parseServe(args []string) (serveConfig, error) {
 	notifyFlags(fs, &c)
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	c.bfd = controller.DefaultBFDConfig()
+	bfdFlags(fs, &c.bfd)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
 	httpFlags(fs, &c.http)
 	retentionFlags(fs, &c.retention)
@@ -72,6 +75,9 @@ func parseServe(args []string) (serveConfig, error) {
 		return c, err
 	}
 	if err := checkLimits(c.http, c.retention); err != nil {
+		return c, err
+	}
+	if err := checkBFD(c.bfd); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -145,6 +151,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	go ctl.RunRetention(ctx, cfg.retention)
 
 	ctl.SetLearnConfig(cfg.learn)
+	ctl.SetBFDConfig(cfg.bfd)
 	// Deferred calls run in reverse: the switches are let go of before the
 	// lease is given up, so the next leader never overlaps this one.
 	cl, leave, err := startCluster(ctx, db, ctl, cfg, log)

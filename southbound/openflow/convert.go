@@ -270,7 +270,11 @@ func groupWire(g GroupEntry, cmd uint16) (*ofp13.GroupMod, error) {
 		if g.Type != GroupSelect {
 			w = 0
 		}
-		gm.Buckets = append(gm.Buckets, ofp13.Bucket{Weight: w, WatchPort: ofp13.PortAny,
+		watch := ofp13.PortAny
+		if bk.WatchPort != 0 {
+			watch = bk.WatchPort
+		}
+		gm.Buckets = append(gm.Buckets, ofp13.Bucket{Weight: w, WatchPort: watch,
 			WatchGroup: ofp13.GroupAny, Actions: acts})
 	}
 	return gm, nil
@@ -288,6 +292,9 @@ func groupSig(g GroupEntry) string {
 			w = 0
 		}
 		fmt.Fprintf(&b, "|w%d", w)
+		if bk.WatchPort != 0 {
+			fmt.Fprintf(&b, "@%d", bk.WatchPort)
+		}
 		for _, a := range bk.Actions {
 			b.WriteString(";" + actionSig(a))
 		}
@@ -324,7 +331,11 @@ func actionSig(a Action) string {
 func groupFromWire(g ofp13.GroupDesc) GroupEntry {
 	e := GroupEntry{ID: g.GroupID, Type: GroupType(g.Type)}
 	for _, bk := range g.Buckets {
-		e.Buckets = append(e.Buckets, Bucket{Weight: bk.Weight, Actions: modelActions(bk.Actions)})
+		b := Bucket{Weight: bk.Weight, Actions: modelActions(bk.Actions)}
+		if bk.WatchPort != ofp13.PortAny {
+			b.WatchPort = bk.WatchPort
+		}
+		e.Buckets = append(e.Buckets, b)
 	}
 	return e
 }
