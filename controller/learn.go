@@ -227,28 +227,11 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 		}
 		evs = append(evs, recordEvent(EvMappingCreated, rec, nil))
 	case VerdictPort, VerdictMove:
-		rec.Version = old.Version + 1
-		var extra map[string]any
-		if res.Verdict == VerdictMove {
-			res.FromSite, res.FromXTR = old.Site, old.XTR
-			extra = map[string]any{"from_site": old.Site, "from_xtr": old.XTR, "from_port": old.Port,
-				"detected_at": s.At.UTC()}
-			if res.Duplicate, err = tooManyMoves(tx, rec.EID, now, lc); err != nil {
-				return nil, err
-			}
-			rec.Frozen = res.Duplicate
-		}
-		typ := map[bool]string{true: EvMappingMoved, false: EvMappingUpdated}[res.Verdict == VerdictMove]
-		evs = append(evs, recordEvent(typ, rec, extra))
-		bound, err := followMAC(tx, rec, typ, extra)
+		changed, err := changeTx(tx, s, old, &rec, now, lc, res)
 		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, bound...)
-		if res.Duplicate {
-			evs = append(evs, recordEvent(EvMappingDuplicate, rec, map[string]any{"moves": lc.DupMoves,
-				"window_seconds": lc.DupWindow.Seconds(), "from_site": old.Site}))
-		}
+		evs = append(evs, changed...)
 	default:
 		if old != nil {
 			rec = *old
@@ -272,6 +255,36 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 			res.Bound = true
 			evs = append(evs, *ev)
 		}
+	}
+	return evs, nil
+}
+
+// changeTx records a known MAC seen on another port or at another site:
+// version +1, the move's origin, the duplicate-host rule, and the IP
+// bindings that follow the MAC.
+func changeTx(tx *gorm.DB, s Sighting, old *mapping.Record, rec *mapping.Record, now time.Time, lc LearnConfig, res *LearnResult) ([]store.Event, error) {
+	rec.Version = old.Version + 1
+	var extra map[string]any
+	var err error
+	if res.Verdict == VerdictMove {
+		res.FromSite, res.FromXTR = old.Site, old.XTR
+		extra = map[string]any{"from_site": old.Site, "from_xtr": old.XTR, "from_port": old.Port,
+			"detected_at": s.At.UTC()}
+		if res.Duplicate, err = tooManyMoves(tx, rec.EID, now, lc); err != nil {
+			return nil, err
+		}
+		rec.Frozen = res.Duplicate
+	}
+	typ := map[bool]string{true: EvMappingMoved, false: EvMappingUpdated}[res.Verdict == VerdictMove]
+	evs := []store.Event{recordEvent(typ, *rec, extra)}
+	bound, err := followMAC(tx, *rec, typ, extra)
+	if err != nil {
+		return nil, err
+	}
+	evs = append(evs, bound...)
+	if res.Duplicate {
+		evs = append(evs, recordEvent(EvMappingDuplicate, *rec, map[string]any{"moves": lc.DupMoves,
+			"window_seconds": lc.DupWindow.Seconds(), "from_site": old.Site}))
 	}
 	return evs, nil
 }

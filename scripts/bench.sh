@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh                 # everything (about 25 minutes)
 #   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
-#                                    #   flows moves tunnel encap failover
+#                                    #   flows moves tunnel encap failover multihome
 #
 # Every figure goes through the real paths: the Map-Server and Map-Resolver
 # run as `l2lisp serve` (TLS on, default reply limiter on), their EIDs are
@@ -20,7 +20,7 @@ out="${L2LISP_ARTIFACTS:-$PWD/artifacts}/bench"
 mkdir -p "$out" bin
 go build -o bin/l2lisp ./cmd/l2lisp
 sections=("$@")
-((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover)
+((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover multihome)
 rows=()
 
 # row NAME RESULT COMMAND adds a line to the table.
@@ -171,6 +171,17 @@ section_failover() {
   row "leader replica killed (kill -9), 3 replicas on PostgreSQL, 10 ms ping" \
     "new leader after $(metric "$log" LeaderFailover ms-elect-median) ms (median of 5), switches reprogrammed after $(metric "$log" LeaderFailover ms-programmed-median) ms, $(metric "$log" LeaderFailover pings-lost) pings lost" \
     "go test -run '^\$' -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/"
+}
+
+section_multihome() {
+  local log=$out/multihome.txt
+  gobench "$log" -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/
+  local sc
+  for sc in kill wan-cut drain; do
+    row "multihomed site (lab -edges 2, BFD 50 ms x 3): edge $sc, 10 ms ping both ways" \
+      "outage median $(metric "$log" "MultihomeOutage/$sc" median-outage-ms) ms, max $(metric "$log" "MultihomeOutage/$sc" max-outage-ms) ms; echoes lost median $(metric "$log" "MultihomeOutage/$sc" median-lost), max $(metric "$log" "MultihomeOutage/$sc" max-lost) (of 5 runs)" \
+      "go test -run '^\$' -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/"
+  done
 }
 
 for s in "${sections[@]}"; do "section_$s"; done
