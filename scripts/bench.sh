@@ -13,18 +13,27 @@
 # the EID registered). Raw logs land in $L2LISP_ARTIFACTS/bench (default
 # ./artifacts/bench).
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-bash scripts/deps.sh >/dev/null
 out="${L2LISP_ARTIFACTS:-$PWD/artifacts}/bench"
-mkdir -p "$out" bin
-go build -o bin/l2lisp ./cmd/l2lisp
+# Each section runs in its own bash (bench.sh --one SECTION) so that a
+# failing one is reported in the table and the others still run.
+one=""
+if [ "${1:-}" = "--one" ]; then one=$2; fi
+if [ -z "$one" ]; then
+  bash scripts/deps.sh >/dev/null
+  mkdir -p "$out" bin
+  go build -o bin/l2lisp ./cmd/l2lisp
+  rows_file=$out/rows.md
+  : >"$rows_file"
+  export BENCH_ROWS=$rows_file
+fi
 sections=("$@")
 ((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover multihome)
-rows=()
 
 # row NAME RESULT COMMAND adds a line to the table.
-row() { rows+=("| $1 | $2 | \`$3\` |"); }
+row() { echo "| $1 | $2 | \`$3\` |" >>"$BENCH_ROWS"; }
 
 # metric FILE BENCH-REGEX UNIT prints the value a Go benchmark reported.
 metric() {
@@ -184,7 +193,21 @@ section_multihome() {
   done
 }
 
-for s in "${sections[@]}"; do "section_$s"; done
+if [ -n "$one" ]; then
+  "section_$one"
+  exit
+fi
+failed=0
+for s in "${sections[@]}"; do
+  if ! declare -F "section_$s" >/dev/null; then
+    echo "unknown section $s" >&2
+    exit 2
+  fi
+  if ! bash "$self" --one "$s"; then
+    row "$s" "**FAILED** (log in $out)" "scripts/bench.sh $s"
+    failed=1
+  fi
+done
 
 echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB;" \
@@ -192,4 +215,5 @@ echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "| benchmark | result | command |"
 echo "|---|---|---|"
-printf '%s\n' "${rows[@]}"
+cat "$BENCH_ROWS"
+exit "$failed"
