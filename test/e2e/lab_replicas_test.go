@@ -68,6 +68,9 @@ func TestLabReplicas(t *testing.T) {
 	leader := checkOneLeader(t, api, topo)
 	checkSwitchesConnected(t, api, leader, topo)
 	checkPingAcross(t, ctx, topo)
+	if st := runLab(t, ctx, "status"); !strings.Contains(st, "replica r2") || strings.Contains(st, "DOWN") {
+		t.Errorf("lab status:\n%s", st)
+	}
 
 	// As after a killed run: one replica's pid file is lost.
 	_ = os.Remove(topo.Replicas[0].PidFile)
@@ -79,6 +82,52 @@ func TestLabReplicas(t *testing.T) {
 		if _, err := api.get(r.API + "/healthz"); err == nil {
 			t.Errorf("replica %s still answers at %s after lab down", r.ID, r.API)
 		}
+	}
+}
+
+// TestLabOneReplicaSQLite: one replica needs no PostgreSQL; it runs on a
+// SQLite file in the run dir, and lab down stops it.
+func TestLabOneReplicaSQLite(t *testing.T) {
+	needLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	release, err := lab.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	t.Cleanup(func() { _ = lab.Down(context.Background(), lab.Config{Log: slog.New(slog.DiscardHandler)}) })
+
+	out := runLab(t, ctx, "up", "-dcs", "1", "-hosts", "1", "-replicas", "1", "-register")
+	topo, err := lab.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := topo.Replicas[0]
+	if !strings.Contains(out, r.API) {
+		t.Errorf("lab up did not print %s:\n%s", r.API, out)
+	}
+	api := newLabAPI(t, topo)
+	b, err := api.get(r.API + "/api/v1/cluster")
+	t.Logf("GET %s/api/v1/cluster: %s %v", r.API, b, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(topo.RunDir, "l2lisp.db")); err != nil {
+		t.Errorf("no SQLite database in the run dir: %v", err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		b, _ := api.get(r.API + "/api/v1/xtrs")
+		if strings.Contains(string(b), `"openflow":{"connected":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dc1-edge never connected: %s", b)
+		}
+	}
+	runLab(t, ctx, "down")
+	if pids := lab.StrayServe(""); len(pids) != 0 {
+		t.Errorf("serve processes left after lab down: %v", pids)
 	}
 }
 
