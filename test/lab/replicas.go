@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,8 +34,12 @@ const (
 	ReplicaLISPPort     = 4342
 )
 
-// replicaDir holds the replicas' logs and pid files inside RunDir.
-const replicaDir = "replicas"
+// replicaDir holds the replicas' logs and pid files inside RunDir, and
+// tokenFile their admin token.
+const (
+	replicaDir = "replicas"
+	tokenFile  = "admin-token"
+)
 
 // Replica is one l2lisp serve process Up started for the lab.
 type Replica struct {
@@ -107,7 +112,7 @@ func planReplicas(c Config, t *Topology) {
 		t.Replicas = append(t.Replicas, r)
 	}
 	t.OpenFlow = strings.Join(targets, ",")
-	t.TokenFile = filepath.Join(c.RunDir, "admin-token")
+	t.TokenFile = filepath.Join(c.RunDir, tokenFile)
 }
 
 // checkControllerCert fails early when the PKI's controller certificate
@@ -284,9 +289,15 @@ func stopReplicas(runDir string) {
 	}
 }
 
-// strayServe finds l2lisp serve processes started for the lab in dir.
+// strayServe finds l2lisp serve processes started for the lab in dir:
+// those reading its token file, not a controller of the operator's that
+// merely uses the lab's certificates.
 func strayServe(dir string) []int {
-	return strays(dir, func(argv []string) bool { return len(argv) > 1 && argv[1] == "serve" })
+	token := filepath.Join(dir, tokenFile)
+	return strays(dir, func(argv []string) bool {
+		i := slices.Index(argv, "--api-token-file")
+		return len(argv) > 1 && argv[1] == "serve" && i > 0 && i+1 < len(argv) && argv[i+1] == token
+	})
 }
 
 // StrayServe lists the l2lisp serve processes a lab in runDir ("" for the

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,5 +82,41 @@ func TestWriteToken(t *testing.T) {
 	}
 	if given, _ := writeToken("mine", path); given != "mine" {
 		t.Errorf("given token not kept: %q", given)
+	}
+}
+
+// A replica whose pid file a killed run lost is still found, by the token
+// file on its command line; a process naming only the lab's certificates
+// is not.
+func TestStrayServe(t *testing.T) {
+	dir := t.TempDir()
+	// "sh serve ARGS" runs the script ./serve: argv[1] is "serve", as l2lisp's.
+	if err := os.WriteFile(filepath.Join(dir, "serve"), []byte("read line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("sh", append([]string{"serve"}, args...)...)
+		cmd.Dir = dir
+		stdin, err := cmd.StdinPipe() // read blocks until the test ends
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	ours := start("--api-token-file", filepath.Join(dir, tokenFile), "--tls-ca", filepath.Join(dir, "pki/ca.pem"))
+	theirs := start("--tls-ca", filepath.Join(dir, "pki/ca.pem"))
+	if got := strayServe(dir); !slices.Equal(got, []int{ours.Process.Pid}) {
+		t.Fatalf("strayServe found %v, want only %d (not %d)", got, ours.Process.Pid, theirs.Process.Pid)
+	}
+	stopReplicas(dir)
+	if err := ours.Wait(); err == nil {
+		t.Error("the lost replica was not signalled")
+	}
+	if processGone(theirs.Process.Pid) {
+		t.Error("a process not started by the lab was stopped")
 	}
 }
