@@ -17,7 +17,8 @@ import (
 const labUsage = `usage: l2lisp lab up|down|status [flags]
 
   up      build the local multi-datacenter lab (namespaces, OVS, WAN, hosts)
-          and optionally register it with a running controller; TLS on
+          and optionally register it with a running controller, or with
+          -replicas N start N controller replicas of its own first; TLS on
           every channel by default, with the xTR certificates of -pki DIR
   down    remove everything a lab made, also after a killed run
   status  report whether each namespace, link and OVS daemon is alive
@@ -61,7 +62,10 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 	fs.BoolVar(&cfg.Plaintext, "plaintext", false, "no TLS: OVSDB over unix sockets, switches on tcp: OpenFlow (for serve --insecure-plaintext)")
 	fs.StringVar(&cfg.CAFile, "ca", labEnvOr("L2LISP_CA", ""), "CA certificate the controller's REST certificate chains to, for -register (env L2LISP_CA; default the PKI's ca.pem)")
 	fs.StringVar(&cfg.APIURL, "api", labEnvOr("L2LISP_API", "https://127.0.0.1:8080"), "controller REST base URL (env L2LISP_API)")
-	fs.StringVar(&cfg.Token, "token", os.Getenv("L2LISP_TOKEN"), "admin bearer token (env L2LISP_TOKEN)")
+	fs.StringVar(&cfg.Token, "token", os.Getenv("L2LISP_TOKEN"), "admin bearer token (env L2LISP_TOKEN); with -replicas, theirs (default: a new one in RUN-DIR/admin-token)")
+	fs.IntVar(&cfg.Replicas, "replicas", 0, fmt.Sprintf("start this many l2lisp serve replicas (0..%d) on the management address, "+
+		"logs and pid files in RUN-DIR/replicas, and register (-register) through the elected leader instead of -api", lab.MaxReplicas))
+	fs.StringVar(&cfg.DB, "db", "", "with -replicas, their database: postgres://... (required for more than one), or a SQLite file (default RUN-DIR/l2lisp.db)")
 	fs.BoolVar(&cfg.StaticHosts, "static-hosts", false, "with -register, also add a static mapping per host MAC")
 	encap := fs.String("encap", "", "with -register, the networks' encapsulation: lisp-gpe or vxlan for all, "+
 		"or NETWORK=ENCAP,... (blue=lisp-gpe,red=vxlan); empty: the controller's default")
@@ -74,6 +78,14 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 		return fmt.Errorf("--encap: %w", err)
 	}
 	cfg.Networks = nets
+	if cfg.Replicas > 0 {
+		if cfg.Binary, err = os.Executable(); err != nil {
+			return fmt.Errorf("-replicas: %w", err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("lab up: %w", err)
+	}
 	release, err := lab.Lock(ctx)
 	if err != nil {
 		return err
@@ -144,6 +156,7 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "controller\t%s (OpenFlow %s)\n\n", t.MgmtAddr, t.OpenFlow)
+	labPrintReplicas(tw, t)
 	if t.PKIDir != "" {
 		fmt.Fprintf(tw, "PKI\t%s (xTR certificates in xtrs/NAME)\n\n", t.PKIDir)
 	}
@@ -176,6 +189,19 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "\ntopology written to %s\n", lab.TopologyPath(t.RunDir))
 	return tw.Flush()
+}
+
+// labPrintReplicas lists the replicas lab up started; the admin token
+// stays in its file.
+func labPrintReplicas(w io.Writer, t *lab.Topology) {
+	if len(t.Replicas) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "REPLICA\tREST\tOPENFLOW\tLISP\tLOG")
+	for _, r := range t.Replicas {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.API, r.OpenFlow, r.LISP, r.Log)
+	}
+	fmt.Fprintf(w, "admin token\t%s\n\n", t.TokenFile)
 }
 
 func labWriteJSON(w io.Writer, v any) error {

@@ -78,7 +78,7 @@ func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *
 	c.PKI = pkitest.NewIn(tb, filepath.Join(tb.TempDir(), "pki"))
 	var targets []string
 	for i := range n {
-		targets = append(targets, fmt.Sprintf("ssl:%s:%d", lab.MgmtAddr, 6653+i))
+		targets = append(targets, fmt.Sprintf("ssl:%s:%d", lab.MgmtAddr, lab.ReplicaOpenFlowPort+i))
 	}
 	for i := range n {
 		c.Replicas = append(c.Replicas, c.newReplica(i, strings.Join(targets, ",")))
@@ -108,7 +108,7 @@ func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *
 func (c *clusterEnv) newReplica(i int, targets string) *replica {
 	client := c.PKI.Client()
 	client.Timeout = 5 * time.Second
-	r := &replica{tb: c.tb, Name: fmt.Sprintf("r%d", i+1), API: "https://" + freeAddr(c.tb), OFPort: 6653 + i,
+	r := &replica{tb: c.tb, Name: fmt.Sprintf("r%d", i+1), API: "https://" + freeAddr(c.tb), OFPort: lab.ReplicaOpenFlowPort + i,
 		dir: c.tb.TempDir(), client: client}
 	r.args = append([]string{"serve", "--db", c.DSN, "--listen", strings.TrimPrefix(r.API, "https://"),
 		"--openflow-listen", fmt.Sprintf(":%d", r.OFPort), "--openflow-target", targets,
@@ -208,15 +208,8 @@ func (r *replica) must(method, path string, body any, want int) []byte {
 	return b
 }
 
-type clusterView struct {
-	Self     string `json:"self"`
-	Leader   string `json:"leader"`
-	Replicas []struct {
-		ID             string `json:"id"`
-		Role           string `json:"role"`
-		AppliedEventID int64  `json:"applied_event_id"`
-	} `json:"replicas"`
-}
+// clusterView is GET /cluster as the lab reads it when it starts replicas.
+type clusterView = lab.ClusterView
 
 // cluster reads GET /cluster; ok is false when the replica does not answer.
 func (r *replica) cluster() (clusterView, bool) {

@@ -82,6 +82,15 @@ type Config struct {
 	StaticHosts bool
 	HTTPClient  *http.Client // default: 30 s timeout
 
+	// Replicas > 0 makes Up start that many l2lisp serve processes of
+	// Binary itself, on the management address with the lab's PKI
+	// (replicas.go), and register through the one elected leader; APIURL
+	// is then the leader's. Token is their admin token, made if empty.
+	Replicas  int
+	DB        string   // their database: postgres://...; a SQLite file only with one replica (default RunDir/l2lisp.db)
+	Binary    string   // the l2lisp executable
+	ServeArgs []string // more serve flags for every replica
+
 	Log *slog.Logger // default slog.Default()
 }
 
@@ -107,11 +116,17 @@ func (c Config) withDefaults() Config {
 	if c.CAFile == "" && !c.Plaintext {
 		c.CAFile = filepath.Join(c.PKIDir, pki.CAFile)
 	}
+	if c.Replicas == 1 && c.DB == "" {
+		c.DB = filepath.Join(c.RunDir, "l2lisp.db")
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 	return c
 }
+
+// Validate reports what Up would refuse in cfg, before any lock is taken.
+func (c Config) Validate() error { return c.withDefaults().validate() }
 
 // validate keeps the numbering inside the address plan: host k of DC n
 // gets .10n+k, so at most 20 DCs and 9 hosts per network.
@@ -142,9 +157,10 @@ func (c Config) validate() error {
 	if !strings.HasPrefix(c.RunDir, "/run/"+Prefix) && !strings.HasPrefix(c.RunDir, "/tmp/"+Prefix+"-") {
 		errs = append(errs, fmt.Errorf("RunDir %q: must start with /run/%s or /tmp/%s-", c.RunDir, Prefix, Prefix))
 	}
-	if c.Register && c.APIURL == "" {
+	if c.Register && c.APIURL == "" && c.Replicas == 0 {
 		errs = append(errs, errors.New("Register needs APIURL"))
 	}
+	errs = append(errs, c.validateReplicas())
 	return errors.Join(errs...)
 }
 

@@ -23,6 +23,7 @@ func Down(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("lab config: %w", err)
 	}
 	var errs []error
+	stopReplicas(cfg.RunDir)
 	dirs, _ := filepath.Glob(filepath.Join(cfg.RunDir, "dc*"))
 	for _, dir := range dirs {
 		(&OVS{Dir: dir}).Stop()
@@ -130,6 +131,10 @@ func Status(ctx context.Context, cfg Config) (*Report, error) {
 		add(phyBridge+" "+d.Name, ok, d.RLOC.String())
 	}
 	lanChecks(ctx, t, add)
+	for _, rep := range t.Replicas {
+		pid, ok := pidAlive(rep.PidFile)
+		add("replica "+rep.ID, ok, fmt.Sprintf("pid %d, %s", pid, rep.API))
+	}
 	for _, h := range t.Hosts {
 		add("netns "+h.Netns, netnsExists(h.Netns), "")
 		if h.LAN != "" {

@@ -125,6 +125,15 @@ func pidAlive(path string) (int, bool) {
 // strayOVS finds OVS daemons whose command line names a file under dir:
 // ours, left behind when their pid files were removed by a killed run.
 func strayOVS(dir string) []int {
+	return strays(dir, func(argv []string) bool {
+		base := filepath.Base(argv[0])
+		return base == "ovsdb-server" || base == "ovs-vswitchd"
+	})
+}
+
+// strays finds processes that match and whose command line names a file
+// under dir; never this process.
+func strays(dir string, match func(argv []string) bool) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -132,19 +141,14 @@ func strayOVS(dir string) []int {
 	var pids []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || pid == os.Getpid() {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err != nil || len(b) == 0 {
 			continue
 		}
-		argv := strings.Split(string(b), "\x00")
-		base := filepath.Base(argv[0])
-		if base != "ovsdb-server" && base != "ovs-vswitchd" {
-			continue
-		}
-		if strings.Contains(string(b), dir+"/") {
+		if match(strings.Split(string(b), "\x00")) && strings.Contains(string(b), dir+"/") {
 			pids = append(pids, pid)
 		}
 	}

@@ -22,6 +22,10 @@ type Topology struct {
 	DCs      []DC      `json:"dcs"`
 	Hosts    []Host    `json:"hosts"`
 	LANs     []LAN     `json:"lans,omitempty"` // host LANs of multihomed sites
+	// Replicas are the controller processes Up started (Config.Replicas);
+	// TokenFile holds their admin token.
+	Replicas  []Replica `json:"replicas,omitempty"`
+	TokenFile string    `json:"token_file,omitempty"`
 }
 
 // DC is one datacenter: a namespace with its own OVS and RLOC.
@@ -127,6 +131,7 @@ func plan(c Config) *Topology {
 		}
 	}
 	planMultihome(c, t)
+	planReplicas(c, t)
 	return t
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/l2lisp/l2lisp/pki"
 )
@@ -35,40 +36,72 @@ func Up(ctx context.Context, cfg Config) (*Topology, error) {
 	if err := upMgmt(ctx); err != nil {
 		return nil, fmt.Errorf("management network: %w", err)
 	}
+	// The replicas come up while the datacenters are built.
+	if cfg.Replicas > 0 {
+		tok, err := startReplicas(cfg, t)
+		if err != nil {
+			return nil, fmt.Errorf("controller replicas: %w", err)
+		}
+		cfg.Token = tok
+	}
+	if err := upNetworks(ctx, cfg, t); err != nil {
+		return nil, err
+	}
+	if err := t.save(); err != nil {
+		return nil, err
+	}
+	if err := registerLab(ctx, cfg, t); err != nil {
+		return t, err
+	}
+	cfg.Log.Info("lab: up", "dcs", len(t.DCs), "hosts", len(t.Hosts), "topology", TopologyPath(t.RunDir))
+	return t, nil
+}
+
+// upNetworks builds the WAN, the datacenters, the multihomed sites' LANs
+// and the hosts.
+func upNetworks(ctx context.Context, cfg Config, t *Topology) error {
 	if err := upWAN(ctx); err != nil {
-		return nil, fmt.Errorf("WAN: %w", err)
+		return fmt.Errorf("WAN: %w", err)
 	}
 	for i := range t.DCs {
 		if err := upDC(ctx, &t.DCs[i]); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.DCs[i].Name, err)
+			return fmt.Errorf("%s: %w", t.DCs[i].Name, err)
 		}
 		cfg.Log.Info("lab: datacenter up", "dc", t.DCs[i].Name, "rloc", t.DCs[i].RLOC,
 			"ovsdb", t.DCs[i].OVSDB)
 	}
 	for _, l := range t.LANs {
 		if err := upLAN(ctx, l, t.Networks); err != nil {
-			return nil, fmt.Errorf("LAN of %s: %w", l.Site, err)
+			return fmt.Errorf("LAN of %s: %w", l.Site, err)
 		}
 	}
 	for _, h := range t.Hosts {
 		if err := upHost(ctx, h); err != nil {
-			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+			return fmt.Errorf("host %s: %w", h.Name, err)
 		}
 	}
-	if err := t.save(); err != nil {
-		return nil, err
-	}
-	if cfg.Register {
-		if err := Register(ctx, cfg, t); err != nil {
-			return t, fmt.Errorf("register with controller: %w", err)
+	return nil
+}
+
+// registerLab waits for the lab's own replicas to elect a leader, if it
+// started any, and registers through it (or cfg.APIURL) with cfg.Register.
+func registerLab(ctx context.Context, cfg Config, t *Topology) error {
+	if cfg.Replicas > 0 {
+		leader, err := waitLeader(ctx, cfg, t, time.Minute)
+		if err != nil {
+			return fmt.Errorf("controller replicas: %w", err)
 		}
-		// Save again so the new sites' auth keys are recorded.
-		if err := t.save(); err != nil {
-			return t, err
-		}
+		cfg.APIURL = leader.API
+		cfg.Log.Info("lab: replica leads", "id", leader.ID, "api", leader.API)
 	}
-	cfg.Log.Info("lab: up", "dcs", len(t.DCs), "hosts", len(t.Hosts), "topology", TopologyPath(t.RunDir))
-	return t, nil
+	if !cfg.Register {
+		return nil
+	}
+	if err := Register(ctx, cfg, t); err != nil {
+		return fmt.Errorf("register with controller: %w", err)
+	}
+	// Save again so the new sites' auth keys are recorded.
+	return t.save()
 }
 
 // ensurePKI makes the lab's CA and controller certificate unless PKIDir
