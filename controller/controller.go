@@ -45,6 +45,7 @@ type Controller struct {
 	subs  map[chan Event]struct{}
 
 	writes chan writeOp
+	handed handoff // this replica's commits, for its follower (handoff.go)
 	nudges chan struct{}
 	closed chan struct{}
 	wg     sync.WaitGroup
@@ -226,24 +227,29 @@ func setPort(ports map[string]map[string]Port, p Port) {
 }
 
 // apply brings the in-memory state in line with one event. Mapping events
-// carry the record; the rarer object events are re-read from the database so
-// that secrets (site keys) never travel in the feed.
-func (c *Controller) apply(ev Event) error {
+// carry the record (decoded once, kept in ev for the subscribers, with the
+// record it replaces in ev.Prev); the rarer object events are re-read from
+// the database so that secrets (site keys) never travel in the feed.
+func (c *Controller) apply(ev *Event) error {
 	switch ev.Type {
-	case EvMappingCreated, EvMappingUpdated, EvMappingMoved:
-		var r mapping.Record
-		if err := json.Unmarshal(ev.Data, &r); err != nil {
-			return fmt.Errorf("decode record: %w", err)
+	case EvMappingCreated, EvMappingUpdated, EvMappingMoved, EvMappingDeleted:
+		r, err := ev.MappingRecord()
+		if err != nil {
+			return err
 		}
-		c.idx.Put(r)
-	case EvMappingDeleted:
-		var r mapping.Record
-		if err := json.Unmarshal(ev.Data, &r); err != nil {
-			return fmt.Errorf("decode record: %w", err)
+		ev.rec = &r
+		var prev mapping.Record
+		var had bool
+		if ev.Type == EvMappingDeleted {
+			prev, had = c.idx.Delete(r.EID)
+		} else {
+			prev, had = c.idx.Swap(r)
 		}
-		c.idx.Delete(r.EID)
+		if had {
+			ev.Prev = &prev
+		}
 	case EvNetworkCreated, EvNetworkUpdated, EvNetworkDeleted:
-		return c.reloadNetwork(ev)
+		return c.reloadNetwork(*ev)
 	case EvSiteCreated, EvSiteUpdated, EvSiteDeleted:
 		return c.reloadSite(ev.Site)
 	case EvXTRCreated, EvXTRDeleted:
@@ -252,7 +258,7 @@ func (c *Controller) apply(ev Event) error {
 	case EvXTRUp, EvXTRDown:
 		c.setXTRStatus(ev.XTR, ev.Type == EvXTRDown)
 	case EvSubscriptionCreated, EvSubscriptionRefreshed, EvSubscriptionDeleted:
-		return c.applySubscription(ev)
+		return c.applySubscription(*ev)
 	case EvPortBound, EvPortUnbound:
 		var p Port
 		if err := json.Unmarshal(ev.Data, &p); err != nil {
@@ -260,7 +266,7 @@ func (c *Controller) apply(ev Event) error {
 		}
 		return c.reloadPort(p.XTR, p.Name)
 	case EvTokenCreated, EvTokenRevoked:
-		return c.reloadToken(ev)
+		return c.reloadToken(*ev)
 	}
 	return nil
 }

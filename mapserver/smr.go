@@ -2,7 +2,6 @@ package mapserver
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/netip"
 	"sync"
@@ -86,7 +85,7 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 
 // solicit follows the change feed and sends SMRs for changed mappings.
 func (s *Server) solicit(ctx context.Context) {
-	events, cancel := s.ctl.Subscribe(4096)
+	events, cancel := s.ctl.Subscribe(feedBuffer)
 	defer func() { cancel() }()
 	for {
 		select {
@@ -94,13 +93,12 @@ func (s *Server) solicit(ctx context.Context) {
 			return
 		case ev, ok := <-events:
 			if !ok {
-				events, cancel = s.ctl.Subscribe(4096) // fell behind: some ITRs wait for their TTL
+				events, cancel = s.ctl.Subscribe(feedBuffer) // fell behind: some ITRs wait for their TTL
 				continue
 			}
 			switch ev.Type {
 			case controller.EvMappingMoved, controller.EvMappingUpdated, controller.EvMappingDeleted:
-				var rec mapping.Record
-				if json.Unmarshal(ev.Data, &rec) == nil {
+				if rec, err := ev.MappingRecord(); err == nil {
 					s.sendSMRs(rec)
 				}
 			}

@@ -153,6 +153,22 @@ type MappingInput struct {
 	TTL        *int64         `json:"ttl,omitempty"`
 }
 
+// ImportResult is the answer of POST /mappings/import: per item, in the
+// order given, what POST /mappings would have answered.
+type ImportResult struct {
+	Created  int          `json:"created"`
+	Replaced int          `json:"replaced"`
+	Refused  int          `json:"refused"`
+	Results  []ImportItem `json:"results"`
+}
+
+// ImportItem is what became of one imported mapping: Status 201 (created),
+// 200 (replaced) or an error status with Error.
+type ImportItem struct {
+	Status int       `json:"status"`
+	Error  *APIError `json:"error,omitempty"`
+}
+
 // MappingFilter selects mappings for GET /mappings; zero fields are unset.
 type MappingFilter struct {
 	InstanceID *int64

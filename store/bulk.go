@@ -1,0 +1,183 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// Multi-row statements for the write paths that take many rows at once
+// (new EIDs from Map-Registers, the REST API and imports). They bypass
+// gorm's reflection: at tens of thousands of rows a second its per-row
+// statement building costs more than the database. Chunks stay under
+// both databases' limits on bound parameters (SQLite 32766, PostgreSQL
+// 65535).
+
+// mappingCols are the columns of the mappings table in the order the
+// multi-row statements bind them.
+const mappingCols = "instance_id,eid,family,locators,ttl,origin,site,xtr,port,no_proxy,mac,frozen,version,updated_at,expires_at"
+
+// mappingUpdate sets every column but the key from the new row.
+const mappingUpdate = "family=excluded.family,locators=excluded.locators,ttl=excluded.ttl,origin=excluded.origin," +
+	"site=excluded.site,xtr=excluded.xtr,port=excluded.port,no_proxy=excluded.no_proxy,mac=excluded.mac," +
+	"frozen=excluded.frozen,version=excluded.version,updated_at=excluded.updated_at,expires_at=excluded.expires_at"
+
+const eventCols = "id,time,type,instance_id,eid,site,xtr,data,actor"
+
+// Rows per statement: 15 x 1000 and 9 x 2000 parameters.
+const (
+	mappingChunk = 1000
+	eventChunk   = 2000
+	keyChunk     = 500
+)
+
+// stmtKey names one statement text: which statement, how many rows, and
+// the placeholder style (PostgreSQL numbers them).
+type stmtKey struct {
+	kind, n int
+	pg      bool
+}
+
+// stmts keeps the text of each multi-row statement built, so a steady
+// stream of same-sized chunks builds it once.
+var stmts struct {
+	mu sync.Mutex
+	m  map[stmtKey]string
+}
+
+const (
+	stmtUpsert = iota
+	stmtEvents
+)
+
+func statement(k stmtKey) string {
+	stmts.mu.Lock()
+	defer stmts.mu.Unlock()
+	if s, ok := stmts.m[k]; ok {
+		return s
+	}
+	if stmts.m == nil {
+		stmts.m = map[stmtKey]string{}
+	}
+	var b strings.Builder
+	switch k.kind {
+	case stmtUpsert:
+		b.WriteString("INSERT INTO mappings (" + mappingCols + ") VALUES ")
+		values(&b, k.n, 15, k.pg)
+		b.WriteString(" ON CONFLICT (instance_id, eid) DO UPDATE SET " + mappingUpdate)
+	case stmtEvents:
+		b.WriteString("INSERT INTO events (" + eventCols + ") VALUES ")
+		values(&b, k.n, 9, k.pg)
+	}
+	s := b.String()
+	stmts.m[k] = s
+	return s
+}
+
+// values writes n groups of k placeholders: ? for SQLite, $1... for
+// PostgreSQL.
+func values(b *strings.Builder, n, k int, pg bool) {
+	p := 0
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range k {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if p++; pg {
+				b.WriteString("$" + strconv.Itoa(p))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+}
+
+// execRaw runs a statement on the transaction's connection directly,
+// without gorm's per-argument statement building.
+func execRaw(tx *gorm.DB, k stmtKey, args []any) error {
+	k.pg = IsPostgres(tx)
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, statement(k), args...)
+	return err
+}
+
+// UpsertMappings writes rows, inserting new EIDs and replacing existing
+// ones, with one statement per chunk.
+func UpsertMappings(tx *gorm.DB, rows []Mapping) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), mappingChunk)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, 15*len(chunk))
+		for i := range chunk {
+			r := &chunk[i]
+			var exp any
+			if r.ExpiresAt != nil {
+				exp = *r.ExpiresAt
+			}
+			args = append(args, r.InstanceID, r.EID, r.Family, r.Locators, r.TTL, r.Origin, r.Site, r.XTR, r.Port,
+				r.NoProxy, r.MAC, r.Frozen, r.Version, r.UpdatedAt, exp)
+		}
+		if err := execRaw(tx, stmtKey{kind: stmtUpsert, n: len(chunk)}, args); err != nil {
+			return fmt.Errorf("write %d mappings: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// InsertEvents inserts events whose ids are already set.
+func InsertEvents(tx *gorm.DB, evs []Event) error {
+	for len(evs) > 0 {
+		chunk := evs[:min(len(evs), eventChunk)]
+		evs = evs[len(chunk):]
+		args := make([]any, 0, 9*len(chunk))
+		for i := range chunk {
+			e := &chunk[i]
+			var iid any
+			if e.InstanceID != nil {
+				iid = *e.InstanceID
+			}
+			args = append(args, e.ID, e.Time, e.Type, iid, e.EID, e.Site, e.XTR, e.Data, e.Actor)
+		}
+		if err := execRaw(tx, stmtKey{kind: stmtEvents, n: len(chunk)}, args); err != nil {
+			return fmt.Errorf("write %d events: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// MappingKey names one mapping row.
+type MappingKey struct {
+	InstanceID uint32
+	EID        string // canonical text, as stored
+}
+
+// FindMappings reads the rows of the given keys that exist, a few hundred
+// keys per statement.
+func FindMappings(tx *gorm.DB, keys []MappingKey) (map[MappingKey]Mapping, error) {
+	byIID := map[uint32][]string{}
+	for _, k := range keys {
+		byIID[k.InstanceID] = append(byIID[k.InstanceID], k.EID)
+	}
+	out := make(map[MappingKey]Mapping, len(keys))
+	for iid, eids := range byIID {
+		for len(eids) > 0 {
+			chunk := eids[:min(len(eids), keyChunk)]
+			eids = eids[len(chunk):]
+			var rows []Mapping
+			if err := tx.Where("instance_id = ? AND eid IN ?", iid, chunk).Find(&rows).Error; err != nil {
+				return nil, fmt.Errorf("find %d mappings: %w", len(chunk), err)
+			}
+			for _, r := range rows {
+				out[MappingKey{r.InstanceID, r.EID}] = r
+			}
+		}
+	}
+	return out, nil
+}
