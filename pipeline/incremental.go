@@ -37,6 +37,11 @@ type selectRef struct {
 
 // Incremental is one switch's compiled state kept for incremental updates.
 // It is not safe for concurrent use.
+//
+// In an on-demand network the IP bindings are parts too (one per IP EID):
+// their responder flows exist only while the MAC they are bound to has a
+// record in the view, so a part of a MAC that comes or goes takes the
+// parts of the addresses bound to it along (ondemand_incr.go).
 type Incremental struct {
 	base       SwitchView // the view without its MAC records
 	baseFlows  []openflow.Flow
@@ -45,65 +50,91 @@ type Incremental struct {
 	learning   bool      // tables 10 and 40 are active (learn and punt)
 	parts      map[mapping.EID]recordPart
 	sel        map[uint32]*selectRef
+	od         onDemandParts
 }
 
 // Fits says whether a view's base (everything but its records) is still
 // the one this state was compiled from, so Update can carry its changes.
 func (in *Incremental) Fits(v SwitchView) bool { return sameBase(in.base, v) }
 
-// isMACRecord says whether Compile's records() could pick r in some view.
-func isMACRecord(r *mapping.Record) bool {
-	return r.EID.Family() == mapping.FamilyMAC
+// isPart says whether a record belongs to a part rather than to the base:
+// a MAC record, or any IP record of a served on-demand network.
+func (in *Incremental) isPart(r *mapping.Record) bool {
+	return r.EID.Family() == mapping.FamilyMAC || in.scratch.onDemand(r.EID.IID)
 }
 
 // NewIncremental compiles v as base and parts. It returns false when the
 // split cannot reproduce Compile(v) (a select group id collision).
 func NewIncremental(v SwitchView) (*Incremental, bool) {
+	in := &Incremental{parts: map[mapping.EID]recordPart{}, sel: map[uint32]*selectRef{}}
+	in.scratch = newCompiler(v) // for isPart; replaced by the base's below
 	byEID := map[mapping.EID][]*mapping.Record{}
+	var ips []mapping.EID
 	base := v
 	base.Records = nil
 	for i := range v.Records {
 		r := &v.Records[i]
-		if isMACRecord(r) {
-			byEID[r.EID] = append(byEID[r.EID], r)
-		} else {
+		if !in.isPart(r) {
 			base.Records = append(base.Records, *r)
+			continue
 		}
+		if _, seen := byEID[r.EID]; !seen && r.EID.Family() != mapping.FamilyMAC {
+			ips = append(ips, r.EID)
+		}
+		byEID[r.EID] = append(byEID[r.EID], r)
 	}
-	in := &Incremental{base: base, parts: map[mapping.EID]recordPart{}, sel: map[uint32]*selectRef{}}
+	in.base = base
 	in.baseFlows, in.baseGroups = Compile(base)
 	in.scratch = newCompiler(base)
 	in.scratch.flood() // the flood groups forward() looks for
+	in.scratch.presence = in.od.isPresent
 	in.learning = base.Learn.Enabled && len(in.scratch.byName) > 0
 	for e, rs := range byEID {
-		if !in.set(e, rs, nil) {
+		if e.Family() == mapping.FamilyMAC && !in.set(e, rs, nil) {
 			return nil, false
 		}
 	}
+	for _, e := range ips { // once every MAC's presence is known
+		in.setIP(e, byEID[e], nil)
+	}
+	in.od.changed = nil
 	return in, true
 }
 
-// Update brings the state in line with a view whose MAC EIDs named in
-// changes now have exactly the records given (none: deleted), everything
-// else unchanged, and returns the change to hand to the switch. IP records
-// belong to the base: a change to one needs NewIncremental. It returns
-// false when the state can no longer reproduce Compile; it must then be
-// dropped.
+// Update brings the state in line with a view whose EIDs named in changes
+// now have exactly the records given (none: deleted), everything else
+// unchanged, and returns the change to hand to the switch. The EIDs are
+// MAC EIDs, and IP EIDs of on-demand networks; any other IP record belongs
+// to the base, and a change to one needs NewIncremental. It returns false
+// when the state can no longer reproduce Compile; it must then be dropped.
 func (in *Incremental) Update(changes map[mapping.EID][]mapping.Record) (openflow.Delta, bool) {
 	d := newDeltaBuilder()
+	var ips []mapping.EID
 	for e, recs := range changes {
 		if e.Family() != mapping.FamilyMAC {
-			return openflow.Delta{}, false
+			if !in.scratch.onDemand(e.IID) {
+				return openflow.Delta{}, false
+			}
+			ips = append(ips, e)
+			continue
 		}
-		rs := make([]*mapping.Record, len(recs))
-		for i := range recs {
-			rs[i] = &recs[i]
-		}
-		if !in.set(e, rs, d) {
+		if !in.set(e, ptrs(recs), d) {
 			return openflow.Delta{}, false
 		}
 	}
+	for _, e := range ips {
+		in.setIP(e, ptrs(changes[e]), d)
+	}
+	in.recheck(d)
 	return d.delta(in), true
+}
+
+func ptrs(recs []mapping.Record) []*mapping.Record {
+	rs := make([]*mapping.Record, len(recs))
+	for i := range recs {
+		rs[i] = &recs[i]
+	}
+	return rs
 }
 
 // winner is the record of an EID that Compile uses, nil if none.
@@ -172,6 +203,7 @@ func (in *Incremental) set(e mapping.EID, rs []*mapping.Record, d *deltaBuilder)
 			ref.n++
 		}
 	}
+	in.od.setPresent(e, in.winner(rs) != nil)
 	old, had := in.parts[e]
 	if had && old.group != 0 {
 		ref := in.sel[old.group]
