@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -43,6 +44,13 @@ type Controller struct {
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
+
+	// Indexes for interest-based fan-out (interest.go) and the modes of
+	// auto networks (modes.go).
+	topology atomic.Pointer[topology]
+	hosts    *hostIndex
+	autoMu   sync.Mutex
+	auto     map[uint32]autoState
 
 	writes chan writeOp
 	handed handoff // this replica's commits, for its follower (handoff.go)
@@ -82,7 +90,7 @@ func open(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, erro
 // blank is a Controller with empty caches, for load to fill: at start, or
 // to rebuild a replica's state beside the one it replaces.
 func blank(db *gorm.DB, log *slog.Logger) *Controller {
-	return &Controller{db: db, log: log, idx: mapping.NewIndex(),
+	return &Controller{db: db, log: log, idx: mapping.NewIndex(), hosts: newHostIndex(),
 		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
 		ports: map[string]map[string]Port{}, tokens: map[string]tokenEntry{},
 		lispSubs: newSubTable(), locs: newLocStatus()}
@@ -110,10 +118,14 @@ func (c *Controller) load(ctx context.Context) error {
 	}
 	c.applied = objs.pos
 	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
+	c.dropTopology()
 	if err := c.loadSide(ctx); err != nil {
 		return err
 	}
-	return c.loadMappings(ctx, c.idx.Put)
+	return c.loadMappings(ctx, func(r mapping.Record) {
+		c.idx.Put(r)
+		c.hosts.put(&r)
+	})
 }
 
 // loadSide reads what is kept beside the objects and mappings: the API
@@ -247,6 +259,10 @@ func (c *Controller) apply(ev *Event) error {
 		}
 		if had {
 			ev.Prev = &prev
+			c.hosts.remove(&prev)
+		}
+		if ev.Type != EvMappingDeleted {
+			c.hosts.put(&r)
 		}
 	case EvNetworkCreated, EvNetworkUpdated, EvNetworkDeleted:
 		return c.reloadNetwork(*ev)
@@ -281,6 +297,7 @@ func (c *Controller) reloadNetwork(ev Event) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.networks, *ev.InstanceID)
 	for _, r := range rows {
 		c.networks[r.InstanceID] = Network(r)
@@ -295,6 +312,7 @@ func (c *Controller) reloadSite(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.sites, name)
 	for _, r := range rows {
 		s, err := siteFromRow(r)
@@ -317,6 +335,7 @@ func (c *Controller) reloadXTR(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.xtrs, name)
 	delete(c.ports, name)
 	for _, r := range rows {

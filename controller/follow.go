@@ -189,8 +189,10 @@ func (c *Controller) rebuild() error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	seen := make(map[mapping.EID]struct{}, c.idx.Len())
+	hosts := newHostIndex()
 	err = c.loadMappings(ctx, func(r mapping.Record) {
 		c.idx.Put(r)
+		hosts.put(&r)
 		seen[r.EID] = struct{}{}
 	})
 	if err != nil {
@@ -214,7 +216,9 @@ func (c *Controller) rebuild() error {
 	c.mu.Lock()
 	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
 	c.tokens = side.tokens
+	c.dropTopology()
 	c.mu.Unlock()
+	c.hosts.replace(hosts)
 	c.lispSubs.replace(&side.lispSubs)
 	c.locs.replace(side.locs)
 	c.rebuildDown()

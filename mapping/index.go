@@ -286,6 +286,16 @@ func (x *Index) Negative(iid uint32, a netip.Addr) (netip.Prefix, bool) {
 	return t.prefix(k, bits), true
 }
 
+// MACs is the number of MAC records of instance-id iid.
+func (x *Index) MACs(iid uint32) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if sp := x.spaces[iid]; sp != nil {
+		return len(sp.macs)
+	}
+	return 0
+}
+
 // Len is the number of records.
 func (x *Index) Len() int {
 	x.mu.RLock()
