@@ -27,6 +27,10 @@ type XTRStatus struct {
 	OVSDB    ConnState `json:"ovsdb"`
 	OpenFlow ConnState `json:"openflow"`
 	Flows    int       `json:"flows"`
+	// MapCache is how many remote hosts of on-demand networks it holds.
+	MapCache int `json:"map_cache_entries"`
+	// InSync says whether it reflects every change this replica applied.
+	InSync bool `json:"in_sync"`
 }
 
 // ConnState is the state of one connection to a switch.

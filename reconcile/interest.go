@@ -282,3 +282,14 @@ func (r *Reconciler) Disconnected(name string) {
 	r.mu.Unlock()
 	r.cache.forget(name)
 }
+
+// InSync reports whether xTR name's switch reflects every change of the
+// feed this replica has applied.
+func (r *Reconciler) InSync(name string) bool {
+	r.init()
+	pos := r.Ctl.LastEventID()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.synced[name]
+	return ok && at >= pos
+}

@@ -209,6 +209,8 @@ type ConnState struct {
 type SwitchStatus struct {
 	OVSDB, OpenFlow ConnState
 	Flows           int
+	MapCache        int  // remote hosts of on-demand networks it holds
+	InSync          bool // it reflects every change this replica applied
 }
 
 // Status reports the connection state of one xTR.
@@ -220,6 +222,7 @@ func (s *Southbound) Status(name string) SwitchStatus {
 	if err != nil {
 		return st
 	}
+	st.MapCache, st.InSync = s.rec.MapCacheSize(name), s.rec.InSync(name)
 	if sw, ok := s.of.Switch(x.DatapathID); ok && sw.Connected() {
 		s.mu.Lock()
 		st.OpenFlow = ConnState{Connected: true, Since: s.since[x.DatapathID], Role: sw.Role().String()}

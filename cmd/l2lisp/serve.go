@@ -33,6 +33,7 @@ type serveConfig struct {
 	retention                                  controller.Retention
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
+	mapCache                                   reconcile.MapCacheConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
 	authFailRate                               float64 // failed Map-Register authentications per second per source
@@ -64,6 +65,8 @@ func parseServe(args []string) (serveConfig, error) {
 	notifyFlags(fs, &c)
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	c.mapCache = reconcile.DefaultMapCacheConfig()
+	mapCacheFlags(fs, &c.mapCache)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
 	httpFlags(fs, &c.http)
 	retentionFlags(fs, &c.retention)
@@ -98,6 +101,12 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if err := checkNotifyFlags(c); err != nil {
 		return c, err
+	}
+	if c.mapCache.Size < 1 || c.mapCache.Size > 10_000_000 {
+		return c, fmt.Errorf("--map-cache-size %d: want 1 to 10000000", c.mapCache.Size)
+	}
+	if c.mapCache.Idle < time.Second || c.mapCache.Idle > 0xffff*time.Second {
+		return c, fmt.Errorf("--map-cache-idle %v: want 1s to 18h12m15s (an OpenFlow idle timeout)", c.mapCache.Idle)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
@@ -154,7 +163,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer leave()
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
 		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Cluster: cl, Learn: cfg.learn, Log: log,
-		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls)})
+		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls), MapCache: cfg.mapCache})
 	if err != nil {
 		return err
 	}
