@@ -198,35 +198,6 @@ func (c *Controller) readObjects(ctx context.Context) (objects, error) {
 	return o, nil
 }
 
-// loadMappings reads the mappings in key order, a page at a time, so a
-// large table is never held in memory twice, and hands each to put.
-func (c *Controller) loadMappings(ctx context.Context, put func(mapping.Record)) error {
-	const page = 5000
-	var lastIID uint32
-	lastEID := ""
-	for first := true; ; first = false {
-		var rows []store.Mapping
-		q := c.db.WithContext(ctx).Order("instance_id, eid").Limit(page)
-		if !first {
-			q = q.Where("instance_id > ? OR (instance_id = ? AND eid > ?)", lastIID, lastIID, lastEID)
-		}
-		if err := q.Find(&rows).Error; err != nil {
-			return fmt.Errorf("load mappings: %w", err)
-		}
-		for _, r := range rows {
-			rec, err := recordFromRow(r)
-			if err != nil {
-				return err
-			}
-			put(rec)
-		}
-		if len(rows) < page {
-			return nil
-		}
-		lastIID, lastEID = rows[len(rows)-1].InstanceID, rows[len(rows)-1].EID
-	}
-}
-
 func (c *Controller) setPort(p Port) { setPort(c.ports, p) }
 
 func setPort(ports map[string]map[string]Port, p Port) {

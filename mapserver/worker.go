@@ -18,7 +18,7 @@ import (
 // before more are dropped (the xTR retries; RFC 9301 §8.2); workerBatch
 // how many one worker hands the controller in one write.
 const (
-	workerQueue = 4096
+	workerQueue = 1024
 	workerBatch = 1024
 )
 

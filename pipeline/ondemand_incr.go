@@ -12,28 +12,41 @@ import (
 // which addresses are bound to each MAC, so that a MAC coming or going
 // recompiles the answers for its addresses.
 type onDemandParts struct {
-	present map[mapping.EID]bool
+	present map[macKey]struct{} // a compact key: one entry per host of every switch
 	ipRecs  map[mapping.EID][]mapping.Record
 	owner   map[mapping.EID]mapping.EID              // IP EID -> the MAC EID its winning binding names
 	bound   map[mapping.EID]map[mapping.EID]struct{} // MAC EID -> IP EIDs bound to it
 	changed []mapping.EID                            // MACs whose presence changed since the last recheck
 }
 
-func (od *onDemandParts) isPresent(e mapping.EID) bool { return od.present[e] }
+// macKey is a MAC EID without the room an IP prefix takes.
+type macKey struct {
+	iid uint32
+	mac mapping.MAC
+}
+
+func keyOf(e mapping.EID) macKey { return macKey{e.IID, e.MAC} }
+
+func (od *onDemandParts) isPresent(e mapping.EID) bool {
+	_, ok := od.present[keyOf(e)]
+	return ok
+}
 
 func (od *onDemandParts) setPresent(e mapping.EID, on bool) {
-	if od.present[e] == on {
+	if od.isPresent(e) == on {
 		return
 	}
 	if od.present == nil {
-		od.present = map[mapping.EID]bool{}
+		od.present = map[macKey]struct{}{}
 	}
 	if on {
-		od.present[e] = true
+		od.present[keyOf(e)] = struct{}{}
 	} else {
-		delete(od.present, e)
+		delete(od.present, keyOf(e))
 	}
-	od.changed = append(od.changed, e)
+	if len(od.bound[e]) > 0 { // only addresses bound to it care
+		od.changed = append(od.changed, e)
+	}
 }
 
 // bind notes that ip's winning binding names MAC EID mac (none: zero).
@@ -88,28 +101,36 @@ func (in *Incremental) setIP(e mapping.EID, rs []*mapping.Record, d *deltaBuilde
 		}
 		in.od.ipRecs[e] = keep
 	}
+	var flows []openflow.Flow
 	var part recordPart
 	var mac mapping.EID
 	if b := in.bindingWinner(rs); b != nil {
 		mac = mapping.MACEID(b.EID.IID, b.MAC)
-		if in.od.present[mac] {
-			c := in.scratch
-			c.flows = make([]openflow.Flow, 0, 4)
-			c.bindingFlows(b)
-			part.flows, c.flows = c.flows, nil
-			for i := range part.flows {
-				part.keys = append(part.keys, part.flows[i].Match.Key())
-			}
+		if in.od.isPresent(mac) {
+			flows = in.bindFlows(b)
+			part = recordPart{rec: *b, bind: true}
 		}
 	}
 	in.od.bind(e, mac)
-	old := in.parts[e]
-	if len(part.flows) == 0 {
+	old, had := in.parts[e]
+	var oldFlows []openflow.Flow
+	if had && d != nil {
+		oldFlows = in.flowsOf(&old)
+	}
+	if len(flows) == 0 {
 		delete(in.parts, e)
 	} else {
 		in.parts[e] = part
 	}
-	d.flows(old.flows, part.flows)
+	d.flows(oldFlows, flows)
+}
+
+// bindFlows compiles the flows of one on-demand binding.
+func (in *Incremental) bindFlows(b *mapping.Record) []openflow.Flow {
+	c := in.scratch
+	c.flows = c.flows[:0]
+	c.bindingFlows(b)
+	return append(make([]openflow.Flow, 0, len(c.flows)), c.flows...)
 }
 
 // recheck recompiles the parts of the addresses bound to MACs whose

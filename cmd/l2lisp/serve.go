@@ -41,6 +41,7 @@ type serveConfig struct {
 	tls                                        tlsConfig
 	notifyInterval                             time.Duration
 	notifyRetries                              int
+	pprofListen                                string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -63,6 +64,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	lispAuthFlags(fs, &c)
 	notifyFlags(fs, &c)
+	fs.StringVar(&c.pprofListen, "pprof-listen", envOr("L2LISP_PPROF_LISTEN", ""), "serve Go profiles (/debug/pprof/) on this host:port, unauthenticated: loopback only (env L2LISP_PPROF_LISTEN)")
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
 	c.mapCache = reconcile.DefaultMapCacheConfig()
@@ -139,6 +141,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.tls.warn(log)
+	startPprof(cfg.pprofListen, log)
 	if cfg.apiToken, err = adminToken(cfg, log); err != nil {
 		return err
 	}

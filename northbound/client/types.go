@@ -82,6 +82,8 @@ type XTRStatus struct {
 	OVSDB    ConnState `json:"ovsdb"`
 	OpenFlow ConnState `json:"openflow"`
 	Flows    int       `json:"flows"`
+	MapCache int       `json:"map_cache_entries"` // remote hosts of on-demand networks it holds
+	InSync   bool      `json:"in_sync"`           // it reflects every change the controller applied
 }
 
 // ConnState is the state of one connection to a switch.

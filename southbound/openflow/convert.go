@@ -276,6 +276,16 @@ func groupWire(g GroupEntry, cmd uint16) (*ofp13.GroupMod, error) {
 	return gm, nil
 }
 
+// groupHash is a 128-bit FNV-1a hash of groupSig: equal for equal
+// groups, and all the installed state keeps of a group's content.
+func groupHash(g GroupEntry) [16]byte {
+	h := fnv.New128a()
+	h.Write([]byte(groupSig(g)))
+	var out [16]byte
+	h.Sum(out[:0])
+	return out
+}
+
 // groupSig is a canonical form of a group for comparing the desired group
 // with what the switch reports: field aliases resolved, weights only where
 // they matter.

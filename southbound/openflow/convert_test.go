@@ -101,14 +101,14 @@ func TestDiff(t *testing.T) {
 	mod := GroupEntry{ID: 2, Type: GroupSelect, Buckets: []Bucket{{Weight: 1}}}
 	del := GroupEntry{ID: 3, Type: GroupIndirect}
 	for _, g := range []GroupEntry{keep, mod, del} {
-		st.groups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		st.groups[g.ID] = groupState{entry: g, sig: groupHash(g)}
 	}
 	mod.Buckets = []Bucket{{Weight: 2}}
 	add := GroupEntry{ID: 4, Type: GroupAll}
 	want := map[string]prepared{same.key: same, changed.key: changed, fresh.key: fresh, odd.key: odd}
 	wantGroups := map[uint32]groupState{}
 	for _, g := range []GroupEntry{keep, mod, add} {
-		wantGroups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		wantGroups[g.ID] = groupState{entry: g, sig: groupHash(g)}
 	}
 	p := diff(st, want, wantGroups)
 	if len(p.adds) != 1 || p.adds[0].key != fresh.key || len(p.replaces) != 1 || p.replaces[0].key != changed.key ||
