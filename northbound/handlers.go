@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/l2lisp/l2lisp/controller"
+	"github.com/l2lisp/l2lisp/mapping"
 )
 
 // paramIID reads an instance-id from the path or the query.
@@ -267,4 +268,26 @@ func (s *Server) unbindPort(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// listQuery reads the optional instance_id and the paging (limit 1-1000,
+// default 100; offset) of a listing; false: the answer is already sent.
+func listQuery(c *gin.Context) (iid *uint32, limit, offset int, ok bool) {
+	if _, has := c.GetQuery("instance_id"); has {
+		v, good := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
+		if !good {
+			return nil, 0, 0, false
+		}
+		u := uint32(v)
+		iid = &u
+	}
+	l, good := queryInt(c, "limit", 100, 1, 1000)
+	if !good {
+		return nil, 0, 0, false
+	}
+	o, good := queryInt(c, "offset", 0, 0, 1<<40)
+	if !good {
+		return nil, 0, 0, false
+	}
+	return iid, int(l), int(o), true
 }

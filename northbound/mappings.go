@@ -1,12 +1,8 @@
 package northbound
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -86,29 +82,16 @@ func (s *Server) listMappings(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid", "origin", "origin must be static, registered or learned")
 		return
 	}
-	if _, ok := c.GetQuery("instance_id"); ok {
-		iid, ok := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
-		if !ok {
-			return
-		}
-		v := uint32(iid)
-		f.InstanceID = &v
-	}
-	limit, ok := queryInt(c, "limit", 100, 1, 1000)
-	if !ok {
+	var ok bool
+	if f.InstanceID, f.Limit, f.Offset, ok = listQuery(c); !ok {
 		return
 	}
-	offset, ok := queryInt(c, "offset", 0, 0, 1<<40)
-	if !ok {
-		return
-	}
-	f.Limit, f.Offset = int(limit), int(offset)
 	recs, total, err := s.ctl.ListMappings(c.Request.Context(), f)
 	if err != nil {
 		failErr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, mappingPage{Items: recs, Total: total, Limit: limit, Offset: offset})
+	c.JSON(http.StatusOK, mappingPage{Items: recs, Total: total, Limit: int64(f.Limit), Offset: int64(f.Offset)})
 }
 
 func (s *Server) deleteMapping(c *gin.Context) {
@@ -164,116 +147,6 @@ func (s *Server) lookup(c *gin.Context) {
 	c.JSON(http.StatusOK, nb)
 }
 
-// events streams the change feed as server-sent events. A client that
-// reconnects with Last-Event-ID (or ?since=) first gets what it missed; if
-// the retention policy deleted some of that, it first gets one
-// feed.truncated event whose id is the last deleted one.
-func (s *Server) events(c *gin.Context) {
-	ctx := c.Request.Context()
-	since, ok := s.eventsFrom(c)
-	if !ok {
-		return
-	}
-	ch, cancel := s.ctl.Subscribe(4096)
-	defer cancel()
-	pruned, err := s.ctl.PrunedThrough(ctx)
-	if err != nil {
-		failErr(c, err)
-		return
-	}
-	// The stream is meant to outlive the server's write timeout. (The read
-	// deadline is already gone: the server clears it once a bodiless
-	// request is read.)
-	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{})
-	c.Header("Content-Type", "text/event-stream")
-	c.Header("Cache-Control", "no-cache")
-	c.Header("X-Accel-Buffering", "no")
-	last := since
-	send := func(ev controller.Event) {
-		if ev.ID <= last {
-			return
-		}
-		last = ev.ID
-		b, _ := json.Marshal(ev)
-		fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
-	}
-	if since < pruned {
-		c.Status(http.StatusOK)
-		send(truncated(since, pruned))
-	}
-	// Replay what the client missed page by page; the subscription taken
-	// above holds whatever arrives meanwhile, and send skips repeats.
-	for page := 0; ; page++ {
-		backlog, err := s.ctl.EventsSince(ctx, last, 1000)
-		if err != nil {
-			if page == 0 && !c.Writer.Written() {
-				failErr(c, err)
-			}
-			return
-		}
-		if page == 0 {
-			c.Status(http.StatusOK)
-		}
-		for _, ev := range backlog {
-			send(ev)
-		}
-		if len(backlog) < 1000 {
-			break
-		}
-	}
-	c.Writer.Flush()
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	c.Stream(func(w io.Writer) bool {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return false // fell behind; the client reconnects with Last-Event-ID
-			}
-			send(ev)
-			return !revokes(ev, c) // a revoked token's stream ends with its revocation
-		case <-keepalive.C:
-			_, _ = io.WriteString(w, ": keepalive\n\n")
-			return true
-		case <-ctx.Done():
-			return false
-		case <-s.done:
-			return false
-		}
-	})
-}
-
-// revokes reports whether ev revokes the token of the request.
-func revokes(ev controller.Event, c *gin.Context) bool {
-	if ev.Type != controller.EvTokenRevoked {
-		return false
-	}
-	var d struct {
-		Name string `json:"name"`
-	}
-	tok, _ := c.Get(tokenKey)
-	t, _ := tok.(controller.Token)
-	return json.Unmarshal(ev.Data, &d) == nil && d.Name == t.Name
-}
-
-// eventsFrom is where a stream starts: after Last-Event-ID, else after
-// ?since=, else from now on.
-func (s *Server) eventsFrom(c *gin.Context) (int64, bool) {
-	if v := c.GetHeader("Last-Event-ID"); v != "" {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return id, true
-		}
-	} else if v, ok := c.GetQuery("since"); ok {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			fail(c, http.StatusBadRequest, "invalid", "since", "since must be an event id")
-			return 0, false
-		}
-		return id, true
-	}
-	return s.ctl.LastEventID(), true
-}
-
 // eidQuery reads the instance_id and eid query parameters every
 // single-EID endpoint takes, naming whichever is missing.
 func eidQuery(c *gin.Context) (int64, string, bool) {
@@ -291,12 +164,4 @@ func eidQuery(c *gin.Context) (int64, string, bool) {
 		return 0, "", false
 	}
 	return iid, eid, true
-}
-
-// truncated tells a client that events after since up to pruned were
-// deleted by the retention policy: it should re-read the state it keeps.
-func truncated(since, pruned int64) controller.Event {
-	data, _ := json.Marshal(map[string]int64{"requested_since": since, "pruned_through": pruned})
-	return controller.Event{ID: pruned, Time: time.Now().UTC(), Type: controller.EvFeedTruncated,
-		Actor: controller.ActorSystem, Data: data}
 }

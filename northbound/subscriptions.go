@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/l2lisp/l2lisp/controller"
-	"github.com/l2lisp/l2lisp/mapping"
 )
 
 type subscriptionPage struct {
@@ -27,26 +26,13 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 			return
 		}
 	}
-	if _, ok := c.GetQuery("instance_id"); ok {
-		iid, ok := queryInt(c, "instance_id", 0, 0, mapping.MaxIID)
-		if !ok {
-			return
-		}
-		v := uint32(iid)
-		f.InstanceID = &v
-	}
-	limit, ok := queryInt(c, "limit", 100, 1, 1000)
-	if !ok {
+	var ok bool
+	if f.InstanceID, f.Limit, f.Offset, ok = listQuery(c); !ok {
 		return
 	}
-	offset, ok := queryInt(c, "offset", 0, 0, 1<<40)
-	if !ok {
-		return
-	}
-	f.Limit, f.Offset = int(limit), int(offset)
 	items, total := s.ctl.Subscriptions(f)
 	if items == nil {
 		items = []controller.Subscription{}
 	}
-	c.JSON(http.StatusOK, subscriptionPage{Items: items, Total: total, Limit: limit, Offset: offset})
+	c.JSON(http.StatusOK, subscriptionPage{Items: items, Total: total, Limit: int64(f.Limit), Offset: int64(f.Offset)})
 }

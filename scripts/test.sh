@@ -41,7 +41,8 @@ go build -o "$L2LISP_ARTIFACTS/testreport" ./test/ci/testreport
 set +e
 go test -race -count=1 -timeout 25m -p 1 -json ./... 2>&1 |
   "$L2LISP_ARTIFACTS/testreport" -allow test/ci/skips.allow | tee "$L2LISP_ARTIFACTS/go-test.log"
-rc=${PIPESTATUS[0]}; report=${PIPESTATUS[1]}
+# PIPESTATUS is reset by the next command: copy it in one step.
+st=("${PIPESTATUS[@]}"); rc=${st[0]}; report=${st[1]}
 set -e
 if [ "$rc" -ne 0 ] || [ "$report" -ne 0 ]; then
   echo "go test exit $rc, test report exit $report"

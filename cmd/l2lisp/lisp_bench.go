@@ -30,6 +30,7 @@ type benchConfig struct {
 	base        string
 	duration    time.Duration
 	concurrency int
+	itrs        bool // each socket on its own loopback address
 	window      int
 	key         string
 	alg         string
@@ -54,6 +55,7 @@ func cmdBench(ctx context.Context, args []string) error {
 	fs.StringVar(&c.base, "base", "10.0.0.0", "first EID")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "sockets (and goroutines) sending")
+	fs.BoolVar(&c.itrs, "itrs", false, "bind each socket to its own loopback address (127.0.1.1, 127.0.1.2, ...), as that many ITRs: the Map-Resolver limits replies per ITR address (--lisp-reply-rate)")
 	fs.IntVar(&c.window, "window", 64, "requests in flight per socket")
 	fs.StringVar(&c.key, "key", "", "site key (map-register)")
 	fs.StringVar(&c.alg, "alg", "sha256", "sha1 or sha256 (map-register)")
@@ -88,7 +90,11 @@ func (r *benchResult) print(w io.Writer, c benchConfig) {
 		}
 		return float64(r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]) / 1000
 	}
-	fmt.Fprintf(w, "%s against %s: %d sockets x %d in flight, %s\n", c.kind, c.target, c.concurrency, c.window, r.elapsed.Round(time.Millisecond))
+	from := "one address"
+	if c.itrs {
+		from = "one loopback address each"
+	}
+	fmt.Fprintf(w, "%s against %s: %d sockets (%s) x %d in flight, %s\n", c.kind, c.target, c.concurrency, from, c.window, r.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  sent %d, answered %d, correct %d, unanswered windows %d\n", r.sent, r.recv, r.good, r.timeouts)
 	fmt.Fprintf(w, "  rate %.0f correct answers/s   latency median %.3f ms   p99 %.3f ms\n",
 		float64(r.good)/r.elapsed.Seconds(), q(0.5), q(0.99))
@@ -164,6 +170,9 @@ type benchWorker struct {
 
 func newBenchWorker(ctx context.Context, c benchConfig, id int, base netip.Addr, alg packet.AuthAlg, rloc netip.Addr) (*benchWorker, error) {
 	var d net.Dialer
+	if c.itrs {
+		d.LocalAddr = &net.UDPAddr{IP: net.IPv4(127, 0, byte(1+id/250), byte(1+id%250))}
+	}
 	nc, err := d.DialContext(ctx, "udp", c.target)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", c.target, err)

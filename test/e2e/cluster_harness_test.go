@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2lisp/l2lisp/pki/pkitest"
 	"github.com/l2lisp/l2lisp/store/storetest"
 	"github.com/l2lisp/l2lisp/test/lab"
 )
@@ -32,7 +33,7 @@ const testLease = 2 * time.Second
 type replica struct {
 	tb     testing.TB
 	Name   string // r1, r2, ...
-	API    string // http://127.0.0.1:port
+	API    string // https://127.0.0.1:port
 	OFPort int    // its OpenFlow port on the lab's management address
 	args   []string
 	dir    string
@@ -51,6 +52,7 @@ type clusterEnv struct {
 	Lease    time.Duration // every replica's --leader-lease
 	Replicas []*replica
 	Topo     *lab.Topology
+	PKI      *pkitest.PKI // one CA; every replica serves the controller certificate
 }
 
 // startCluster starts n replicas on a fresh PostgreSQL database and brings
@@ -73,9 +75,10 @@ func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_ = lab.Down(ctx, lab.Config{Log: quiet})
 	c := &clusterEnv{tb: tb, DSN: dsn, Lease: lease}
+	c.PKI = pkitest.NewIn(tb, filepath.Join(tb.TempDir(), "pki"))
 	var targets []string
 	for i := range n {
-		targets = append(targets, fmt.Sprintf("tcp:%s:%d", lab.MgmtAddr, 6653+i))
+		targets = append(targets, fmt.Sprintf("ssl:%s:%d", lab.MgmtAddr, 6653+i))
 	}
 	for i := range n {
 		c.Replicas = append(c.Replicas, c.newReplica(i, strings.Join(targets, ",")))
@@ -94,7 +97,7 @@ func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *
 		r.start()
 	}
 	c.Topo, err = lab.Up(ctx, lab.Config{Register: true, APIURL: c.Replicas[0].API, Token: token,
-		StaticHosts: staticHosts, Log: quiet})
+		StaticHosts: staticHosts, PKIDir: c.PKI.Dir, Log: quiet})
 	if err != nil {
 		tb.Fatalf("lab up: %v", err)
 	}
@@ -103,12 +106,14 @@ func startCluster(tb testing.TB, n int, staticHosts bool, lease time.Duration) *
 }
 
 func (c *clusterEnv) newReplica(i int, targets string) *replica {
-	r := &replica{tb: c.tb, Name: fmt.Sprintf("r%d", i+1), API: "http://" + freeAddr(c.tb), OFPort: 6653 + i,
-		dir: c.tb.TempDir(), client: &http.Client{Timeout: 5 * time.Second}}
-	r.args = []string{"serve", "--db", c.DSN, "--listen", strings.TrimPrefix(r.API, "http://"),
+	client := c.PKI.Client()
+	client.Timeout = 5 * time.Second
+	r := &replica{tb: c.tb, Name: fmt.Sprintf("r%d", i+1), API: "https://" + freeAddr(c.tb), OFPort: 6653 + i,
+		dir: c.tb.TempDir(), client: client}
+	r.args = append([]string{"serve", "--db", c.DSN, "--listen", strings.TrimPrefix(r.API, "https://"),
 		"--openflow-listen", fmt.Sprintf(":%d", r.OFPort), "--openflow-target", targets,
 		"--lisp-listen", freeUDP(c.tb), "--api-token", token, "--log-level", "debug",
-		"--replica-id", r.Name, "--leader-lease", c.Lease.String()}
+		"--replica-id", r.Name, "--leader-lease", c.Lease.String()}, c.PKI.ServeFlags()...)
 	return r
 }
 

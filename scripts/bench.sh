@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Runs every benchmark the README quotes and prints the table the README
+# carries, with the machine, the date and the commit. Needs root (the lab).
+#
+#   scripts/bench.sh                 # everything (about 25 minutes)
+#   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
+#                                    #   flows moves tunnel encap failover
+#
+# Every figure goes through the real paths: the Map-Server and Map-Resolver
+# run as `l2lisp serve` (TLS on, default reply limiter on), their EIDs are
+# created by the bulk import API and by Map-Registers, and only correct
+# answers count (positive replies covering the EID asked, Map-Notifies of
+# the EID registered). Raw logs land in $L2LISP_ARTIFACTS/bench (default
+# ./artifacts/bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
+bash scripts/deps.sh >/dev/null
+out="${L2LISP_ARTIFACTS:-$PWD/artifacts}/bench"
+mkdir -p "$out" bin
+go build -o bin/l2lisp ./cmd/l2lisp
+sections=("$@")
+((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover)
+rows=()
+
+# row NAME RESULT COMMAND adds a line to the table.
+row() { rows+=("| $1 | $2 | \`$3\` |"); }
+
+# metric FILE BENCH-REGEX UNIT prints the value a Go benchmark reported.
+metric() {
+  awk -v b="$2" -v u="$3" '$1 ~ b { for (i = 2; i < NF; i++) if ($(i + 1) == u) { print $i; exit } }' "$1"
+}
+
+# after FILE REGEX WORD prints the token after WORD on the last line
+# matching REGEX.
+after() {
+  grep -E "$2" "$1" | tail -1 | awk -v w="$3" '{ for (i = 1; i < NF; i++) if ($i == w) { print $(i + 1); exit } }'
+}
+
+gobench() { # gobench LOG ARGS... runs go test benchmarks, keeping the log
+  local log=$1; shift
+  echo "== go test $*" >&2
+  go test -count=1 -run '^$' "$@" | tee "$log" >&2
+}
+
+section_index() {
+  local log=$out/index.txt
+  gobench "$log" -bench 'Lookup|Memory' -benchmem ./mapping/
+  row "MAC lookup, 1,048,576 MAC EIDs" "$(metric "$log" LookupMAC1M ns/op) ns/op" "go test -run '^\$' -bench 'Lookup|Memory' -benchmem ./mapping/"
+  row "IPv4 longest-prefix lookup, 1M /32 + 20k shorter" "$(metric "$log" 'LookupIPv4_1M/host' ns/op) ns/op (host), $(metric "$log" 'LookupIPv4_1M/mixed' ns/op) ns/op (mixed)" "same"
+  row "IPv6 longest-prefix lookup, 1M /128 + 4k shorter" "$(metric "$log" 'LookupIPv6_1M/host' ns/op) ns/op (host), $(metric "$log" 'LookupIPv6_1M/mixed' ns/op) ns/op (mixed)" "same"
+}
+
+# serve starts `l2lisp serve` with TLS on a fresh SQLite database in $1 and
+# creates network 1000 and site bench (10.0.0.0/8, key bench-secret-key).
+serve() {
+  local dir=$1 api of
+  read -r api of lisp < <(python3 -c 'import socket
+ps = []
+for kind in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); ps.append(s)
+print(*(s.getsockname()[1] for s in ps))')
+  bin/l2lisp pki init --dir "$dir/pki" --host localhost --ip 127.0.0.1 >/dev/null
+  bin/l2lisp serve --db "$dir/l2lisp.db" --listen "127.0.0.1:$api" --openflow-listen "127.0.0.1:$of" \
+    --lisp-listen "127.0.0.1:$lisp" --api-token bench-token --log-level warn --learn=false \
+    --tls-cert "$dir/pki/controller.pem" --tls-key "$dir/pki/controller-key.pem" --tls-ca "$dir/pki/ca.pem" \
+    2>"$dir/serve.log" &
+  echo $! >"$dir/serve.pid"
+  export L2LISP_SERVER=https://127.0.0.1:$api L2LISP_TOKEN=bench-token L2LISP_CA=$dir/pki/ca.pem
+  for _ in $(seq 100); do bin/l2lisp network list >/dev/null 2>&1 && break; sleep 0.2; done
+  bin/l2lisp network add 1000 bench >/dev/null
+  bin/l2lisp site add bench --auth-key bench-secret-key --networks 1000 --eid-prefixes 10.0.0.0/7 >/dev/null
+}
+
+stop_serve() { kill "$(cat "$1/serve.pid")" 2>/dev/null || true; wait "$(cat "$1/serve.pid")" 2>/dev/null || true; }
+
+section_lisp() {
+  local dir lisp; dir=$(mktemp -d); trap 'stop_serve "$dir"' RETURN
+  serve "$dir"
+  local n=${L2LISP_BENCH_EIDS:-1000000} log=$out/lisp.txt
+  # 1M EIDs through the API's bulk import (the path an operator uses).
+  python3 - "$dir/eids.csv" "$n" <<'EOF'
+import ipaddress, sys
+base = int(ipaddress.IPv4Address("10.0.0.0"))
+with open(sys.argv[1], "w") as f:
+    f.write("instance_id,eid,site,rlocs\n")
+    for i in range(int(sys.argv[2])):
+        f.write(f"1000,{ipaddress.IPv4Address(base + i)}/32,bench,192.0.2.1\n")
+EOF
+  local t0 t1
+  t0=$(date +%s.%N)
+  bin/l2lisp mapping import "$dir/eids.csv" >"$out/import.txt" 2>&1
+  t1=$(date +%s.%N)
+  row "\`mapping import\` of $n EIDs (CSV through the REST API, SQLite)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" "scripts/bench.sh lisp"
+  local mr=(--target "127.0.0.1:$lisp" --iid 1000 --duration 10s --concurrency 64 --window 16 --itrs)
+  bin/l2lisp bench map-request "${mr[@]}" --eids $n | tee "$log" >&2
+  row "Map-Request → positive Map-Reply, 1M EIDs, 64 ITRs, reply limit on (1,000/s per ITR)" \
+    "$(after "$log" 'rate' rate) replies/s, median $(after "$log" 'rate' median) ms, p99 $(after "$log" 'rate' p99) ms" \
+    "l2lisp bench map-request ${mr[*]} --eids $n"
+  # New EIDs: the first pass over 11.0.0.0/8 registers each once; an
+  # answer is a Map-Notify, sent only once the registration is committed.
+  bin/l2lisp bench map-register "${mr[@]}" --eids 4000000 --base 11.0.0.0 --sequential --key bench-secret-key \
+    | tee -a "$log" >&2
+  local made; made=$(after "$log" 'correct' correct | tr -d ,)
+  row "authenticated Map-Register of a new EID, committed (Map-Notify received)" \
+    "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
+    "l2lisp bench map-register ${mr[*]} --eids 4000000 --base 11.0.0.0 --sequential --key ..."
+  # Refreshes of those registered EIDs (static ones are never replaced).
+  bin/l2lisp bench map-register "${mr[@]}" --eids "$made" --base 11.0.0.0 --key bench-secret-key | tee -a "$log" >&2
+  row "authenticated Map-Register refreshing a registered EID (Map-Notify received)" \
+    "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
+    "l2lisp bench map-register ${mr[*]} --eids $made --base 11.0.0.0 --key ..."
+}
+
+section_flood() {
+  local log=$out/flood.txt
+  gobench "$log" -bench ForgedRegisterFlood -benchtime 400000x ./mapserver/
+  row "forged Map-Register flood against 1,000 sites, budget on" \
+    "$(metric "$log" 'ForgedRegisterFlood.*budget' forged/s) forged/s absorbed, $(metric "$log" 'ForgedRegisterFlood.*budget' hmac/forged) HMAC per forged; legitimate $(metric "$log" 'ForgedRegisterFlood.*budget' reg/s) registers/s, p99 $(metric "$log" 'ForgedRegisterFlood.*budget' reg-p99-ms) ms" \
+    "go test -run '^\$' -bench ForgedRegisterFlood -benchtime 400000x ./mapserver/"
+}
+
+section_pubsub() {
+  local log=$out/pubsub.txt
+  gobench "$log" -bench 'MoveToNotify' -benchtime 1000x ./mapserver/
+  gobench "$out/publish.txt" -bench 'Publish10k' -benchtime 10x ./mapserver/
+  row "host move → Map-Notify at a subscriber (1,000 moves)" "median $(metric "$log" MoveToNotify p50-ms) ms, p99 $(metric "$log" MoveToNotify p99-ms) ms" "go test -run '^\$' -bench MoveToNotify -benchtime 1000x ./mapserver/"
+  row "one change published to 10,000 subscribers" "$(metric "$out/publish.txt" Publish10k subscribers/s) subscribers/s" "go test -run '^\$' -bench Publish10k -benchtime 10x ./mapserver/"
+}
+
+section_flows() {
+  local log=$out/flows.txt
+  gobench "$log" -bench 'MappingToFlows' -benchtime 1x -timeout 30m ./test/e2e/
+  for b in 3Switches/sequential 3Switches/burst 100Sim/sequential 100Sim/burst; do
+    row "POST /mappings → flows in every switch, $b" "median $(metric "$log" "$b" ms-median) ms, p99 $(metric "$log" "$b" ms-p99) ms" \
+      "go test -run '^\$' -bench MappingToFlows -benchtime 1x -timeout 30m ./test/e2e/"
+  done
+  gobench "$out/pass.txt" -bench 'SwitchPass' ./test/e2e/
+}
+
+section_moves() {
+  local log=$out/moves.txt
+  L2LISP_BENCH_MOVES=50 go test -count=1 -run TestMoveConvergenceLab -v ./test/e2e/ | tee "$log" >&2
+  row "host move, 3-DC lab: packet-in → all 3 switches synced (50 moves)" \
+    "p50 $(after "$log" 'synced.*over' p50), p99 $(after "$log" 'synced.*over' p99)" "L2LISP_BENCH_MOVES=50 go test -run TestMoveConvergenceLab -v ./test/e2e/"
+  row "host move, 3-DC lab: packet-in → first remote packet delivered" \
+    "p50 $(after "$log" 'packet-in -> first.*over' p50), p99 $(after "$log" 'packet-in -> first.*over' p99)" "same"
+  gobench "$out/moves100.txt" -bench MoveConvergence100Sites -benchtime 100x ./reconcile/
+  row "host move, 100 simulated sites: learn → all switches synced" \
+    "p50 $(metric "$out/moves100.txt" 'macs=1000' p50-ms) ms, p99 $(metric "$out/moves100.txt" 'macs=1000' p99-ms) ms (1,000 other MACs)" \
+    "go test -run '^\$' -bench MoveConvergence100Sites -benchtime 100x ./reconcile/"
+}
+
+section_tunnel() {
+  local log=$out/tunnel.txt
+  gobench "$log" -bench TunnelThroughput -benchtime 1x -timeout 30m ./test/e2e/
+  row "iperf3 TCP across the tunnel vs same bridge" "$(metric "$log" Tunnel Gbit/s-tunnel) vs $(metric "$log" Tunnel Gbit/s-local) Gbit/s" \
+    "go test -run '^\$' -bench TunnelThroughput -benchtime 1x ./test/e2e/"
+}
+
+section_encap() {
+  local log=$out/encap.txt
+  go test -count=1 -run TestEncapsulations -v ./test/e2e/ | tee "$log" >&2
+  row "LISP-GPE (blue) and VXLAN (red) on the WAN, checked byte by byte" "$(grep -E 'checked byte by byte' "$log" | sed -E 's/.*_test.go:[0-9]+: //; s/; first:.*//' | paste -sd ';' -)" "go test -run TestEncapsulations -v ./test/e2e/"
+  row "iperf3 TCP per encapsulation, 2 s" "$(grep -E 'iperf3 dc3' "$log" | sed -E 's/.*_test.go:[0-9]+: //' | paste -sd ';' -)" "same"
+}
+
+section_failover() {
+  local log=$out/failover.txt
+  gobench "$log" -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/
+  row "leader replica killed (kill -9), 3 replicas on PostgreSQL, 10 ms ping" \
+    "new leader after $(metric "$log" LeaderFailover ms-elect-median) ms (median of 5), switches reprogrammed after $(metric "$log" LeaderFailover ms-programmed-median) ms, $(metric "$log" LeaderFailover pings-lost) pings lost" \
+    "go test -run '^\$' -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/"
+}
+
+for s in "${sections[@]}"; do "section_$s"; done
+
+echo
+echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB;" \
+  "$(date -u +%Y-%m-%d); commit $(git rev-parse --short HEAD); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| benchmark | result | command |"
+echo "|---|---|---|"
+printf '%s\n' "${rows[@]}"
