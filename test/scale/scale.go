@@ -41,7 +41,7 @@ type Config struct {
 	// Reuse takes the database (and PKI) an earlier run left in Dir
 	// instead of creating the sites and importing the EIDs again.
 	Reuse bool
-	Log  io.Writer
+	Log   io.Writer
 }
 
 // Register's network and site: their own instance-id, served by no
