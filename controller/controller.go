@@ -55,6 +55,9 @@ type Controller struct {
 	writes chan writeOp
 	handed handoff // this replica's commits, for its follower (handoff.go)
 	nudges chan struct{}
+	// foreign says a nudge came from outside this replica's writer: the
+	// follower must read the database, not only the hand-off.
+	foreign atomic.Bool
 	closed chan struct{}
 	wg     sync.WaitGroup
 }

@@ -232,6 +232,13 @@ func (c *Controller) commit(batch []writeOp) {
 	c.nudge()
 }
 
+// nudgeForeign wakes the follower for events another replica (or anyone
+// but this replica's writer) may have committed: it reads the database.
+func (c *Controller) nudgeForeign() {
+	c.foreign.Store(true)
+	c.nudge()
+}
+
 func (c *Controller) nudge() {
 	select {
 	case c.nudges <- struct{}{}:

@@ -52,6 +52,13 @@ func (h *handoff) put(evs []store.Event, recs []*mapping.Record) {
 	}
 }
 
+// empty says whether nothing waits in the hand-off.
+func (h *handoff) empty() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.runs) == 0
+}
+
 // take returns the handed events from id next on, in order, up to the
 // end of the first run that holds next; nil if no run does. Runs wholly
 // before next are dropped.

@@ -83,9 +83,9 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 	return out
 }
 
-// solicit follows the change feed and sends SMRs for changed mappings.
-func (s *Server) solicit(ctx context.Context) {
-	events, cancel := s.ctl.Subscribe(feedBuffer)
+// solicit follows the change feed (events, subscribed by the caller) and
+// sends SMRs for changed mappings.
+func (s *Server) solicit(ctx context.Context, events <-chan controller.Event, cancel func()) {
 	defer func() { cancel() }()
 	for {
 		select {

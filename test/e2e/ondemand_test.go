@@ -64,7 +64,7 @@ func workingSet(t *testing.T, e *Env) {
 		}
 	}
 	flowsIdle := switchFlows(t, e.Topo.DC(1))
-	a, b := e.Host("blue", 1, 1), e.Host("blue", 2, 1)
+	a, b := e.Host("red", 1, 2), e.Host("red", 2, 2) // hosts no earlier subtest moved
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if sent, got, err := lab.Ping(ctx, a, b.IPv4.Addr(), 5, 20*time.Millisecond); err != nil || got == 0 {
