@@ -58,8 +58,8 @@ type Controller struct {
 	// foreign says a nudge came from outside this replica's writer: the
 	// follower must read the database, not only the hand-off.
 	foreign atomic.Bool
-	closed chan struct{}
-	wg     sync.WaitGroup
+	closed  chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New loads the state from db and starts the writer and the feed follower.
