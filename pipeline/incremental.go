@@ -252,11 +252,7 @@ func (in *Incremental) Result() ([]openflow.Flow, []openflow.GroupEntry) {
 		f   *openflow.Flow
 		key string
 	}
-	baseFlows, baseGroups := Compile(in.base)
-	all := baseFlows
-	for _, p := range in.parts {
-		all = append(all, in.flowsOf(&p)...)
-	}
+	all, groups := in.Unordered()
 	ks := make([]keyed, 0, len(all))
 	for i := range all {
 		ks = append(ks, keyed{&all[i], all[i].Match.Key()})
@@ -269,12 +265,22 @@ func (in *Incremental) Result() ([]openflow.Flow, []openflow.GroupEntry) {
 	for i, k := range ks {
 		flows[i] = *k.f
 	}
-	groups := baseGroups
+	slices.SortFunc(groups, func(a, b openflow.GroupEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return flows, groups
+}
+
+// Unordered is Result in no particular order, for a switch sync, which
+// keys the flows itself: sorting a switch's flows by their match text
+// took a tenth of a cold start's CPU at a thousand switches.
+func (in *Incremental) Unordered() ([]openflow.Flow, []openflow.GroupEntry) {
+	all, groups := Compile(in.base)
+	for _, p := range in.parts {
+		all = append(all, in.flowsOf(&p)...)
+	}
 	for _, ref := range in.sel {
 		groups = append(groups, ref.g)
 	}
-	slices.SortFunc(groups, func(a, b openflow.GroupEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return flows, groups
+	return all, groups
 }
 
 // deltaBuilder gathers the changes of several set calls into one Delta.

@@ -109,7 +109,7 @@ func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (
 	var flows []openflow.Flow
 	var groups []openflow.GroupEntry
 	if ok {
-		flows, groups = in.Result()
+		flows, groups = in.Unordered()
 	} else {
 		flows, groups = pipeline.Compile(view)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 
 	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
 )
@@ -72,7 +73,12 @@ func canonical(m Match) Match {
 // flowKey identifies a flow in its table independent of field order and
 // encoding, like Flow.Key but on the canonical match.
 func flowKey(table uint8, prio uint16, m Match) string {
-	return fmt.Sprintf("%d/%d/%s", table, prio, canonical(m).Key())
+	b := make([]byte, 0, 96)
+	b = strconv.AppendUint(b, uint64(table), 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(prio), 10)
+	b = append(b, '/')
+	return string(append(b, canonical(m).Key()...))
 }
 
 func wireMatch(m Match) []ofp13.OXM {

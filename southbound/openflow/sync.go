@@ -154,18 +154,34 @@ func (st *flowState) clone() *flowState {
 }
 
 func readState(ctx context.Context, c *conn) (*flowState, error) {
-	stats, err := dumpFlows(ctx, c, CookieOwner, CookieOwnerMask)
+	// The replies are read here rather than through dumpFlows: the state
+	// keeps only a flow's key, cookie and match, and turning every
+	// instruction back into actions cost a tenth of a cold start.
+	parts, err := c.multipart(ctx, &ofp13.FlowStatsRequest{Table: ofp13.TableAll, OutPort: ofp13.PortAny,
+		OutGroup: ofp13.GroupAny, Cookie: CookieOwner, CookieMask: CookieOwnerMask})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dump flows: %w", err)
 	}
 	groups, err := dumpGroups(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	st := &flowState{c: c, flows: make(map[string]installed, len(stats)), groups: make(map[uint32]groupState, len(groups))}
-	for _, s := range stats {
-		st.flows[flowKey(s.Table, s.Priority, s.Match)] = installed{table: s.Table, prio: s.Priority,
-			cookie: s.Cookie, match: wireMatch(s.Match)}
+	n := 0
+	for _, p := range parts {
+		if r, ok := p.(*ofp13.FlowStatsReply); ok {
+			n += len(r.Stats)
+		}
+	}
+	st := &flowState{c: c, flows: make(map[string]installed, n), groups: make(map[uint32]groupState, len(groups))}
+	for _, p := range parts {
+		r, ok := p.(*ofp13.FlowStatsReply)
+		if !ok {
+			return nil, fmt.Errorf("dump flows: unexpected reply %T", p)
+		}
+		for _, s := range r.Stats {
+			st.flows[flowKey(s.Table, s.Priority, modelMatch(s.Match))] = installed{table: s.Table, prio: s.Priority,
+				cookie: s.Cookie, match: s.Match}
+		}
 	}
 	for _, g := range groups {
 		if OwnedGroup(g.ID) {

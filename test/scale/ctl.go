@@ -193,6 +193,33 @@ func (c *ctl) memory(ctx context.Context) (rss, peak, heap uint64) {
 	return rss, peak, heap
 }
 
+// cpu is the CPU time (user and system) the controller has used.
+func (c *ctl) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces): utime and
+	// stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // clientEnv is what the CLI needs to reach this controller.
 func (c *ctl) clientEnv() []string {
 	env := append(os.Environ(), "L2LISP_SERVER="+c.api, "L2LISP_TOKEN="+token)

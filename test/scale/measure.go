@@ -109,7 +109,8 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  mapping import of %d rows            %v (%.0f rows/s)\n", r.EIDs, r.Import.Round(time.Millisecond),
 		float64(r.EIDs)/r.Import.Seconds())
 	fmt.Fprintf(w, "  switches connect → all in sync       %v\n", r.FirstSync.Round(time.Millisecond))
-	fmt.Fprintf(w, "  cold start → all in sync             %v\n", r.ColdStart.Round(time.Millisecond))
+	fmt.Fprintf(w, "  cold start → all in sync             %v (REST API up after %v; CPU: controller %.1f s, simulated switches %.1f s)\n",
+		r.ColdStart.Round(time.Millisecond), r.APIUp.Round(time.Millisecond), r.ColdCPU.Seconds(), r.SimCPU.Seconds())
 	fmt.Fprintf(w, "  controller RSS %.0f MiB (peak %.0f MiB), Go heap in use %.0f MiB\n",
 		mib(r.RSS), mib(r.PeakRSS), mib(r.HeapInuse))
 	if len(r.Flows) > 0 {
