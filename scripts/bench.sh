@@ -2,9 +2,14 @@
 # Runs every benchmark the README quotes and prints the table the README
 # carries, with the machine, the date and the commit. Needs root (the lab).
 #
-#   scripts/bench.sh                 # everything (about 25 minutes)
+#   scripts/bench.sh                 # everything (about 30 minutes)
 #   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
-#                                    #   flows moves tunnel encap failover
+#                                    #   flows moves tunnel encap failover scale
+#
+# The scale section runs `l2lisp bench scale` at 100 simulated switches and
+# 100,000 EIDs in each forwarding mode (a few minutes); the issue's goal
+# size is L2LISP_SCALE_SWITCHES=1000 L2LISP_SCALE_EIDS=1000000 (on-demand
+# only: L2LISP_SCALE_MODES=on-demand; about 8 minutes).
 #
 # Every figure goes through the real paths: the Map-Server and Map-Resolver
 # run as `l2lisp serve` (TLS on, default reply limiter on), their EIDs are
@@ -20,7 +25,7 @@ out="${L2LISP_ARTIFACTS:-$PWD/artifacts}/bench"
 mkdir -p "$out" bin
 go build -o bin/l2lisp ./cmd/l2lisp
 sections=("$@")
-((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover)
+((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover scale)
 rows=()
 
 # row NAME RESULT COMMAND adds a line to the table.
@@ -171,6 +176,26 @@ section_failover() {
   row "leader replica killed (kill -9), 3 replicas on PostgreSQL, 10 ms ping" \
     "new leader after $(metric "$log" LeaderFailover ms-elect-median) ms (median of 5), switches reprogrammed after $(metric "$log" LeaderFailover ms-programmed-median) ms, $(metric "$log" LeaderFailover pings-lost) pings lost" \
     "go test -run '^\$' -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/"
+}
+
+section_scale() {
+  local n=${L2LISP_SCALE_SWITCHES:-100} m=${L2LISP_SCALE_EIDS:-100000} mode log
+  for mode in ${L2LISP_SCALE_MODES:-on-demand push}; do
+    log=$out/scale-$mode.txt
+    local cmd="l2lisp bench scale --switches $n --eids $m --mode $mode --changes 200 --register 10s"
+    echo "== $cmd" >&2
+    bin/$cmd 2> >(tee "$log.progress" >&2) | tee "$log" >&2
+    local what="$n simulated switches, $m EIDs, $mode"
+    row "\`mapping import\` of $m MAC EIDs (1 network, $n sites)" "$(grep -E 'mapping import of' "$log" | awk '{ print $(NF - 2) }')" "$cmd"
+    row "cold start → every switch in sync, $what" \
+      "$(grep -E 'cold start' "$log" | sed -E 's/.*in sync +//')" "same"
+    row "controller memory after the cold start and the changes, $what" "$(grep -E 'controller RSS' "$log" | sed -E 's/^ *controller //')" "same"
+    row "flows per switch, $what" "$(grep -E 'flows per switch' "$log" | sed -E 's/.*per switch +//')" "same"
+    row "mapping change (host move, POST /mappings) → every interested switch, $what" \
+      "$(grep -E 'change →' "$log" | sed -E 's/.*change → //')" "same"
+    row "new-EID Map-Register (HMAC-SHA-256) through l2lisp serve, Map-Notify received, $what" \
+      "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" "same (16 sockets x 256 in flight, --sequential)"
+  done
 }
 
 for s in "${sections[@]}"; do "section_$s"; done
