@@ -10,11 +10,12 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/l2lisp ./cmd/l2lis
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/l2lisp l2lisp \
-    && mkdir -p /var/lib/l2lisp && chown l2lisp /var/lib/l2lisp
+    && mkdir -p /var/lib/l2lisp /pki && chown l2lisp /var/lib/l2lisp /pki
 COPY --from=build /out/l2lisp /usr/local/bin/l2lisp
 USER l2lisp
-VOLUME /var/lib/l2lisp
+VOLUME /var/lib/l2lisp /pki
 EXPOSE 8080 6653 4342/udp
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+# Liveness only (-k): the CA that signed the certificate is the deployment's.
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsSk https://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/l2lisp"]
 CMD ["serve", "--db", "/var/lib/l2lisp/l2lisp.db", "--listen", "0.0.0.0:8080"]

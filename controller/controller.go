@@ -35,6 +35,7 @@ type Controller struct {
 	applied  int64                      // id of the last event applied
 	advanced chan struct{}              // closed and replaced whenever applied grows
 	learn    LearnConfig                // zero value: learning off
+	bfd      BFDConfig                  // zero value: BFD off
 	tokens   map[string]tokenEntry      // stored API tokens by name
 
 	useMu     sync.Mutex
@@ -247,6 +248,11 @@ func (c *Controller) apply(ev *Event) error {
 		return c.reloadXTR(ev.XTR)
 	case EvXTRUp, EvXTRDown:
 		c.setXTRStatus(ev.XTR, ev.Type == EvXTRDown)
+	case EvXTRDrained, EvXTRUndrained:
+		defer c.rebuildDown()
+		return c.reloadXTR(ev.XTR)
+	case EvBFDStatus:
+		return c.applyBFD(*ev)
 	case EvSubscriptionCreated, EvSubscriptionRefreshed, EvSubscriptionDeleted:
 		return c.applySubscription(*ev)
 	case EvPortBound, EvPortUnbound:

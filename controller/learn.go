@@ -111,13 +111,18 @@ func (r LearnResult) Changed() bool {
 }
 
 // decide is the learning rule for a MAC seen at (xtr of site, port).
-func decide(old *mapping.Record, site, xtr, port string) string {
+// mate says that the record's xTR is another live xTR of the same
+// multihomed site: the host sits on the LAN both share, and either one
+// sees it, so nothing changes (no false moves between the edges).
+func decide(old *mapping.Record, site, xtr, port string, mate bool) string {
 	switch {
 	case old == nil:
 		return VerdictLearn
 	case old.Origin != mapping.OriginLearned:
 		return VerdictForeign
 	case old.Site == site && old.XTR == xtr && old.Port == port:
+		return VerdictNone
+	case old.Site == site && mate:
 		return VerdictNone
 	case old.Frozen:
 		return VerdictFrozen
@@ -134,13 +139,13 @@ func (c *Controller) known(s Sighting, site string) (LearnResult, bool) {
 	if !ok {
 		return LearnResult{}, false
 	}
-	v := decide(&old, site, s.XTR, s.Port)
+	v := decide(&old, site, s.XTR, s.Port, c.siteMate(s.XTR, old.XTR))
 	if v != VerdictNone && v != VerdictFrozen && v != VerdictForeign {
 		return LearnResult{}, false
 	}
 	if s.IP.IsValid() && v != VerdictFrozen && old.Site == site {
 		ip, ok := c.idx.Get(hostEID(s.IID, s.IP))
-		if !ok || (ip.Origin == mapping.OriginLearned && !bindingCurrent(ip, s, site)) {
+		if !ok || (ip.Origin == mapping.OriginLearned && !bindingCurrent(ip, s, site, c.siteMate(s.XTR, ip.XTR))) {
 			return LearnResult{}, false
 		}
 	}
@@ -151,8 +156,10 @@ func hostEID(iid uint32, a netip.Addr) mapping.EID {
 	return mapping.PrefixEID(iid, netip.PrefixFrom(a, a.BitLen()))
 }
 
-func bindingCurrent(ip mapping.Record, s Sighting, site string) bool {
-	return ip.MAC == s.BindMAC && ip.Site == site && ip.XTR == s.XTR && ip.Port == s.Port
+// bindingCurrent says whether an IP binding already says what a sighting
+// does; mate as for decide.
+func bindingCurrent(ip mapping.Record, s Sighting, site string, mate bool) bool {
+	return ip.MAC == s.BindMAC && ip.Site == site && ((ip.XTR == s.XTR && ip.Port == s.Port) || mate)
 }
 
 // Learn records what a sighting teaches: a new MAC EID, a port change, a
@@ -196,8 +203,13 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 	if err != nil {
 		return nil, err
 	}
-	res.Verdict = decide(old, x.Site, s.XTR, s.Port)
-	loc := []mapping.Locator{{Addr: x.RLOC, Priority: x.Priority, Weight: x.Weight, Up: true}}
+	res.Verdict = decide(old, x.Site, s.XTR, s.Port, old != nil && c.siteMate(s.XTR, old.XTR))
+	// Every xTR of the site: remote sites share a multihomed site's
+	// traffic among them.
+	loc := c.siteLocatorsOf(x.Site)
+	if len(loc) == 0 {
+		loc = []mapping.Locator{{Addr: x.RLOC, Priority: x.Priority, Weight: x.Weight, Up: true}}
+	}
 	rec := mapping.Record{EID: mapping.MACEID(s.IID, s.MAC), Locators: loc, TTL: mapping.DefaultTTL,
 		Origin: mapping.OriginLearned, Site: x.Site, XTR: s.XTR, Port: s.Port, Version: 1, UpdatedAt: now}
 	var evs []store.Event
@@ -215,28 +227,11 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 		}
 		evs = append(evs, recordEvent(EvMappingCreated, rec, nil))
 	case VerdictPort, VerdictMove:
-		rec.Version = old.Version + 1
-		var extra map[string]any
-		if res.Verdict == VerdictMove {
-			res.FromSite, res.FromXTR = old.Site, old.XTR
-			extra = map[string]any{"from_site": old.Site, "from_xtr": old.XTR, "from_port": old.Port,
-				"detected_at": s.At.UTC()}
-			if res.Duplicate, err = tooManyMoves(tx, rec.EID, now, lc); err != nil {
-				return nil, err
-			}
-			rec.Frozen = res.Duplicate
-		}
-		typ := map[bool]string{true: EvMappingMoved, false: EvMappingUpdated}[res.Verdict == VerdictMove]
-		evs = append(evs, recordEvent(typ, rec, extra))
-		bound, err := followMAC(tx, rec, typ, extra)
+		changed, err := changeTx(tx, s, old, &rec, now, lc, res)
 		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, bound...)
-		if res.Duplicate {
-			evs = append(evs, recordEvent(EvMappingDuplicate, rec, map[string]any{"moves": lc.DupMoves,
-				"window_seconds": lc.DupWindow.Seconds(), "from_site": old.Site}))
-		}
+		evs = append(evs, changed...)
 	default:
 		if old != nil {
 			rec = *old
@@ -252,7 +247,7 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 	// announcing the MAC of another site's static (or frozen) host must
 	// not pull that host's addresses over.
 	if s.IP.IsValid() && res.Verdict != VerdictFrozen && rec.Site == x.Site {
-		ev, err := bindIP(tx, s, x, loc, now)
+		ev, err := bindIP(tx, s, x, loc, now, func(other string) bool { return c.siteMate(s.XTR, other) })
 		if err != nil {
 			return nil, err
 		}
@@ -260,6 +255,36 @@ func (c *Controller) learnTx(tx *gorm.DB, s Sighting, x XTR, lc LearnConfig, res
 			res.Bound = true
 			evs = append(evs, *ev)
 		}
+	}
+	return evs, nil
+}
+
+// changeTx records a known MAC seen on another port or at another site:
+// version +1, the move's origin, the duplicate-host rule, and the IP
+// bindings that follow the MAC.
+func changeTx(tx *gorm.DB, s Sighting, old *mapping.Record, rec *mapping.Record, now time.Time, lc LearnConfig, res *LearnResult) ([]store.Event, error) {
+	rec.Version = old.Version + 1
+	var extra map[string]any
+	var err error
+	if res.Verdict == VerdictMove {
+		res.FromSite, res.FromXTR = old.Site, old.XTR
+		extra = map[string]any{"from_site": old.Site, "from_xtr": old.XTR, "from_port": old.Port,
+			"detected_at": s.At.UTC()}
+		if res.Duplicate, err = tooManyMoves(tx, rec.EID, now, lc); err != nil {
+			return nil, err
+		}
+		rec.Frozen = res.Duplicate
+	}
+	typ := map[bool]string{true: EvMappingMoved, false: EvMappingUpdated}[res.Verdict == VerdictMove]
+	evs := []store.Event{recordEvent(typ, *rec, extra)}
+	bound, err := followMAC(tx, *rec, typ, extra)
+	if err != nil {
+		return nil, err
+	}
+	evs = append(evs, bound...)
+	if res.Duplicate {
+		evs = append(evs, recordEvent(EvMappingDuplicate, *rec, map[string]any{"moves": lc.DupMoves,
+			"window_seconds": lc.DupWindow.Seconds(), "from_site": old.Site}))
 	}
 	return evs, nil
 }
@@ -365,7 +390,7 @@ func followMAC(tx *gorm.DB, mac mapping.Record, typ string, extra map[string]any
 
 // bindIP records that s.IP belongs to s.BindMAC at the sighting's port,
 // unless an operator or a registration owns the address.
-func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time) (*store.Event, error) {
+func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time, mate func(string) bool) (*store.Event, error) {
 	eid := hostEID(s.IID, s.IP)
 	old, err := findRecord(tx, eid)
 	if err != nil {
@@ -375,7 +400,7 @@ func bindIP(tx *gorm.DB, s Sighting, x XTR, loc []mapping.Locator, now time.Time
 		Site: x.Site, XTR: s.XTR, Port: s.Port, MAC: s.BindMAC, Version: 1, UpdatedAt: now}
 	typ := EvMappingCreated
 	if old != nil {
-		if old.Origin != mapping.OriginLearned || bindingCurrent(*old, s, x.Site) {
+		if old.Origin != mapping.OriginLearned || bindingCurrent(*old, s, x.Site, mate(old.XTR)) {
 			return nil, nil
 		}
 		rec.Version = old.Version + 1

@@ -21,22 +21,26 @@ func TestDecide(t *testing.T) {
 	tests := []struct {
 		name string
 		old  *mapping.Record
+		mate bool // the record's xTR is a live mate of x1
 		want string
 	}{
-		{"new MAC", nil, VerdictLearn},
-		{"static record", &mapping.Record{Origin: mapping.OriginStatic, Site: "dc2"}, VerdictForeign},
-		{"registered record", &mapping.Record{Origin: mapping.OriginRegistered, Site: "dc1"}, VerdictForeign},
-		{"same place", learned("dc1", "x1", "p1", false), VerdictNone},
-		{"same place, frozen", learned("dc1", "x1", "p1", true), VerdictNone},
-		{"other port", learned("dc1", "x1", "p2", false), VerdictPort},
-		{"other xTR of the site", learned("dc1", "x9", "p1", false), VerdictPort},
-		{"other site", learned("dc2", "x2", "p1", false), VerdictMove},
-		{"other site, frozen", learned("dc2", "x2", "p1", true), VerdictFrozen},
-		{"other port, frozen", learned("dc1", "x1", "p2", true), VerdictFrozen},
+		{"new MAC", nil, false, VerdictLearn},
+		{"static record", &mapping.Record{Origin: mapping.OriginStatic, Site: "dc2"}, false, VerdictForeign},
+		{"registered record", &mapping.Record{Origin: mapping.OriginRegistered, Site: "dc1"}, false, VerdictForeign},
+		{"same place", learned("dc1", "x1", "p1", false), false, VerdictNone},
+		{"same place, frozen", learned("dc1", "x1", "p1", true), false, VerdictNone},
+		{"other port", learned("dc1", "x1", "p2", false), false, VerdictPort},
+		{"other xTR of the site", learned("dc1", "x9", "p1", false), false, VerdictPort},
+		{"other site", learned("dc2", "x2", "p1", false), false, VerdictMove},
+		{"other site, frozen", learned("dc2", "x2", "p1", true), false, VerdictFrozen},
+		{"other port, frozen", learned("dc1", "x1", "p2", true), false, VerdictFrozen},
+		{"live mate of a multihomed site", learned("dc1", "x9", "p9", false), true, VerdictNone},
+		{"live mate, frozen", learned("dc1", "x9", "p9", true), true, VerdictNone},
+		{"mate flag of another site ignored", learned("dc2", "x2", "p1", false), true, VerdictMove},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := decide(tc.old, "dc1", "x1", "p1"); got != tc.want {
+			if got := decide(tc.old, "dc1", "x1", "p1", tc.mate); got != tc.want {
 				t.Errorf("decide = %s, want %s", got, tc.want)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -20,7 +21,9 @@ import (
 type locStatus struct {
 	mu      sync.Mutex
 	xtrDown map[string]bool
+	bfd     map[string]BFDReport // each xTR's last BFD report (bfd.go)
 	down    atomic.Pointer[map[netip.Addr]struct{}]
+	drained atomic.Pointer[map[netip.Addr]struct{}] // RLOCs of drained xTRs
 }
 
 // replace takes o's xTR status, for a rebuilt replica; the caller then
@@ -28,19 +31,20 @@ type locStatus struct {
 func (s *locStatus) replace(o *locStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.xtrDown = o.xtrDown
+	s.xtrDown, s.bfd = o.xtrDown, o.bfd
 }
 
 func newLocStatus() *locStatus {
-	s := &locStatus{xtrDown: map[string]bool{}}
-	empty := map[netip.Addr]struct{}{}
+	s := &locStatus{xtrDown: map[string]bool{}, bfd: map[string]BFDReport{}}
+	empty, none := map[netip.Addr]struct{}{}, map[netip.Addr]struct{}{}
 	s.down.Store(&empty)
+	s.drained.Store(&none)
 	return s
 }
 
 // LocatorDown reports whether the controller knows the RLOC a to be
-// unreachable. It is the one place that decides; a BFD session state would
-// join the xTR connection state here.
+// unreachable: its xTR's OpenFlow connection is down, or the BFD sessions
+// of the other xTRs say so (bfdDown). It is the one place that decides.
 func (c *Controller) LocatorDown(a netip.Addr) bool {
 	m := *c.locs.down.Load()
 	if len(m) == 0 {
@@ -61,19 +65,28 @@ func (c *Controller) XTRDown(name string) bool {
 }
 
 // LiveLocators returns ls with Up cleared on every locator the controller
-// knows to be down; ls itself when none is (the index shares locator sets,
-// so they are never modified in place).
+// knows to be down and the priority of a drained xTR's locator raised to
+// pipeline.DrainPriority; ls itself when none is either (the index shares
+// locator sets, so they are never modified in place).
 func (c *Controller) LiveLocators(ls []mapping.Locator) []mapping.Locator {
-	if !c.AnyLocatorDown() {
+	if !c.AnyLocatorDown() && !c.AnyLocatorDrained() {
 		return ls
 	}
 	var out []mapping.Locator
 	for i, l := range ls {
-		if l.Up && c.LocatorDown(l.Addr) {
-			if out == nil {
-				out = append([]mapping.Locator(nil), ls...)
-			}
+		down := l.Up && c.LocatorDown(l.Addr)
+		drained := l.Priority < pipeline.DrainPriority && c.LocatorDrained(l.Addr)
+		if !down && !drained {
+			continue
+		}
+		if out == nil {
+			out = append([]mapping.Locator(nil), ls...)
+		}
+		if down {
 			out[i].Up = false
+		}
+		if drained {
+			out[i].Priority = pipeline.DrainPriority
 		}
 	}
 	if out == nil {
@@ -104,16 +117,36 @@ func (c *Controller) setXTRStatus(name string, down bool) {
 // caller holds locs.mu. It runs again when xTRs come and go, since an
 // RLOC belongs to the xTR that has it now.
 func (c *Controller) rebuildDownLocked() {
-	m := map[netip.Addr]struct{}{}
 	c.mu.RLock()
+	m := c.bfdDown()
 	for name := range c.locs.xtrDown {
 		if x, ok := c.xtrs[name]; ok {
 			m[x.RLOC] = struct{}{}
 		}
 	}
+	drained := map[netip.Addr]struct{}{}
+	for _, x := range c.xtrs {
+		if x.Drained {
+			drained[x.RLOC] = struct{}{}
+		}
+	}
 	c.mu.RUnlock()
 	c.locs.down.Store(&m)
+	c.locs.drained.Store(&drained)
 }
+
+// LocatorDrained reports whether RLOC a is a drained xTR's.
+func (c *Controller) LocatorDrained(a netip.Addr) bool {
+	m := *c.locs.drained.Load()
+	if len(m) == 0 {
+		return false
+	}
+	_, ok := m[a.Unmap()]
+	return ok
+}
+
+// AnyLocatorDrained is a cheap test for the common case that no xTR is drained.
+func (c *Controller) AnyLocatorDrained() bool { return len(*c.locs.drained.Load()) > 0 }
 
 func (c *Controller) rebuildDown() {
 	c.locs.mu.Lock()
@@ -133,6 +166,9 @@ func (c *Controller) loadLocatorStatus(ctx context.Context) error {
 		if len(rows) == 1 && rows[0].Type == EvXTRDown {
 			c.locs.xtrDown[name] = true
 		}
+	}
+	if err := c.loadBFD(ctx); err != nil {
+		return err
 	}
 	c.rebuildDownLocked()
 	return nil

@@ -79,6 +79,8 @@ type XTR struct {
 	DatapathID     uint64     `json:"datapath_id,string"`
 	Priority       uint8      `json:"priority"`
 	Weight         uint8      `json:"weight"`
+	Drained        bool       `json:"drained"`    // out of service for maintenance (drain.go)
+	BFDOFPort      uint32     `json:"bfd_ofport"` // OpenFlow port of every bridge's BFD session with this RLOC
 	CreatedAt      time.Time  `json:"created_at"`
 }
 
@@ -146,11 +148,11 @@ func xtrFromRow(r store.XTR) (XTR, error) {
 	}
 	return XTR{Name: r.Name, Site: r.Site, RLOC: a, OVSDB: r.OVSDB, Bridge: r.Bridge,
 		DatapathType: r.DatapathType, OpenFlowTarget: r.OpenFlowTarget, TLSDir: r.TLSDir, DatapathID: uint64(r.DatapathID),
-		Priority: r.Priority, Weight: r.Weight, CreatedAt: r.CreatedAt}, nil
+		Priority: r.Priority, Weight: r.Weight, Drained: r.Drained, BFDOFPort: r.BFDOFPort, CreatedAt: r.CreatedAt}, nil
 }
 
 func xtrToRow(x XTR) store.XTR {
 	return store.XTR{Name: x.Name, Site: x.Site, RLOC: x.RLOC.String(), OVSDB: x.OVSDB, Bridge: x.Bridge,
 		DatapathType: x.DatapathType, OpenFlowTarget: x.OpenFlowTarget, TLSDir: x.TLSDir, DatapathID: int64(x.DatapathID),
-		Priority: x.Priority, Weight: x.Weight, CreatedAt: x.CreatedAt}
+		Priority: x.Priority, Weight: x.Weight, Drained: x.Drained, BFDOFPort: x.BFDOFPort, CreatedAt: x.CreatedAt}
 }

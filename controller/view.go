@@ -86,6 +86,7 @@ func (c *Controller) BaseView(name string) (pipeline.SwitchView, bool) {
 			}
 		}
 	}
+	c.addMultihome(&v, x)
 	c.mu.RUnlock()
 	for _, iid := range v.Networks {
 		if m := c.Mode(iid); m != pipeline.ModePush {

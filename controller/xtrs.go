@@ -118,6 +118,11 @@ func (c *Controller) CreateXTR(ctx context.Context, in XTRInput) (XTR, error) {
 		} else if count > 0 {
 			return nil, conflict("rloc", "another xTR has RLOC %s", x.RLOC)
 		}
+		port, err := freeBFDOFPort(tx)
+		if err != nil {
+			return nil, err
+		}
+		x.BFDOFPort = port
 		row := xtrToRow(x)
 		if err := tx.Create(&row).Error; err != nil {
 			return nil, fmt.Errorf("create xtr: %w", err)
@@ -200,6 +205,9 @@ func (c *Controller) BindPort(ctx context.Context, xtr, name string, iid int64) 
 		p.OFPort = pipeline.FirstAccessOFPort
 		for used[p.OFPort] {
 			p.OFPort++
+		}
+		if p.OFPort >= pipeline.FirstBFDOFPort {
+			return nil, conflict("name", "xTR %q has no free OpenFlow port number left", xtr)
 		}
 		row := store.Port(p)
 		if err := tx.Create(&row).Error; err != nil {

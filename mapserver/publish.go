@@ -3,7 +3,6 @@ package mapserver
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -26,7 +25,7 @@ func (ps *pubsub) publish(events <-chan controller.Event, cancel func()) {
 	defer func() { cancel() }()
 	ps.loadRegistrants()
 	metrics.Subscriptions.Set(float64(ps.s.ctl.SubscriptionCount()))
-	pb := &publisher{ps: ps, auth: newAuthCache(workerAuthKeys)}
+	pb := &publisher{ps: ps, auth: newAuthCache(workerAuthKeys), status: takeStatus(ps.s.ctl)}
 	for {
 		select {
 		case <-ps.s.ctx.Done():
@@ -44,8 +43,9 @@ func (ps *pubsub) publish(events <-chan controller.Event, cancel func()) {
 
 // publisher holds the publishing goroutine's scratch space.
 type publisher struct {
-	ps   *pubsub
-	auth authCache
+	ps     *pubsub
+	auth   authCache
+	status statusSnapshot // the RLOC status last published
 }
 
 func (pb *publisher) handle(ev controller.Event) {
@@ -64,9 +64,13 @@ func (pb *publisher) handle(ev controller.Event) {
 		if ps.cfg.Publisher() {
 			pb.publishRecord(&rec, deleted, start)
 		}
-	case controller.EvXTRUp, controller.EvXTRDown:
+	case controller.EvXTRUp, controller.EvXTRDown, controller.EvBFDStatus,
+		controller.EvXTRDrained, controller.EvXTRUndrained:
+		changed := pb.status.changes(ps.s.ctl)
 		if ps.cfg.Publisher() {
-			pb.publishStatus(ev)
+			for _, a := range changed {
+				pb.publishStatus(a)
+			}
 		}
 	case controller.EvSubscriptionCreated, controller.EvSubscriptionDeleted:
 		metrics.Subscriptions.Set(float64(ps.s.ctl.SubscriptionCount()))
@@ -109,14 +113,10 @@ func (pb *publisher) nextNonces(iid uint32, prefixes []string) []controller.Subs
 }
 
 // publishStatus notifies the subscribers whose mapping has a locator at
-// the xTR whose status changed, with the mapping as it now reads.
-func (pb *publisher) publishStatus(ev controller.Event) {
+// rloc, whose status changed, with the mapping as it now reads.
+func (pb *publisher) publishStatus(rloc netip.Addr) {
 	ps := pb.ps
 	start := time.Now()
-	rloc, ok := pb.rlocOf(ev)
-	if !ok {
-		return
-	}
 	type prefixKey struct {
 		iid uint32
 		eid string
@@ -163,20 +163,6 @@ func (pb *publisher) publishStatus(ev controller.Event) {
 		metrics.Publications.Add(float64(n))
 		metrics.PublishSeconds.Observe(time.Since(start).Seconds())
 	}
-}
-
-func (pb *publisher) rlocOf(ev controller.Event) (netip.Addr, bool) {
-	if x, err := pb.ps.s.ctl.XTR(ev.XTR); err == nil {
-		return x.RLOC, true
-	}
-	var d struct {
-		RLOC string `json:"rloc"`
-	}
-	if json.Unmarshal(ev.Data, &d) != nil {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(d.RLOC)
-	return a, err == nil
 }
 
 func hasLocator(ls []mapping.Locator, a netip.Addr) bool {

@@ -87,6 +87,7 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 // sends SMRs for changed mappings.
 func (s *Server) solicit(ctx context.Context, events <-chan controller.Event, cancel func()) {
 	defer func() { cancel() }()
+	status := takeStatus(s.ctl)
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,6 +102,9 @@ func (s *Server) solicit(ctx context.Context, events <-chan controller.Event, ca
 				if rec, err := ev.MappingRecord(); err == nil {
 					s.sendSMRs(rec)
 				}
+			case controller.EvXTRUp, controller.EvXTRDown, controller.EvBFDStatus,
+				controller.EvXTRDrained, controller.EvXTRUndrained:
+				s.solicitStatus(status.changes(s.ctl))
 			}
 		}
 	}

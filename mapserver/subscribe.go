@@ -10,6 +10,7 @@ import (
 	"github.com/l2lisp/l2lisp/controller"
 	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/mapserver/packet"
+	"github.com/l2lisp/l2lisp/pipeline"
 )
 
 // subJob is a subscription (or unsubscription) request a reader hands to a
@@ -310,12 +311,16 @@ func (ps *pubsub) notifyRecord(rec *mapping.Record, iidLCAF, withdrawn bool) pac
 
 // appendLocators encodes a locator set as Map-Replies and Map-Notifies
 // carry it: a locator the controller knows to be down has the R bit clear
-// and priority 255, "do not use" (RFC 9301 §5.4).
+// and priority 255, "do not use" (RFC 9301 §5.4); a drained xTR's has
+// priority pipeline.DrainPriority, used only when nothing better is left.
 func appendLocators(dst []packet.Locator, ls []mapping.Locator, ctl *controller.Controller) []packet.Locator {
-	anyDown := ctl.AnyLocatorDown()
+	anyDown, anyDrained := ctl.AnyLocatorDown(), ctl.AnyLocatorDrained()
 	for _, l := range ls {
 		loc := packet.Locator{Priority: l.Priority, Weight: l.Weight, MPriority: 255, Reachable: l.Up,
 			Addr: packet.AddrFromIP(l.Addr)}
+		if anyDrained && loc.Priority < pipeline.DrainPriority && ctl.LocatorDrained(l.Addr) {
+			loc.Priority = pipeline.DrainPriority
+		}
 		if anyDown && ctl.LocatorDown(l.Addr) {
 			loc.Priority, loc.Reachable = 255, false
 		}

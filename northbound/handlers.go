@@ -179,11 +179,12 @@ type xtrBody struct {
 // xtrView is an xTR with its live status.
 type xtrView struct {
 	controller.XTR
-	Status XTRStatus `json:"status"`
+	Status  XTRStatus   `json:"status"`
+	Locator locatorView `json:"locator"`
 }
 
 func (s *Server) view(x controller.XTR) xtrView {
-	v := xtrView{XTR: x}
+	v := xtrView{XTR: x, Locator: s.locatorOf(x)}
 	if s.opt.Status != nil {
 		v.Status = s.opt.Status.XTRStatus(x.Name)
 	}

@@ -119,6 +119,8 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.GET("/xtrs", s.listXTRs)
 	api.GET("/xtrs/:name", s.getXTR)
 	api.DELETE("/xtrs/:name", s.deleteXTR)
+	api.POST("/xtrs/:name/drain", s.drainXTR)
+	api.POST("/xtrs/:name/undrain", s.undrainXTR)
 	api.POST("/xtrs/:name/ports", s.bindPort)
 	api.GET("/xtrs/:name/ports", s.listPorts)
 	api.DELETE("/xtrs/:name/ports/:port", s.unbindPort)

@@ -37,7 +37,8 @@ func (c *compiler) reachable(a netip.Addr) bool {
 func (c *compiler) peers(iid uint32) []netip.Addr {
 	var out []netip.Addr
 	for _, a := range c.v.Peers[iid] {
-		if a = a.Unmap(); c.reachable(a) {
+		// Mates share the site's LANs: they have seen the frame already.
+		if a = a.Unmap(); c.reachable(a) && !c.mh.rlocs[a] {
 			out = append(out, a)
 		}
 	}
@@ -54,6 +55,10 @@ func (c *compiler) flood() {
 	for _, iid := range c.iids {
 		ports := c.ports[iid]
 		if len(ports) == 0 {
+			continue
+		}
+		if !c.floods(iid) {
+			c.dropBUM(iid)
 			continue
 		}
 		local := make([]openflow.Bucket, 0, len(ports))
@@ -110,7 +115,17 @@ func recordOrder(a, b *mapping.Record) int {
 		slices.CompareFunc(a.Locators, b.Locators, locatorOrder),
 		a.UpdatedAt.Compare(b.UpdatedAt),
 		cmp.Compare(a.TTL, b.TTL),
+		cmp.Compare(flag(a.Frozen), flag(b.Frozen)),
+		cmp.Compare(flag(a.NoProxy), flag(b.NoProxy)),
+		cmp.Compare(a.MAC.Uint64(), b.MAC.Uint64()),
 	)
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func locatorOrder(a, b mapping.Locator) int {
@@ -126,7 +141,7 @@ func locatorOrder(a, b mapping.Locator) int {
 
 // isLocal says whether the EID sits behind this xTR.
 func (c *compiler) isLocal(r *mapping.Record) bool {
-	if c.v.XTR != "" && r.XTR == c.v.XTR {
+	if (c.v.XTR != "" && r.XTR == c.v.XTR) || c.heldByMate(r) {
 		return true
 	}
 	if !c.rloc.IsValid() {
@@ -143,6 +158,10 @@ func (c *compiler) isLocal(r *mapping.Record) bool {
 // as unknown unicast, which lets a host that moved be found again.
 func (c *compiler) forward(r *mapping.Record) {
 	iid, mac := r.EID.IID, [6]byte(r.EID.MAC)
+	if c.mh.on && c.isLocal(r) {
+		c.forwardSiteHost(r)
+		return
+	}
 	if c.isLocal(r) {
 		var acts []openflow.Action
 		if p, ok := c.byName[r.Port]; ok && p.IID == iid {
@@ -196,7 +215,7 @@ func (c *compiler) bestLocators(ls []mapping.Locator) []mapping.Locator {
 	usable := make([]mapping.Locator, 0, len(ls))
 	for _, l := range ls {
 		if l.Addr = l.Addr.Unmap(); c.reachable(l.Addr) {
-			usable = append(usable, l)
+			usable = append(usable, c.withState(l))
 		}
 	}
 	best := mapping.BestLocators(usable)
@@ -236,7 +255,8 @@ func (c *compiler) selectGroup(iid uint32, best []mapping.Locator) uint32 {
 	id := SelectGroupBase + off
 	buckets := make([]openflow.Bucket, len(best))
 	for i, l := range best {
-		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), Actions: tunnelEncap(iid, l.Addr, c.tunnel[iid])}
+		buckets[i] = openflow.Bucket{Weight: uint16(l.Weight), WatchPort: c.watchPort(l.Addr),
+			Actions: tunnelEncap(iid, l.Addr, c.tunnel[iid])}
 	}
 	c.addGroup(id, openflow.GroupSelect, buckets)
 	c.selectID[string(key)] = id

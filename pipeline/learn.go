@@ -104,7 +104,7 @@ func (c *compiler) learnRecord(r *mapping.Record) {
 	switch {
 	case r.Frozen:
 		prio = PriorityFrozen
-	case local && !onPort && r.Origin != mapping.OriginLearned:
+	case local && !onPort && (r.Origin != mapping.OriginLearned || c.heldByLiveMate(r)):
 		prio = PrioritySuppress
 	}
 	if prio != 0 {
@@ -171,8 +171,11 @@ func (c *compiler) respond() {
 	c.add(TableResponder, PriorityTableMiss, StageResponder, nil, nil).Goto = TableL2Forward
 	any4, any6 := false, false
 	for _, b := range c.bindings() {
-		if c.onDemand(b.EID.IID) || len(c.ports[b.EID.IID]) == 0 {
-			continue // on demand: bindingFlows
+		if c.onDemand(b.EID.IID) {
+			continue // bindingFlows
+		}
+		if !c.answers(b) {
+			continue
 		}
 		if b.EID.Prefix.Addr().Is4() {
 			any4 = true
@@ -205,6 +208,16 @@ func (c *compiler) respond() {
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, ns(openflow.NDSLL([6]byte{})), nil).Goto = TableL2Forward
 		c.add(TableNDAdvert, PriorityTableMiss, StageResponder, nil, nil)
 	}
+}
+
+// answers says whether this switch answers for binding b: its network has
+// access ports here, and at a multihomed site only the DF answers, and not
+// for the site's own hosts: they are on the LAN and answer themselves.
+func (c *compiler) answers(b *mapping.Record) bool {
+	if len(c.ports[b.EID.IID]) == 0 {
+		return false
+	}
+	return !c.mh.on || c.floods(b.EID.IID) && !c.isLocal(b)
 }
 
 // answer emits the responder's flows of one binding from an access port

@@ -168,7 +168,7 @@ func (c *compiler) bindingFlows(b *mapping.Record) {
 	if c.v.Learn.Enabled && len(c.byName) > 0 {
 		c.arpKnown(b)
 	}
-	if len(c.ports[b.EID.IID]) > 0 {
+	if c.answers(b) {
 		c.answer(b)
 	}
 }

@@ -103,6 +103,7 @@ type compiler struct {
 	selectID map[string]uint32      // (iid, locator set) key → select group id
 	macs     map[mapping.EID]bool   // MAC EIDs with a record in the view (present), built on first use
 	presence func(mapping.EID) bool // overrides macs (Incremental: the MAC parts)
+	mh       multihome              // the site's other xTRs, designated forwarders
 }
 
 func newCompiler(v SwitchView) *compiler {
@@ -115,6 +116,7 @@ func newCompiler(v SwitchView) *compiler {
 		byName:   make(map[string]PortView),
 		groups:   make(map[uint32]openflow.GroupEntry),
 		selectID: make(map[string]uint32),
+		mh:       newMultihome(v),
 	}
 	for _, iid := range v.Networks {
 		if iid <= mapping.MaxIID && !c.served[iid] {
@@ -180,6 +182,7 @@ func (c *compiler) classify() {
 		f.WriteMeta = &openflow.MetadataWrite{Value: uint64(iid) | MetaFromTunnel, Mask: MetaMask}
 		f.Goto = TableLearn
 	}
+	c.classifyBFD()
 	c.add(TableClassifier, PriorityTableMiss, StageClassifier, nil, nil)
 }
 

@@ -39,6 +39,18 @@ type SwitchView struct {
 	Modes map[uint32]Mode
 	// MapCache tunes the flows of on-demand networks.
 	MapCache MapCacheView
+	// Mates are the other xTRs of a multihomed site, which share its host
+	// LANs; empty for a site with one xTR. DF lists the served
+	// instance-ids this xTR is the designated forwarder of (read only when
+	// Mates is not empty). See multihome.go.
+	Mates []Mate
+	DF    []uint32
+	// BFDPorts maps a peer RLOC to the OpenFlow port of this bridge's BFD
+	// session with it: select-group buckets towards the RLOC watch it.
+	BFDPorts map[netip.Addr]uint32
+	// RLOCState marks RLOCs down or drained (keys unmapped); flows follow
+	// it as Map-Replies do, whatever the records say.
+	RLOCState map[netip.Addr]RLOCState
 }
 
 // PortView is one access port bound to an instance-id.
@@ -64,7 +76,7 @@ func sameBase(a, b SwitchView) bool {
 	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
 		a.VXLANPort != b.VXLANPort || a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) ||
 		!slices.Equal(a.Networks, b.Networks) || !maps.Equal(a.Encaps, b.Encaps) || len(a.Peers) != len(b.Peers) ||
-		!sameModes(a.Modes, b.Modes) || a.MapCache != b.MapCache {
+		!sameModes(a.Modes, b.Modes) || a.MapCache != b.MapCache || !sameMultihome(a, b) {
 		return false
 	}
 	for iid, pa := range a.Peers {

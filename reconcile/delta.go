@@ -75,6 +75,9 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 		return res, false, nil
 	}
 	base, ok := r.baseView(name)
+	if ok {
+		base = r.gateDF(name, base)
+	}
 	if !ok || !in.Fits(base) {
 		return res, false, nil
 	}
@@ -105,6 +108,7 @@ func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (
 	r.setIncr(name, nil)
 	view, _ := r.Ctl.ViewWith(name, r.cachedFor(name))
 	view.MapCache = r.MapCache.view()
+	view = r.gateDF(name, view)
 	in, ok := pipeline.NewIncremental(view)
 	var flows []openflow.Flow
 	var groups []openflow.GroupEntry

@@ -116,6 +116,7 @@ func (r *Reconciler) release(name string, err error) {
 		st.Failures, st.LastError, st.retryAt = 0, "", time.Time{}
 	}
 	again := err == nil && (r.dirtyFlow[name] || r.dirtyEIDs[name] != nil || r.dirtyOVS[name])
+	r.wakeLocked()
 	r.mu.Unlock()
 	if again {
 		r.Kick()
@@ -148,6 +149,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 		r.mu.Lock()
 		delete(r.synced, name) // reflects nothing until it syncs again
 		r.mu.Unlock()
+		r.forgetDF(name)
 		return nil
 	}
 	start := time.Now()
@@ -174,6 +176,7 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 		r.Log.Warn("sync flows", "xtr", name, "err", err)
 		return err
 	}
+	r.afterSync(ctx, name, sw, pos)
 	metrics.ReconcileSeconds.Observe(time.Since(start).Seconds())
 	metrics.FlowModsSent.Add(float64(res.Added + res.Modified + res.Deleted + res.GroupsChanged))
 	if res.Added+res.Modified+res.Deleted+res.GroupsChanged > 0 {

@@ -61,6 +61,7 @@ func (r *Reconciler) desired(x controller.XTR) ovsdb.Desired {
 	for _, p := range ports {
 		d.AccessPorts = append(d.AccessPorts, ovsdb.AccessPort{Name: p.Name, OFPort: int(p.OFPort)})
 	}
+	r.desiredBFD(&d, x.Name)
 	return d
 }
 

@@ -76,6 +76,7 @@ type Reconciler struct {
 	inactive bool
 	term     context.Context
 	stopTerm context.CancelFunc
+	mh       multihomeState // DF hand-over and LAN announcements (multihome.go)
 }
 
 // syncWorkers bounds how many switches are synced at once.
@@ -118,6 +119,7 @@ func (r *Reconciler) init() {
 		r.dirtyEIDs, r.incr = map[string]map[mapping.EID]bool{}, map[string]*pipeline.Incremental{}
 		r.busy, r.status = map[string]bool{}, map[string]*SyncStatus{}
 		r.sem = make(chan struct{}, syncWorkers)
+		r.initMultihome()
 		r.cond = sync.NewCond(&r.mu)
 		if r.MapCache == (MapCacheConfig{}) {
 			r.MapCache = DefaultMapCacheConfig()
@@ -176,6 +178,9 @@ func (r *Reconciler) loop(ctx context.Context, events <-chan controller.Event) {
 // mark records which xTRs an event affects.
 func (r *Reconciler) mark(ev controller.Event) {
 	defer r.markedThrough(ev.ID)
+	if r.markStatus(ev) {
+		return
+	}
 	switch ev.Type {
 	case controller.EvMappingCreated, controller.EvMappingUpdated, controller.EvMappingMoved, controller.EvMappingDeleted:
 		r.markMappingEvent(ev)
@@ -184,6 +189,7 @@ func (r *Reconciler) mark(ev controller.Event) {
 		r.markOVS(ev.XTR)
 	case controller.EvXTRCreated, controller.EvXTRDeleted:
 		r.markOVS(ev.XTR)
+		r.markAllOVS() // BFD sessions with the new RLOC
 		r.markAllFlows()
 	case controller.EvNetworkUpdated:
 		// A new encapsulation: the switches serving the network get its
@@ -196,14 +202,12 @@ func (r *Reconciler) mark(ev controller.Event) {
 			}
 		}
 	case controller.EvSiteCreated, controller.EvSiteUpdated, controller.EvSiteDeleted:
-		// The networks served, hence the tunnel ports in use, may change.
-		for _, x := range r.Ctl.XTRs() {
-			if x.Site == ev.Site {
-				r.markOVS(x.Name)
-			}
-		}
+		// The networks served, hence the tunnel ports in use, may change,
+		// and every switch holds a BFD port per peer RLOC.
+		r.markAllOVS()
 		r.markAllFlows()
 	case controller.EvNetworkCreated, controller.EvNetworkDeleted:
+		r.markAllOVS()
 		r.markAllFlows()
 	}
 }
@@ -215,6 +219,7 @@ func (r *Reconciler) mark(ev controller.Event) {
 func (r *Reconciler) markedThrough(pos int64) {
 	r.mu.Lock()
 	r.marked = max(r.marked, pos)
+	r.wakeLocked() // an idle switch may now count as caught up (WaitCaughtUp)
 	r.mu.Unlock()
 }
 
@@ -262,6 +267,7 @@ func (r *Reconciler) resync(dpid uint64, reconnected bool) {
 		if reconnected {
 			r.cache.forget(x.Name)
 		}
+		r.forgetDF(x.Name)
 		r.markFlows(x.Name)
 	}
 	r.Kick()

@@ -104,6 +104,15 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 	}
 	refused := newRefusals(ctl, log.With("component", "openflow"))
 	s.of.OnRefused = refused.report
+	bfd := newBFDReporter(ctl, log.With("component", "bfd"))
+	s.ovs.OnBFD(bfd.report)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); bfd.run(ctx) }()
+	if g, ok := ctl.(multihomeGauges); ok {
+		go func() { defer s.wg.Done(); exportMultihome(ctx, g) }()
+	} else {
+		s.wg.Done()
+	}
 	if cfg.Learn.Enabled {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.sweep(ctx) }()

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/l2lisp/l2lisp/controller"
@@ -28,6 +29,9 @@ type State interface {
 	Modes() map[uint32]pipeline.Mode
 	Subscribe(buf int) (<-chan controller.Event, func())
 	LastEventID() int64
+	BFDPeers(name string) []controller.BFDPeer
+	BFDConfig() controller.BFDConfig
+	RLOCStatus() map[netip.Addr]pipeline.RLOCState
 	Emit(ctx context.Context, typ string, iid *uint32, eid, site, xtr string, data any) error
 }
 
@@ -40,6 +44,7 @@ type Learner interface {
 	Learn(ctx context.Context, s controller.Sighting) (controller.LearnResult, error)
 	Age(ctx context.Context, xtr, port string, iid uint32, mac mapping.MAC, idle time.Duration) (bool, error)
 	SweepLearned(ctx context.Context, minAge time.Duration) (int, error)
+	ReportBFD(ctx context.Context, xtr string, r controller.BFDReport) error
 }
 
 var _ Learner = (*controller.Controller)(nil)

@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh                 # everything (about 30 minutes)
 #   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
-#                                    #   flows moves tunnel encap failover scale
+#                                    #   flows moves tunnel encap failover multihome scale
 #
 # The scale section runs `l2lisp bench scale` with 100 simulated switches:
 # 100,000 EIDs on demand and 10,000 pushed (every switch holds every host:
@@ -20,18 +20,27 @@
 # the EID registered). Raw logs land in $L2LISP_ARTIFACTS/bench (default
 # ./artifacts/bench).
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-bash scripts/deps.sh >/dev/null
 out="${L2LISP_ARTIFACTS:-$PWD/artifacts}/bench"
-mkdir -p "$out" bin
-go build -o bin/l2lisp ./cmd/l2lisp
+# Each section runs in its own bash (bench.sh --one SECTION) so that a
+# failing one is reported in the table and the others still run.
+one=""
+if [ "${1:-}" = "--one" ]; then one=$2; fi
+if [ -z "$one" ]; then
+  bash scripts/deps.sh >/dev/null
+  mkdir -p "$out" bin
+  go build -o bin/l2lisp ./cmd/l2lisp
+  rows_file=$out/rows.md
+  : >"$rows_file"
+  export BENCH_ROWS=$rows_file
+fi
 sections=("$@")
-((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover scale)
-rows=()
+((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover multihome scale)
 
 # row NAME RESULT COMMAND adds a line to the table.
-row() { rows+=("| $1 | $2 | \`$3\` |"); }
+row() { echo "| $1 | $2 | \`$3\` |" >>"$BENCH_ROWS"; }
 
 # metric FILE BENCH-REGEX UNIT prints the value a Go benchmark reported.
 metric() {
@@ -108,7 +117,7 @@ EOF
   # answer is a Map-Notify, sent only once the registration is committed.
   bin/l2lisp bench map-register "${mr[@]}" --eids 4000000 --base 11.0.0.0 --sequential --key bench-secret-key \
     | tee -a "$log" >&2
-  local made; made=$(after "$log" 'correct' correct | tr -d ,)
+  local made; made=$(after "$log" 'sent' correct | tr -d ,)
   row "authenticated Map-Register of a new EID, committed (Map-Notify received)" \
     "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
     "l2lisp bench map-register ${mr[*]} --eids 4000000 --base 11.0.0.0 --sequential --key ..."
@@ -201,8 +210,32 @@ section_scale() {
       "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" "same (16 sockets x 256 in flight, --sequential)"
   done
 }
+section_multihome() {
+  local log=$out/multihome.txt
+  gobench "$log" -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/
+  local sc
+  for sc in kill wan-cut drain; do
+    row "multihomed site (lab -edges 2, BFD 50 ms x 3): edge $sc, 10 ms ping both ways" \
+      "outage median $(metric "$log" "MultihomeOutage/$sc" median-outage-ms) ms, max $(metric "$log" "MultihomeOutage/$sc" max-outage-ms) ms; echoes lost median $(metric "$log" "MultihomeOutage/$sc" median-lost), max $(metric "$log" "MultihomeOutage/$sc" max-lost) (of 5 runs)" \
+      "go test -run '^\$' -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/"
+  done
+}
 
-for s in "${sections[@]}"; do "section_$s"; done
+if [ -n "$one" ]; then
+  "section_$one"
+  exit
+fi
+failed=0
+for s in "${sections[@]}"; do
+  if ! declare -F "section_$s" >/dev/null; then
+    echo "unknown section $s" >&2
+    exit 2
+  fi
+  if ! bash "$self" --one "$s"; then
+    row "$s" "**FAILED** (log in $out)" "scripts/bench.sh $s"
+    failed=1
+  fi
+done
 
 echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB;" \
@@ -210,4 +243,5 @@ echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "| benchmark | result | command |"
 echo "|---|---|---|"
-printf '%s\n' "${rows[@]}"
+cat "$BENCH_ROWS"
+exit "$failed"

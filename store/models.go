@@ -39,6 +39,8 @@ type XTR struct {
 	DatapathID     int64  // uint64 bit pattern; SQL has no unsigned 64-bit type
 	Priority       uint8
 	Weight         uint8
+	Drained        bool   // taken out of service for maintenance (00010)
+	BFDOFPort      uint32 `gorm:"column:bfd_ofport"` // OpenFlow port of the BFD sessions with this RLOC (00010)
 	CreatedAt      time.Time
 }
 

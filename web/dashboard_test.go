@@ -26,6 +26,7 @@ func TestDashboard(t *testing.T) {
 	hostPage(t, e, b)
 	liveEvents(t, e, b)
 	subscriptionsPage(t, e, b)
+	drainButtons(t, e, b)
 	apiPage(b)
 
 	// Overview, once the rates have two scrapes to compare.

@@ -211,7 +211,7 @@ func orText(s, empty string) string {
 }
 
 func xtrVerbs() []verb {
-	return []verb{
+	return append([]verb{
 		{name: "add", args: "NAME", min: 1, max: 1, help: "register an edge switch: --site S --rloc ADDR [--ovsdb tcp:H:P] ...",
 			setup: func(fs *flag.FlagSet) runner {
 				var site string
@@ -250,7 +250,7 @@ func xtrVerbs() []verb {
 			setup: noFlags(func(ctx context.Context, x *session, a []string) error {
 				return act(ctx, x, func(ctx context.Context) error { return x.c.DeleteXTR(ctx, a[0]) }, "deleted xTR %s", a[0])
 			})},
-	}
+	}, drainVerbs()...)
 }
 
 func upDown(s client.ConnState) string {
@@ -284,6 +284,7 @@ func xtrDetail(w io.Writer, t client.XTR) {
 	row(w, "ovsdb:", connDetail(t.Status.OVSDB))
 	row(w, "openflow:", connDetail(t.Status.OpenFlow))
 	row(w, "flows:", t.Status.Flows)
+	locatorDetail(w, t)
 	row(w, "created:", fmtTime(t.CreatedAt))
 }
 

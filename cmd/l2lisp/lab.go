@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/l2lisp/l2lisp/test/lab"
@@ -53,6 +54,7 @@ func labUp(ctx context.Context, args []string, w io.Writer) error {
 	var cfg lab.Config
 	fs.IntVar(&cfg.DCs, "dcs", 3, "number of datacenters (1..20)")
 	fs.IntVar(&cfg.HostsPerNetwork, "hosts", 2, "hosts per tenant network per datacenter (1..9)")
+	fs.IntVar(&cfg.Edges, "edges", 1, "edges (xTRs) per datacenter, sharing the datacenter's host LAN: a multihomed site (1..2)")
 	fs.StringVar(&cfg.RunDir, "run-dir", lab.DefaultRunDir, "directory for OVS instances and topology.json")
 	fs.BoolVar(&cfg.Register, "register", false, "register networks, sites, xTRs and ports with the controller")
 	fs.StringVar(&cfg.PKIDir, "pki", "", "PKI directory (l2lisp pki layout): its CA signs each DC's xTR certificate, made there if missing; default RUN-DIR/pki, created afresh")
@@ -156,6 +158,16 @@ func labPrintTopology(w io.Writer, t *lab.Topology, asJSON bool) error {
 			e = "(controller default)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", n.Name, n.InstanceID, e)
+	}
+	if len(t.LANs) > 0 {
+		fmt.Fprintln(tw, "\nSITE LAN\tNETNS\tUPLINKS (xTR:port)")
+		for _, l := range t.LANs {
+			var ups []string
+			for _, u := range l.Uplinks {
+				ups = append(ups, u.XTR+":"+u.Port)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Site, l.Netns, strings.Join(ups, " "))
+		}
 	}
 	fmt.Fprintln(tw, "\nHOST\tNETWORK\tIID\tMAC\tIPV4\tIPV6\tDC\tPORT")
 	for _, h := range t.Hosts {

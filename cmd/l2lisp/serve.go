@@ -34,6 +34,7 @@ type serveConfig struct {
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
 	mapCache                                   reconcile.MapCacheConfig
+	bfd                                        controller.BFDConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
 	authFailRate                               float64 // failed Map-Register authentications per second per source
@@ -69,6 +70,8 @@ func parseServe(args []string) (serveConfig, error) {
 	learnFlags(fs, &c.learn)
 	c.mapCache = reconcile.DefaultMapCacheConfig()
 	mapCacheFlags(fs, &c.mapCache)
+	c.bfd = controller.DefaultBFDConfig()
+	bfdFlags(fs, &c.bfd)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
 	httpFlags(fs, &c.http)
 	retentionFlags(fs, &c.retention)
@@ -76,47 +79,56 @@ func parseServe(args []string) (serveConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if err := checkLimits(c.http, c.retention); err != nil {
-		return c, err
-	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return c, c.check()
+}
+
+// check validates the parsed flags and fills the defaults that depend on
+// others.
+func (c *serveConfig) check() error {
+	if err := checkLimits(c.http, c.retention); err != nil {
+		return err
+	}
+	if err := checkBFD(c.bfd); err != nil {
+		return err
+	}
 	for name, addr := range map[string]string{"--listen": c.listen, "--openflow-listen": c.ofListen, "--lisp-listen": c.lispListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return c, fmt.Errorf("%s %q: want host:port", name, addr)
+			return fmt.Errorf("%s %q: want host:port", name, addr)
 		}
 	}
 	if _, ok := reconcile.Roles[c.ofRole]; !ok && c.ofRole != "auto" {
-		return c, fmt.Errorf("--openflow-role %q: want auto, equal, master or slave", c.ofRole)
+		return fmt.Errorf("--openflow-role %q: want auto, equal, master or slave", c.ofRole)
 	}
 	if c.leaderLease < 200*time.Millisecond || c.leaderLease > 5*time.Minute {
-		return c, fmt.Errorf("--leader-lease %v: want 200ms to 5m", c.leaderLease)
+		return fmt.Errorf("--leader-lease %v: want 200ms to 5m", c.leaderLease)
 	}
 	if c.replicaID == "" {
 		c.replicaID = defaultReplicaID(c.listen)
 	}
 	for _, tg := range strings.Split(c.ofTarget, ",") {
 		if c.ofTarget != "" && !strings.HasPrefix(tg, "tcp:") && !strings.HasPrefix(tg, "ssl:") && !strings.HasPrefix(tg, "unix:") {
-			return c, fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path, comma-separated", c.ofTarget)
+			return fmt.Errorf("--openflow-target %q: want tcp:host:port, ssl:host:port or unix:path, comma-separated", c.ofTarget)
 		}
 	}
-	if err := checkNotifyFlags(c); err != nil {
-		return c, err
+	if err := checkNotifyFlags(*c); err != nil {
+		return err
 	}
 	if c.mapCache.Size < 1 || c.mapCache.Size > 10_000_000 {
-		return c, fmt.Errorf("--map-cache-size %d: want 1 to 10000000", c.mapCache.Size)
+		return fmt.Errorf("--map-cache-size %d: want 1 to 10000000", c.mapCache.Size)
 	}
 	if c.mapCache.Idle < time.Second || c.mapCache.Idle > 0xffff*time.Second {
-		return c, fmt.Errorf("--map-cache-idle %v: want 1s to 18h12m15s (an OpenFlow idle timeout)", c.mapCache.Idle)
+		return fmt.Errorf("--map-cache-idle %v: want 1s to 18h12m15s (an OpenFlow idle timeout)", c.mapCache.Idle)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
-		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+		return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
 	if err := c.tls.check(c.ofTarget); err != nil {
-		return c, err
+		return err
 	}
-	return c, nil
+	return nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
@@ -157,6 +169,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	go ctl.RunRetention(ctx, cfg.retention)
 
 	ctl.SetLearnConfig(cfg.learn)
+	ctl.SetBFDConfig(cfg.bfd)
 	// Deferred calls run in reverse: the switches are let go of before the
 	// lease is given up, so the next leader never overlaps this one.
 	cl, leave, err := startCluster(ctx, db, ctl, cfg, log)
@@ -178,6 +191,12 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	defer stopLISP()
 
+	return serveREST(ctx, ctl, sb, cl, cfg, log)
+}
+
+// serveREST serves the REST API, the dashboard and /metrics until ctx ends
+// or the server fails.
+func serveREST(ctx context.Context, ctl *controller.Controller, sb *reconcile.Southbound, cl *cluster.Cluster, cfg serveConfig, log *slog.Logger) error {
 	api := northbound.New(ctl, northbound.Options{AdminToken: cfg.apiToken, ReadToken: cfg.readToken,
 		Status: switchStatus{sb}, Cluster: clusterView{cl}, Log: log, Extra: func(r *gin.Engine) {
 			r.GET("/metrics", gin.WrapH(metrics.Handler()))

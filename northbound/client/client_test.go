@@ -96,6 +96,20 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{"xtrs", func() (any, error) { return c.XTRs(ctx) }},
 		{"xtr", func() (any, error) { return c.XTR(ctx, "edge1") }},
+		{"drain xtr", func() (any, error) {
+			r, err := c.DrainXTR(ctx, "edge1", 0)
+			if err == nil && (!r.XTR.Drained || r.EventID == 0 || len(r.XTR.Locator.DesignatedForwarder) != 1) {
+				return nil, fmt.Errorf("drain answered %+v", r)
+			}
+			return r, err
+		}},
+		{"undrain xtr", func() (any, error) {
+			r, err := c.UndrainXTR(ctx, "edge1", 0)
+			if err == nil && (r.XTR.Drained || !r.XTR.Locator.Up) {
+				return nil, fmt.Errorf("undrain answered %+v", r)
+			}
+			return r, err
+		}},
 		{"bind port", func() (any, error) { return c.BindPort(ctx, "edge1", client.PortInput{Name: "vm1", InstanceID: iid}) }},
 		{"ports", func() (any, error) { return c.Ports(ctx, "edge1") }},
 		{"create mapping", func() (any, error) {

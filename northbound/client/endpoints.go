@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // call is Do for endpoints that answer a JSON value of type T.
@@ -95,6 +96,26 @@ func (c *Client) XTRs(ctx context.Context) ([]XTR, error) {
 // XTR shows one xTR with its connection status.
 func (c *Client) XTR(ctx context.Context, name string) (XTR, error) {
 	return call[XTR](ctx, c, http.MethodGet, "/xtrs/"+esc(name), nil, nil)
+}
+
+// DrainXTR takes an xTR out of service before maintenance: it stops being
+// a designated forwarder and remote sites stop sending to it. A non-zero
+// wait makes the call return once every connected switch reflects that
+// (at most wait, 5 minutes at most).
+func (c *Client) DrainXTR(ctx context.Context, name string, wait time.Duration) (DrainResult, error) {
+	return call[DrainResult](ctx, c, http.MethodPost, "/xtrs/"+esc(name)+"/drain", waitQuery(wait), nil)
+}
+
+// UndrainXTR puts a drained xTR back in service.
+func (c *Client) UndrainXTR(ctx context.Context, name string, wait time.Duration) (DrainResult, error) {
+	return call[DrainResult](ctx, c, http.MethodPost, "/xtrs/"+esc(name)+"/undrain", waitQuery(wait), nil)
+}
+
+func waitQuery(wait time.Duration) url.Values {
+	if wait <= 0 {
+		return nil
+	}
+	return url.Values{"wait": {wait.String()}}
 }
 
 // DeleteXTR deletes an xTR.

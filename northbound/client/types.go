@@ -62,19 +62,40 @@ type SiteInput struct {
 
 // XTR is an edge switch with what the southbound knows of it.
 type XTR struct {
-	Name           string    `json:"name"`
-	Site           string    `json:"site"`
-	RLOC           string    `json:"rloc"`
-	OVSDB          string    `json:"ovsdb"`
-	Bridge         string    `json:"bridge"`
-	DatapathType   string    `json:"datapath_type"`
-	OpenFlowTarget string    `json:"openflow_target,omitempty"`
-	TLSDir         string    `json:"tls_dir"`
-	DatapathID     string    `json:"datapath_id"`
-	Priority       uint8     `json:"priority"`
-	Weight         uint8     `json:"weight"`
-	CreatedAt      time.Time `json:"created_at"`
-	Status         XTRStatus `json:"status"`
+	Name           string     `json:"name"`
+	Site           string     `json:"site"`
+	RLOC           string     `json:"rloc"`
+	OVSDB          string     `json:"ovsdb"`
+	Bridge         string     `json:"bridge"`
+	DatapathType   string     `json:"datapath_type"`
+	OpenFlowTarget string     `json:"openflow_target,omitempty"`
+	TLSDir         string     `json:"tls_dir"`
+	DatapathID     string     `json:"datapath_id"`
+	Priority       uint8      `json:"priority"`
+	Weight         uint8      `json:"weight"`
+	Drained        bool       `json:"drained"`
+	BFDOFPort      uint32     `json:"bfd_ofport"`
+	CreatedAt      time.Time  `json:"created_at"`
+	Status         XTRStatus  `json:"status"`
+	Locator        XTRLocator `json:"locator"`
+}
+
+// XTRLocator is the controller's view of an xTR's locator: reachable or not
+// (OpenFlow connection and BFD), the instance-ids the xTR is the
+// designated forwarder of, and its switch's BFD sessions by peer RLOC.
+type XTRLocator struct {
+	Up                  bool              `json:"up"`
+	DesignatedForwarder []uint32          `json:"designated_forwarder"`
+	BFD                 map[string]string `json:"bfd,omitempty"`
+}
+
+// DrainResult answers a drain or undrain: the xTR, the feed position of
+// the change (0: nothing changed) and, when asked to wait, whether every
+// connected switch reflects it.
+type DrainResult struct {
+	XTR       XTR   `json:"xtr"`
+	EventID   int64 `json:"event_id"`
+	Converged *bool `json:"converged,omitempty"`
 }
 
 // XTRStatus is the live state of an xTR's connections.

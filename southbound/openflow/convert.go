@@ -276,7 +276,11 @@ func groupWire(g GroupEntry, cmd uint16) (*ofp13.GroupMod, error) {
 		if g.Type != GroupSelect {
 			w = 0
 		}
-		gm.Buckets = append(gm.Buckets, ofp13.Bucket{Weight: w, WatchPort: ofp13.PortAny,
+		watch := ofp13.PortAny
+		if bk.WatchPort != 0 {
+			watch = bk.WatchPort
+		}
+		gm.Buckets = append(gm.Buckets, ofp13.Bucket{Weight: w, WatchPort: watch,
 			WatchGroup: ofp13.GroupAny, Actions: acts})
 	}
 	return gm, nil
@@ -310,6 +314,10 @@ func appendGroupSig(b []byte, g GroupEntry) []byte {
 		}
 		b = append(b, "|w"...)
 		b = strconv.AppendUint(b, uint64(w), 10)
+		if bk.WatchPort != 0 {
+			b = append(b, '@')
+			b = strconv.AppendUint(b, uint64(bk.WatchPort), 10)
+		}
 		for _, a := range bk.Actions {
 			b = append(b, ';')
 			b = appendActionSig(b, a)
@@ -369,7 +377,11 @@ func actionSig(a Action) string {
 func groupFromWire(g ofp13.GroupDesc) GroupEntry {
 	e := GroupEntry{ID: g.GroupID, Type: GroupType(g.Type)}
 	for _, bk := range g.Buckets {
-		e.Buckets = append(e.Buckets, Bucket{Weight: bk.Weight, Actions: modelActions(bk.Actions)})
+		b := Bucket{Weight: bk.Weight, Actions: modelActions(bk.Actions)}
+		if bk.WatchPort != ofp13.PortAny {
+			b.WatchPort = bk.WatchPort
+		}
+		e.Buckets = append(e.Buckets, b)
 	}
 	return e
 }

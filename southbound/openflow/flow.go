@@ -372,9 +372,13 @@ type GroupEntry struct {
 }
 
 // Bucket is one group bucket; Weight matters for select groups only.
+// WatchPort, when not zero, ties the bucket's liveness to that port's: a
+// select group skips the bucket while the port is not live (for a tunnel
+// port with BFD, while the session is down), without the controller.
 type Bucket struct {
-	Weight  uint16
-	Actions []Action
+	Weight    uint16
+	WatchPort uint32
+	Actions   []Action
 }
 
 func (g GroupEntry) String() string {
@@ -382,6 +386,9 @@ func (g GroupEntry) String() string {
 	fmt.Fprintf(&b, "group_id=%d,type=%d", g.ID, g.Type)
 	for _, bk := range g.Buckets {
 		fmt.Fprintf(&b, ",bucket=weight:%d", bk.Weight)
+		if bk.WatchPort != 0 {
+			fmt.Fprintf(&b, ",watch_port:%d", bk.WatchPort)
+		}
 		for _, a := range bk.Actions {
 			b.WriteString("," + a.String())
 		}

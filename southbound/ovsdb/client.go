@@ -38,6 +38,8 @@ type Client struct {
 	ovs      client.Client // nil while disconnected
 	lastErr  error
 	handlers []func()
+	// bfdHandlers run when a BFD session of ours changes (bfd.go).
+	bfdHandlers []func()
 
 	changed chan struct{} // coalesces change notifications
 	ctx     context.Context
@@ -114,9 +116,15 @@ func (c *Client) connect(ctx context.Context) (client.Client, error) {
 		return nil, fmt.Errorf("connect %s: %w", c.ep, err)
 	}
 	ovs.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(_ string, m model.Model) { c.maybeNotify(m, nil) },
-		UpdateFunc: func(_ string, old, m model.Model) { c.maybeNotify(old, m) },
-		DeleteFunc: func(_ string, m model.Model) { c.maybeNotify(m, nil) },
+		AddFunc: func(_ string, m model.Model) { c.maybeNotify(m, nil); c.bfdChanged(m, nil) },
+		UpdateFunc: func(_ string, old, m model.Model) {
+			// ovs-vswitchd rewriting a BFD status is news, not drift.
+			if !statusOnly(old, m) {
+				c.maybeNotify(old, m)
+			}
+			c.bfdChanged(old, m)
+		},
+		DeleteFunc: func(_ string, m model.Model) { c.maybeNotify(m, nil); c.bfdChanged(m, nil) },
 	})
 	if _, err := ovs.Monitor(ctx, monitorRequest(ovs)); err != nil {
 		ovs.Close()
@@ -134,7 +142,7 @@ func monitorRequest(ovs client.Client) *client.Monitor {
 			&br.OtherConfig, &br.Controller, &br.Ports, &br.ExternalIDs),
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options,
-			&iface.OfportRequest, &iface.ExternalIDs),
+			&iface.OfportRequest, &iface.ExternalIDs, &iface.BFD, &iface.BFDStatus),
 		client.WithTable(ctrl, &ctrl.Target, &ctrl.ExternalIDs),
 		client.WithTable(ssl, &ssl.PrivateKey, &ssl.Certificate, &ssl.CaCert, &ssl.ExternalIDs),
 	)

@@ -39,6 +39,8 @@ type Desired struct {
 	LocalRLOC    netip.Addr   // options:local_ip of every tunnel
 	AccessPorts  []AccessPort // ports bound to tenant networks
 	SSL          *SSL         // files for ssl: controller targets; nil leaves the SSL table alone
+	BFD          []BFDSession // one BFD port per peer RLOC (bfd.go)
+	BFDTimers    BFDTimers
 }
 
 // Tunnel is one flow-based tunnel port: an OVS vxlan interface whose
@@ -101,6 +103,9 @@ func (d Desired) validate() error {
 			return err
 		}
 	}
+	if err := d.validateBFD(); err != nil {
+		return err
+	}
 	return d.validatePorts()
 }
 
@@ -140,6 +145,11 @@ func (d Desired) validatePorts() error {
 	}
 	for _, p := range d.AccessPorts {
 		if err := check("access port", p.Name, p.OFPort); err != nil {
+			return err
+		}
+	}
+	for _, s := range d.BFD {
+		if err := check("BFD port", BFDPortName(s.OFPort), s.OFPort); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -30,6 +31,16 @@ type Manager struct {
 	mu     sync.Mutex
 	xtrs   map[string]*xtr
 	closed bool
+	onBFD  func(xtr string, sessions map[netip.Addr]bool)
+}
+
+// OnBFD registers f to hear each xTR's BFD sessions (peer RLOC ->
+// forwarding) whenever one changes and after every (re)connection. Set it
+// before the first Ensure; f must not block for long.
+func (m *Manager) OnBFD(f func(xtr string, sessions map[netip.Addr]bool)) {
+	m.mu.Lock()
+	m.onBFD = f
+	m.mu.Unlock()
 }
 
 // NewManager returns a Manager; opts apply to every Client it dials.
@@ -72,6 +83,9 @@ func (m *Manager) Ensure(_ context.Context, name, endpoint string, d Desired) er
 	x = newXTR(name, ep, d, m.log.With("xtr", name), m.opts)
 	m.xtrs[name] = x
 	go x.run()
+	if m.onBFD != nil {
+		go x.reportBFD(m.onBFD)
+	}
 	return nil
 }
 

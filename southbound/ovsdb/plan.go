@@ -32,6 +32,7 @@ type portSpec struct {
 	ifType  string
 	options map[string]string
 	ofport  int
+	bfd     map[string]string // the bfd column: BFD ports only
 }
 
 func portSpecs(d Desired) []portSpec {
@@ -43,7 +44,7 @@ func portSpecs(d Desired) []portSpec {
 	for _, a := range d.AccessPorts {
 		specs = append(specs, portSpec{name: a.Name, ofport: a.OFPort, options: map[string]string{}})
 	}
-	return specs
+	return append(specs, bfdSpecs(d)...)
 }
 
 // planner accumulates the operations of one transaction and the matching
@@ -158,6 +159,7 @@ func (p *planner) insertIface(spec portSpec) ovsdb.UUID {
 			"type":           spec.ifType,
 			"options":        strMap(spec.options),
 			"ofport_request": optInt(spec.ofport),
+			"bfd":            strMap(spec.bfd),
 			"external_ids":   strMap(map[string]string{OwnerKey: p.owner}),
 		},
 	}, Change{Op: "insert", Table: vswitchd.InterfaceTable, Name: spec.name})

@@ -139,6 +139,9 @@ func (p *planner) reconcileIface(iface *vswitchd.Interface, spec portSpec) {
 	if !sameMap(iface.Options, spec.options) {
 		row["options"] = strMap(spec.options)
 	}
+	if !sameMap(iface.BFD, spec.bfd) {
+		row["bfd"] = strMap(spec.bfd)
+	}
 	have := 0
 	if iface.OfportRequest != nil {
 		have = *iface.OfportRequest

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -23,6 +24,7 @@ type xtr struct {
 	done   chan struct{}
 	kick   chan struct{} // desired state changed: apply now
 	change chan struct{} // switch changed or reconnected: apply now
+	bfd    chan struct{} // a BFD session changed: report it
 
 	applied *Desired // last state applied, to clean up a renamed bridge
 
@@ -39,7 +41,7 @@ func newXTR(name string, ep Endpoint, d Desired, log *slog.Logger, opts []Option
 	return &xtr{
 		name: name, ep: ep, log: log, opts: opts,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		kick: make(chan struct{}, 1), change: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), change: make(chan struct{}, 1), bfd: make(chan struct{}, 1),
 		desired: d,
 	}
 }
@@ -112,7 +114,9 @@ func (x *xtr) step(o options) error {
 		if err != nil {
 			return err
 		}
-		c.OnChange(func() { signal(x.change) })
+		c.OnChange(func() { signal(x.change); signal(x.bfd) })
+		c.OnBFDChange(func() { signal(x.bfd) })
+		signal(x.bfd) // the sessions as the first connection finds them
 		x.mu.Lock()
 		x.client = c
 		x.mu.Unlock()
@@ -179,6 +183,23 @@ func (x *xtr) remove(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("bridge %s may remain: %w", d.Bridge, err)
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// reportBFD hands f the switch's BFD sessions each time one changes, until
+// the worker stops. It runs beside run, so a slow Apply never delays it.
+func (x *xtr) reportBFD(f func(string, map[netip.Addr]bool)) {
+	for {
+		select {
+		case <-x.ctx.Done():
+			return
+		case <-x.bfd:
+		}
+		if c := x.currentClient(); c != nil {
+			if st := c.BFDStatus(); st != nil {
+				f(x.name, st)
+			}
 		}
 	}
 }

@@ -38,6 +38,21 @@ func TestComposeConfig(t *testing.T) {
 			t.Errorf("compose file lacks service %s", svc)
 		}
 	}
+	// TLS on every channel: the REST API, OpenFlow (ssl: target), OVSDB
+	// (pssl: on the edges, ssl: endpoints in setup.sh); nothing plain.
+	for _, want := range []string{"L2LISP_TLS_CERT: /pki/controller.pem", "L2LISP_OPENFLOW_TARGET: ssl:", "https://127.0.0.1:8080/healthz"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("compose file lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "INSECURE_PLAINTEXT") {
+		t.Error("compose file runs the controller without TLS")
+	}
+	for f, want := range map[string]string{"deploy/edge/entrypoint.sh": "--remote=pssl:6640", "deploy/setup.sh": `ssl:203.0.113.$n:6640`} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q (%v)", f, want, err)
+		}
+	}
 	for _, f := range []string{"Dockerfile", "deploy/edge/Dockerfile", "deploy/edge/entrypoint.sh", "deploy/setup.sh"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)

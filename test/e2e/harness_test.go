@@ -70,7 +70,7 @@ func needLab(t testing.TB) {
 
 // Env is a running controller plus a registered lab.
 type Env struct {
-	t       *testing.T
+	t       testing.TB
 	Bin     string
 	DB      string
 	API     string
@@ -89,11 +89,12 @@ type EnvOptions struct {
 	StaticHosts bool          // register every host's MAC as a static mapping
 	ServeFlags  []string      // extra flags for l2lisp serve
 	Networks    []lab.Network // nil: lab.DefaultNetworks
+	Edges       int           // edges per datacenter (multihomed sites); 0: one
 }
 
 // StartEnv brings up a controller and a three-datacenter lab, and waits
 // until every edge switch is connected over OpenFlow.
-func StartEnv(t *testing.T, opt EnvOptions) *Env {
+func StartEnv(t testing.TB, opt EnvOptions) *Env {
 	t.Helper()
 	needLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -119,7 +120,7 @@ func StartEnv(t *testing.T, opt EnvOptions) *Env {
 		}
 	})
 	topo, err := lab.Up(ctx, lab.Config{Register: true, APIURL: e.API, Token: token, StaticHosts: opt.StaticHosts,
-		PKIDir: e.PKI.Dir, Networks: opt.Networks})
+		PKIDir: e.PKI.Dir, Networks: opt.Networks, Edges: opt.Edges})
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}

@@ -86,9 +86,20 @@ func switchesUseTLS(t *testing.T, e *Env) {
 		if c, _ := d.OVS.Vsctl("get-controller", "br-int"); c != lab.ControllerOFTLS {
 			t.Errorf("%s controller %q, want %s", d.Name, c, lab.ControllerOFTLS)
 		}
-		// The switch's own view: connected to the controller over ssl.
-		if st, _ := d.OVS.Vsctl("--columns=is_connected", "list", "Controller"); !strings.Contains(st, "true") {
-			t.Errorf("%s: OVS reports its controller connection down: %s", d.Name, st)
+		// The switch's own view: connected to the controller over ssl. OVS
+		// writes it in a status transaction that the bridge's early
+		// reconfigurations (BFD ports for each new peer) may delay.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, _ := d.OVS.Vsctl("--columns=is_connected", "list", "Controller")
+			if strings.Contains(st, "true") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: OVS reports its controller connection down: %s", d.Name, st)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }

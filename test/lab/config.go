@@ -59,6 +59,7 @@ var DefaultNetworks = []Network{{Name: "blue", InstanceID: 4100}, {Name: "red", 
 // without talking to a controller.
 type Config struct {
 	DCs             int       // datacenters, default 3
+	Edges           int       // edges (xTRs) per datacenter on one shared host LAN, default 1 (multihome.go)
 	HostsPerNetwork int       // hosts per tenant network per DC, default 2
 	Networks        []Network // default DefaultNetworks
 	RunDir          string    // default DefaultRunDir
@@ -91,6 +92,9 @@ func (c Config) withDefaults() Config {
 	if c.DCs == 0 {
 		c.DCs = 3
 	}
+	if c.Edges == 0 {
+		c.Edges = 1
+	}
 	if c.HostsPerNetwork == 0 {
 		c.HostsPerNetwork = 2
 	}
@@ -118,6 +122,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.DCs < 1 || c.DCs > 20 {
 		errs = append(errs, fmt.Errorf("DCs %d: want 1..20", c.DCs))
+	}
+	if c.Edges < 1 || c.Edges > MaxEdges {
+		errs = append(errs, fmt.Errorf("Edges %d: want 1..%d", c.Edges, MaxEdges))
 	}
 	if c.HostsPerNetwork < 1 || c.HostsPerNetwork > 9 {
 		errs = append(errs, fmt.Errorf("HostsPerNetwork %d: want 1..9", c.HostsPerNetwork))

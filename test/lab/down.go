@@ -129,8 +129,13 @@ func Status(ctx context.Context, cfg Config) (*Report, error) {
 		ok := netnsExists(d.Netns) && linkExists(ctx, d.Netns, phyBridge)
 		add(phyBridge+" "+d.Name, ok, d.RLOC.String())
 	}
+	lanChecks(ctx, t, add)
 	for _, h := range t.Hosts {
 		add("netns "+h.Netns, netnsExists(h.Netns), "")
+		if h.LAN != "" {
+			add("port "+h.Port, linkExists(ctx, h.LAN, h.Port), "in "+h.LAN)
+			continue
+		}
 		where := findPort(ctx, t, h.Port)
 		add("port "+h.Port, where != nil, portDetail(where))
 	}

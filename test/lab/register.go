@@ -164,19 +164,24 @@ func Register(ctx context.Context, cfg Config, t *Topology) error {
 			return err
 		}
 	}
+	if err := registerUplinks(ctx, c, t); err != nil {
+		return err
+	}
 	for _, h := range t.Hosts {
 		d := t.DC(h.DC)
 		if d == nil {
 			return fmt.Errorf("host %s: no DC %d", h.Name, h.DC)
 		}
-		path := "/api/v1/xtrs/" + url.PathEscape(d.XTR) + "/ports"
-		if _, err := c.create(ctx, path, portReq{Name: h.Port, InstanceID: h.InstanceID}); err != nil {
-			return err
+		if h.LAN == "" {
+			path := "/api/v1/xtrs/" + url.PathEscape(d.XTR) + "/ports"
+			if _, err := c.create(ctx, path, portReq{Name: h.Port, InstanceID: h.InstanceID}); err != nil {
+				return err
+			}
 		}
 		if !cfg.StaticHosts {
 			continue
 		}
-		m := mappingReq{InstanceID: h.InstanceID, EID: h.MAC, Site: d.Name}
+		m := mappingReq{InstanceID: h.InstanceID, EID: h.MAC, Site: d.SiteName()}
 		if _, err := c.create(ctx, "/api/v1/mappings", m); err != nil {
 			return err
 		}
@@ -212,7 +217,7 @@ func registerDC(ctx context.Context, c *client, d *DC, iids []uint32) error {
 	if err != nil {
 		return err
 	}
-	created, err := c.create(ctx, "/api/v1/sites", siteReq{Name: d.Name, AuthKey: key, Networks: iids})
+	created, err := c.create(ctx, "/api/v1/sites", siteReq{Name: d.SiteName(), AuthKey: key, Networks: iids})
 	if err != nil {
 		return err
 	}
@@ -227,7 +232,7 @@ func registerDC(ctx context.Context, c *client, d *DC, iids []uint32) error {
 		Name: d.XTR, RLOC: d.RLOC.String(), OVSDB: ovsdb, Bridge: "br-int",
 		DatapathType: "netdev", TLSDir: d.TLSDir, Priority: 1, Weight: 100,
 	}
-	_, err = c.create(ctx, "/api/v1/sites/"+url.PathEscape(d.Name)+"/xtrs", x)
+	_, err = c.create(ctx, "/api/v1/sites/"+url.PathEscape(d.SiteName())+"/xtrs", x)
 	return err
 }
 

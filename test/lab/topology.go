@@ -21,6 +21,7 @@ type Topology struct {
 	Networks []Network `json:"networks"`
 	DCs      []DC      `json:"dcs"`
 	Hosts    []Host    `json:"hosts"`
+	LANs     []LAN     `json:"lans,omitempty"` // host LANs of multihomed sites
 }
 
 // DC is one datacenter: a namespace with its own OVS and RLOC.
@@ -37,6 +38,10 @@ type DC struct {
 	TLSDir   string     `json:"tls_dir,omitempty"` // the xTR's key, certificate and CA (pki bundle)
 	// AuthKey is the site key, known only when this Up created the site.
 	AuthKey string `json:"auth_key,omitempty"`
+	// Site and Edge place the entry in a multihomed site (Config.Edges >
+	// 1): edge 1 is named as a single-homed DC, the others dcN-eK.
+	Site string `json:"site,omitempty"`
+	Edge int    `json:"edge,omitempty"`
 }
 
 // Host is one tenant host: a namespace whose eth0 is a veth to its DC.
@@ -50,6 +55,9 @@ type Host struct {
 	IPv6       netip.Prefix `json:"ipv6"`
 	DC         int          `json:"dc"`   // index of the DC its port is in now
 	Port       string       `json:"port"` // the veth end in the DC namespace, as bound through REST
+	// LAN is the namespace of the site LAN its port is on instead, at a
+	// multihomed site (the port is then not bound; the edges' uplinks are).
+	LAN string `json:"lan,omitempty"`
 }
 
 // HardwareAddr returns the host's MAC parsed.
@@ -110,14 +118,7 @@ func plan(c Config) *Topology {
 			MgmtLink: fmt.Sprintf("%s-m%d", Prefix, n),
 			OVS:      &OVS{Dir: filepath.Join(c.RunDir, name), Netns: dcNetns(n)},
 		}
-		d.OVSDB = d.OVS.DBSock()
-		if !c.Plaintext {
-			d.TLSDir = pki.XTRBundle(c.PKIDir, d.XTR)
-			d.OVSDB = fmt.Sprintf("ssl:%s:%d", d.MgmtAddr, OVSDBPort)
-			d.OVS.SSL = &SSL{PrivateKey: filepath.Join(d.TLSDir, pki.BundleKey),
-				Certificate: filepath.Join(d.TLSDir, pki.BundleCert), CACert: filepath.Join(d.TLSDir, pki.BundleCA),
-				Remote: fmt.Sprintf("pssl:%d:%s", OVSDBPort, d.MgmtAddr)}
-		}
+		secureDC(c, &d)
 		t.DCs = append(t.DCs, d)
 		for _, nw := range c.Networks {
 			for k := 1; k <= c.HostsPerNetwork; k++ {
@@ -125,7 +126,21 @@ func plan(c Config) *Topology {
 			}
 		}
 	}
+	planMultihome(c, t)
 	return t
+}
+
+// secureDC sets a DC's OVSDB endpoint: TLS on its management address with
+// its xTR's certificate, or the unix socket without TLS.
+func secureDC(c Config, d *DC) {
+	d.OVSDB = d.OVS.DBSock()
+	if !c.Plaintext {
+		d.TLSDir = pki.XTRBundle(c.PKIDir, d.XTR)
+		d.OVSDB = fmt.Sprintf("ssl:%s:%d", d.MgmtAddr, OVSDBPort)
+		d.OVS.SSL = &SSL{PrivateKey: filepath.Join(d.TLSDir, pki.BundleKey),
+			Certificate: filepath.Join(d.TLSDir, pki.BundleCert), CACert: filepath.Join(d.TLSDir, pki.BundleCA),
+			Remote: fmt.Sprintf("pssl:%d:%s", OVSDBPort, d.MgmtAddr)}
+	}
 }
 
 func planHost(n, k int, nw Network) Host {

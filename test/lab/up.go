@@ -45,6 +45,11 @@ func Up(ctx context.Context, cfg Config) (*Topology, error) {
 		cfg.Log.Info("lab: datacenter up", "dc", t.DCs[i].Name, "rloc", t.DCs[i].RLOC,
 			"ovsdb", t.DCs[i].OVSDB)
 	}
+	for _, l := range t.LANs {
+		if err := upLAN(ctx, l, t.Networks); err != nil {
+			return nil, fmt.Errorf("LAN of %s: %w", l.Site, err)
+		}
+	}
 	for _, h := range t.Hosts {
 		if err := upHost(ctx, h); err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Name, err)
@@ -197,7 +202,7 @@ func upDCMgmt(ctx context.Context, d *DC) error {
 // upHost makes a host namespace and its veth; the DC end is left for the
 // controller to attach to br-int when the port is bound.
 func upHost(ctx context.Context, h Host) error {
-	dcNS := dcNetns(h.DC)
+	dcNS := hostPortNetns(h)
 	if err := addNetns(ctx, h.Netns); err != nil {
 		return err
 	}
@@ -219,10 +224,13 @@ func upHost(ctx context.Context, h Host) error {
 			return err
 		}
 	}
-	if err := ip(ctx, dcNS, "link", "set", h.Port, "up"); err != nil {
+	if err := txOff(ctx, h.Netns, hostIf); err != nil {
 		return err
 	}
-	if err := txOff(ctx, h.Netns, hostIf); err != nil {
+	if h.LAN != "" {
+		return upLANHost(ctx, h)
+	}
+	if err := ip(ctx, dcNS, "link", "set", h.Port, "up"); err != nil {
 		return err
 	}
 	return txOff(ctx, dcNS, h.Port)

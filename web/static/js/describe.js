@@ -93,6 +93,9 @@ function objectText(ev, d) {
     case 'site.deleted': return `Site ${d.name || ev.site} deleted`;
     case 'xtr.created': return `xTR ${d.name || ev.xtr} (RLOC ${d.rloc || '?'}) added to ${d.site || ev.site || '?'}`;
     case 'xtr.deleted': return `xTR ${d.name || ev.xtr} removed`;
+    case 'xtr.drained': return `xTR ${d.name || ev.xtr} drained for maintenance: no longer designated forwarder, remote sites send to the others`;
+    case 'xtr.undrained': return `xTR ${d.name || ev.xtr} back in service`;
+    case 'bfd.status': return bfdText(ev, d);
     case 'port.bound': return `Port ${d.name} of ${d.xtr || ev.xtr} bound to IID ${d.instance_id}`;
     case 'port.unbound': return `Port ${d.name} of ${d.xtr || ev.xtr} unbound`;
     case 'token.created': return `API token ${d.name} (${d.role}) created`;
@@ -104,6 +107,14 @@ function objectText(ev, d) {
     case 'subscription.deleted': return `Subscription of xTR ${d.xtr_id || '?'} to ${d.eid || ev.eid}${iidOf(ev)} ended${reason(d)}`;
   }
   return null;
+}
+
+// bfdText summarises an xTR's BFD report: the peers it cannot reach.
+function bfdText(ev, d) {
+  const s = d.sessions || {};
+  const down = Object.keys(s).filter((k) => !s[k]).sort();
+  const n = Object.keys(s).length;
+  return `BFD of ${ev.xtr || '?'}: ${n - down.length}/${n} sessions up` + (down.length ? `; down: ${down.join(', ')}` : '');
 }
 
 function reason(d) {

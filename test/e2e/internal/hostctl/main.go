@@ -22,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: hostctl garp|spray|tcpserve|tcpsend|garpwait|watch [flags]")
+		fmt.Fprintln(os.Stderr, "usage: hostctl garp|spray|tcpserve|tcpsend|garpwait|watch|bcount|arpsweep [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -39,6 +39,10 @@ func main() {
 		err = cmdGARPWait(os.Args[2:])
 	case "watch":
 		err = cmdWatch(os.Args[2:])
+	case "bcount":
+		err = cmdBCount(os.Args[2:])
+	case "arpsweep":
+		err = cmdARPSweep(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -1,8 +1,8 @@
 // Manage: the configured networks, sites, xTRs and ports, with the forms
 // that change them.
 
-import {h, replace, table, throttle} from '../dom.js';
-import {get, enc} from '../api.js';
+import {h, replace, table, throttle, badge} from '../dom.js';
+import {get, post, enc} from '../api.js';
 import {stream} from '../stream.js';
 import {pageHeader, errorBox, connBadge} from './common.js';
 import {networkForms, siteForms, xtrForms, portForms, mappingForms} from './manageforms.js';
@@ -51,15 +51,50 @@ function sitesTable(ss) {
     'No sites yet.');
 }
 
-function xtrsTable(xs, ports) {
-  return table('manage-xtrs-table', null, ['xTR', 'Site', 'RLOC', 'OVSDB', 'OpenFlow', ['Flows', 'num'], ['Map-cache', 'num'], 'Ports'],
+function xtrsTable(xs, ports, done) {
+  return table('manage-xtrs-table', null, ['xTR', 'Site', 'RLOC', 'OVSDB', 'OpenFlow', ['Flows', 'num'], ['Map-cache', 'num'],
+    'Locator', 'DF of', 'Ports', 'Maintenance'],
     xs.map((x) => h('tr', {dataset: {key: x.name}}, h('th', {scope: 'row'}, x.name), h('td', null, x.site),
       h('td', {class: 'mono'}, x.rloc), h('td', null, connBadge((x.status || {}).ovsdb, 'OVSDB')),
       h('td', null, connBadge((x.status || {}).openflow, 'OpenFlow')),
       h('td', {class: 'num', dataset: {col: 'flows'}}, (x.status || {}).flows ?? 0),
       h('td', {class: 'num', dataset: {col: 'map_cache'}}, (x.status || {}).map_cache_entries ?? 0),
-      h('td', {class: 'mono'}, (ports[x.name] || []).map((p) => `${p.name}→${p.instance_id}`).join(', ') || '–'))),
+      h('td', {dataset: {col: 'locator'}}, locatorBadge(x)),
+      h('td', {class: 'mono', dataset: {col: 'df'}}, ((x.locator || {}).designated_forwarder || []).join(', ') || '–'),
+      h('td', {class: 'mono'}, (ports[x.name] || []).map((p) => `${p.name}→${p.instance_id}`).join(', ') || '–'),
+      h('td', null, drainButton(x, done)))),
     'No xTRs yet.');
+}
+
+// locatorBadge: the controller's view of the xTR's RLOC (OpenFlow and BFD),
+// and whether it is drained.
+function locatorBadge(x) {
+  const l = x.locator || {};
+  const text = (l.up === false ? 'down' : 'up') + (x.drained ? ', drained' : '');
+  return badge(text, l.up === false ? 'bad' : x.drained ? 'warn' : 'good');
+}
+
+// drainButton drains an xTR before maintenance (remote sites stop sending
+// to it, another xTR of its site floods) or puts it back, and says once
+// every switch holds the result.
+function drainButton(x, done) {
+  const action = x.drained ? 'undrain' : 'drain';
+  const out = h('span', {class: 'muted', role: 'status'});
+  const b = h('button', {type: 'button', class: 'small', id: `xtr-${action}-${x.name}`, dataset: {action}},
+    x.drained ? 'Undrain' : 'Drain');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    out.textContent = ' …';
+    try {
+      const r = await post(`/xtrs/${enc(x.name)}/${action}?wait=30s`);
+      out.textContent = r.converged === false ? ' not yet on every switch' : r.converged ? ' done: every switch updated' : ' done';
+      done();
+    } catch (e) {
+      out.textContent = ' ' + e.message;
+      b.disabled = false;
+    }
+  });
+  return [b, out];
 }
 
 function section(id, heading, list, forms) {
@@ -84,7 +119,7 @@ export function mount(root) {
       if (!alive) return;
       replace(slots.nets, networksTable(d.networks));
       replace(slots.sites, sitesTable(d.sites));
-      replace(slots.xtrs, xtrsTable(d.xtrs, d.ports));
+      replace(slots.xtrs, xtrsTable(d.xtrs, d.ports, () => refresh()));
       replace(lists, datalist('dl-networks', d.networks.map((n) => [n.instance_id, n.name])),
         datalist('dl-sites', d.sites.map((x) => [x.name, x.name])), datalist('dl-xtrs', d.xtrs.map((x) => [x.name, x.site])));
       root.dataset.state = 'ready';
@@ -101,7 +136,7 @@ export function mount(root) {
     section('manage-mappings', 'Static mappings and duplicates',
       h('p', {class: 'muted'}, 'Browse mappings on the ', h('a', {href: '#/mappings'}, 'Mappings'), ' page.'),
       mappingForms(done)));
-  const off = stream.on((ev) => { if (/^(network|site|xtr|port)\./.test(ev.type)) again(); });
+  const off = stream.on((ev) => { if (/^(network|site|xtr|port|bfd)\./.test(ev.type)) again(); });
   refresh();
   return () => { alive = false; off(); again.cancel(); };
 }
