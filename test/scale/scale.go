@@ -63,12 +63,12 @@ type Report struct {
 	// CPU time of the cold start, of the controller and of this process
 	// (the simulated switches): both share the machine's cores.
 	ColdCPU, SimCPU time.Duration
-	RSS, PeakRSS   uint64        // controller, after the cold start and changes
-	HeapInuse      uint64
-	Flows          []int // per switch, sorted
-	Changes        []time.Duration
-	Interested     int // switches each change concerns
-	Registers      string
+	RSS, PeakRSS    uint64 // controller, after the cold start and changes
+	HeapInuse       uint64
+	Flows           []int // per switch, sorted
+	Changes         []time.Duration
+	Interested      int // switches each change concerns
+	Registers       string
 }
 
 // Run builds the setup, measures, and tears everything down.
