@@ -212,7 +212,9 @@ func (h *harness) waitInSync(ctx context.Context, limit time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(250 * time.Millisecond):
+			// Each poll lists every xTR with its status: at a thousand,
+			// polling faster costs the controller measurably.
 		}
 	}
 }
