@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -45,10 +46,21 @@ type Controller struct {
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
 
+	// Indexes for interest-based fan-out (interest.go) and the modes of
+	// auto networks (modes.go).
+	topology atomic.Pointer[topology]
+	hosts    *hostIndex
+	autoMu   sync.Mutex
+	auto     map[uint32]autoState
+
 	writes chan writeOp
+	handed handoff // this replica's commits, for its follower (handoff.go)
 	nudges chan struct{}
-	closed chan struct{}
-	wg     sync.WaitGroup
+	// foreign says a nudge came from outside this replica's writer: the
+	// follower must read the database, not only the hand-off.
+	foreign atomic.Bool
+	closed  chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New loads the state from db and starts the writer and the feed follower.
@@ -82,7 +94,7 @@ func open(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, erro
 // blank is a Controller with empty caches, for load to fill: at start, or
 // to rebuild a replica's state beside the one it replaces.
 func blank(db *gorm.DB, log *slog.Logger) *Controller {
-	return &Controller{db: db, log: log, idx: mapping.NewIndex(),
+	return &Controller{db: db, log: log, idx: mapping.NewIndex(), hosts: newHostIndex(),
 		networks: map[uint32]Network{}, sites: map[string]Site{}, xtrs: map[string]XTR{},
 		ports: map[string]map[string]Port{}, tokens: map[string]tokenEntry{},
 		lispSubs: newSubTable(), locs: newLocStatus()}
@@ -110,10 +122,14 @@ func (c *Controller) load(ctx context.Context) error {
 	}
 	c.applied = objs.pos
 	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
+	c.dropTopology()
 	if err := c.loadSide(ctx); err != nil {
 		return err
 	}
-	return c.loadMappings(ctx, c.idx.Put)
+	return c.loadMappings(ctx, func(r mapping.Record) {
+		c.idx.Put(r)
+		c.hosts.put(&r)
+	})
 }
 
 // loadSide reads what is kept beside the objects and mappings: the API
@@ -186,35 +202,6 @@ func (c *Controller) readObjects(ctx context.Context) (objects, error) {
 	return o, nil
 }
 
-// loadMappings reads the mappings in key order, a page at a time, so a
-// large table is never held in memory twice, and hands each to put.
-func (c *Controller) loadMappings(ctx context.Context, put func(mapping.Record)) error {
-	const page = 5000
-	var lastIID uint32
-	lastEID := ""
-	for first := true; ; first = false {
-		var rows []store.Mapping
-		q := c.db.WithContext(ctx).Order("instance_id, eid").Limit(page)
-		if !first {
-			q = q.Where("instance_id > ? OR (instance_id = ? AND eid > ?)", lastIID, lastIID, lastEID)
-		}
-		if err := q.Find(&rows).Error; err != nil {
-			return fmt.Errorf("load mappings: %w", err)
-		}
-		for _, r := range rows {
-			rec, err := recordFromRow(r)
-			if err != nil {
-				return err
-			}
-			put(rec)
-		}
-		if len(rows) < page {
-			return nil
-		}
-		lastIID, lastEID = rows[len(rows)-1].InstanceID, rows[len(rows)-1].EID
-	}
-}
-
 func (c *Controller) setPort(p Port) { setPort(c.ports, p) }
 
 func setPort(ports map[string]map[string]Port, p Port) {
@@ -227,24 +214,33 @@ func setPort(ports map[string]map[string]Port, p Port) {
 }
 
 // apply brings the in-memory state in line with one event. Mapping events
-// carry the record; the rarer object events are re-read from the database so
-// that secrets (site keys) never travel in the feed.
-func (c *Controller) apply(ev Event) error {
+// carry the record (decoded once, kept in ev for the subscribers, with the
+// record it replaces in ev.Prev); the rarer object events are re-read from
+// the database so that secrets (site keys) never travel in the feed.
+func (c *Controller) apply(ev *Event) error {
 	switch ev.Type {
-	case EvMappingCreated, EvMappingUpdated, EvMappingMoved:
-		var r mapping.Record
-		if err := json.Unmarshal(ev.Data, &r); err != nil {
-			return fmt.Errorf("decode record: %w", err)
+	case EvMappingCreated, EvMappingUpdated, EvMappingMoved, EvMappingDeleted:
+		r, err := ev.MappingRecord()
+		if err != nil {
+			return err
 		}
-		c.idx.Put(r)
-	case EvMappingDeleted:
-		var r mapping.Record
-		if err := json.Unmarshal(ev.Data, &r); err != nil {
-			return fmt.Errorf("decode record: %w", err)
+		ev.rec = &r
+		var prev mapping.Record
+		var had bool
+		if ev.Type == EvMappingDeleted {
+			prev, had = c.idx.Delete(r.EID)
+		} else {
+			prev, had = c.idx.Swap(r)
 		}
-		c.idx.Delete(r.EID)
+		if had {
+			ev.Prev = &prev
+			c.hosts.remove(&prev)
+		}
+		if ev.Type != EvMappingDeleted {
+			c.hosts.put(&r)
+		}
 	case EvNetworkCreated, EvNetworkUpdated, EvNetworkDeleted:
-		return c.reloadNetwork(ev)
+		return c.reloadNetwork(*ev)
 	case EvSiteCreated, EvSiteUpdated, EvSiteDeleted:
 		return c.reloadSite(ev.Site)
 	case EvXTRCreated, EvXTRDeleted:
@@ -256,9 +252,9 @@ func (c *Controller) apply(ev Event) error {
 		defer c.rebuildDown()
 		return c.reloadXTR(ev.XTR)
 	case EvBFDStatus:
-		return c.applyBFD(ev)
+		return c.applyBFD(*ev)
 	case EvSubscriptionCreated, EvSubscriptionRefreshed, EvSubscriptionDeleted:
-		return c.applySubscription(ev)
+		return c.applySubscription(*ev)
 	case EvPortBound, EvPortUnbound:
 		var p Port
 		if err := json.Unmarshal(ev.Data, &p); err != nil {
@@ -266,7 +262,7 @@ func (c *Controller) apply(ev Event) error {
 		}
 		return c.reloadPort(p.XTR, p.Name)
 	case EvTokenCreated, EvTokenRevoked:
-		return c.reloadToken(ev)
+		return c.reloadToken(*ev)
 	}
 	return nil
 }
@@ -281,6 +277,7 @@ func (c *Controller) reloadNetwork(ev Event) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.networks, *ev.InstanceID)
 	for _, r := range rows {
 		c.networks[r.InstanceID] = Network(r)
@@ -295,6 +292,7 @@ func (c *Controller) reloadSite(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.sites, name)
 	for _, r := range rows {
 		s, err := siteFromRow(r)
@@ -317,6 +315,7 @@ func (c *Controller) reloadXTR(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropTopology()
 	delete(c.xtrs, name)
 	delete(c.ports, name)
 	for _, r := range rows {

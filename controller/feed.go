@@ -28,6 +28,11 @@ type Event struct {
 	// Actor made the change: an API token's name, lisp:SITE for a
 	// Map-Register, learning, or system.
 	Actor string `json:"actor,omitempty"`
+	// Prev is, for a mapping event applied by this replica, the record
+	// the index held for the EID just before (nil if none): where a host
+	// was, for those who must undo that (the switches of its old home).
+	Prev *mapping.Record `json:"-"`
+	rec  *mapping.Record // the record of a mapping event, decoded (MappingRecord)
 }
 
 // Event types.
@@ -79,6 +84,7 @@ type writeOp struct {
 	ctx   context.Context
 	actor string
 	fn    func(tx *gorm.DB) ([]store.Event, error)
+	units []*saveUnit // instead of fn: mapping writes taken in bulk (bulk.go)
 	done  chan writeResult
 }
 
@@ -87,15 +93,25 @@ type writeResult struct {
 	err    error
 }
 
-// maxBatch bounds how many changes share one transaction (group commit).
-const maxBatch = 256
+// maxBatch bounds how many changes share one transaction (group commit);
+// maxBatchRecords how many mapping records the bulk writes of one
+// transaction may carry, so one commit stays short.
+const (
+	maxBatch        = 256
+	maxBatchRecords = 8192
+)
 
 // write runs fn in a transaction together with whatever other changes are
 // waiting (group commit), records fn's events in the change feed, and
 // returns once the change is committed and this replica's follower has
 // applied it, so a read right after a write sees it.
 func (c *Controller) write(ctx context.Context, fn func(tx *gorm.DB) ([]store.Event, error)) error {
-	op := writeOp{ctx: ctx, actor: ActorOf(ctx), fn: fn, done: make(chan writeResult, 1)}
+	return c.submit(ctx, writeOp{fn: fn})
+}
+
+// submit queues op for the writer and waits as write does.
+func (c *Controller) submit(ctx context.Context, op writeOp) error {
+	op.ctx, op.actor, op.done = ctx, ActorOf(ctx), make(chan writeResult, 1)
 	select {
 	case c.writes <- op:
 	case <-ctx.Done():
@@ -126,11 +142,13 @@ func (c *Controller) writer() {
 		case <-c.closed:
 			return
 		}
+		records := batch[0].records()
 	drain:
-		for len(batch) < maxBatch {
+		for len(batch) < maxBatch && records < maxBatchRecords {
 			select {
 			case op := <-c.writes:
 				batch = append(batch, op)
+				records += op.records()
 			default:
 				break drain
 			}
@@ -147,16 +165,23 @@ func (c *Controller) commit(batch []writeOp) {
 	results := make([]writeResult, len(batch))
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	var evs []store.Event
+	var recs []*mapping.Record // the record of each mapping event, if at hand
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := guardTx(tx); err != nil {
 			return err
 		}
-		var evs []store.Event
+		evs, recs = nil, nil
 		var owners []int // index in batch of each event's op
+		var bulk []int   // ops of mapping units, written together after the others
 		for i, op := range batch {
 			if err := op.ctx.Err(); err != nil {
 				// The caller gave up (a client hung up) while the op queued.
 				results[i].err = fmt.Errorf("write: %w", err)
+				continue
+			}
+			if op.units != nil {
+				bulk = append(bulk, i)
 				continue
 			}
 			sp := fmt.Sprintf("op%d", i)
@@ -179,8 +204,14 @@ func (c *Controller) commit(batch []writeOp) {
 			evs = append(evs, opEvs...)
 			for range opEvs {
 				owners = append(owners, i)
+				recs = append(recs, nil)
 			}
 		}
+		b, err := c.commitUnits(tx, batch, bulk)
+		if err != nil {
+			return err
+		}
+		evs, owners, recs = append(evs, b.evs...), append(owners, b.owners...), append(recs, b.recs...)
 		if err := appendEvents(tx, evs); err != nil {
 			return err
 		}
@@ -189,12 +220,22 @@ func (c *Controller) commit(batch []writeOp) {
 		}
 		return nil
 	})
+	if err == nil {
+		c.handed.put(evs, recs)
+	}
 	for i, op := range batch {
 		if err != nil {
 			results[i] = writeResult{err: fmt.Errorf("commit: %w", err)}
 		}
 		op.done <- results[i]
 	}
+	c.nudge()
+}
+
+// nudgeForeign wakes the follower for events another replica (or anyone
+// but this replica's writer) may have committed: it reads the database.
+func (c *Controller) nudgeForeign() {
+	c.foreign.Store(true)
 	c.nudge()
 }
 
@@ -245,15 +286,22 @@ func (c *Controller) Subscribe(buf int) (<-chan Event, func()) {
 	}
 }
 
-func (c *Controller) publish(ev Event) {
+func (c *Controller) publish(ev Event) { c.publishAll([]Event{ev}) }
+
+// publishAll sends events in order to every subscriber, under one lock.
+func (c *Controller) publishAll(evs []Event) {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	for ch := range c.subs {
-		select {
-		case ch <- ev:
-		default:
-			delete(c.subs, ch)
-			close(ch)
+		for _, ev := range evs {
+			select {
+			case ch <- ev:
+				continue
+			default:
+				delete(c.subs, ch)
+				close(ch)
+			}
+			break
 		}
 	}
 }

@@ -67,8 +67,8 @@ func appendEvents(tx *gorm.DB, evs []store.Event) error {
 	for k := range evs {
 		evs[k].ID = first + int64(k)
 	}
-	if err := tx.CreateInBatches(&evs, 1000).Error; err != nil {
-		return fmt.Errorf("write events: %w", err)
+	if err := store.InsertEvents(tx, evs); err != nil {
+		return err
 	}
 	return notifyFeed(tx)
 }
@@ -79,28 +79,55 @@ func (c *Controller) follower() {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
+		others := true
 		select {
 		case <-c.nudges:
+			others = c.foreign.Swap(false)
 		case <-t.C:
 		case <-c.closed:
 			return
 		}
-		c.catchUp()
+		c.follow(others)
 	}
 }
 
 // catchUp applies every event committed so far, rebuilding the state from
 // the database when an event cannot be applied. A failed read or rebuild
 // is retried on the next round; nothing is skipped meanwhile.
-func (c *Controller) catchUp() {
+func (c *Controller) catchUp() { c.follow(true) }
+
+// follow is catchUp. Woken only by this replica's own commits (others
+// false), it applies what the hand-off holds and stops there, asking the
+// database nothing: on SQLite that read would wait for the writer's next
+// transaction on the one connection, and then find that transaction's
+// events before the hand-off does, so that under a steady load the
+// follower would read and decode every event again. With others, it reads
+// the database until it has seen all that was committed (a short page),
+// and goes on with the hand-off from there.
+func (c *Controller) follow(others bool) {
 	for {
-		n, err := c.followOnce()
+		c.mu.RLock()
+		last := c.applied
+		c.mu.RUnlock()
+		var n int
+		var err error
+		if evs := c.handed.take(last + 1); evs != nil {
+			n, err = c.applyRun(evs)
+		} else {
+			if !others && c.handed.empty() {
+				return
+			}
+			// others, or a gap in the hand-off (its oldest runs dropped)
+			n, err = c.readFeed(last)
+			others = others && n == feedPage
+		}
 		if errors.Is(err, errDrift) {
 			c.log.Warn("change feed: rebuilding the state from the database", "err", err)
 			if err := c.rebuild(); err != nil {
 				c.log.Error("change feed: rebuild failed; retrying", "err", err)
 				return
 			}
+			others = true
 			continue
 		}
 		if err != nil {
@@ -119,10 +146,21 @@ func (c *Controller) followOnce() (int, error) {
 	c.mu.RLock()
 	last := c.applied
 	c.mu.RUnlock()
+	if evs := c.handed.take(last + 1); evs != nil {
+		return c.applyRun(evs)
+	}
+	return c.readFeed(last)
+}
+
+// feedPage is how many events one read of the feed takes.
+const feedPage = 1000
+
+// readFeed reads the events after last from the database and applies them.
+func (c *Controller) readFeed(last int64) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
 	var rows []store.Event
-	if err := c.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(1000).Find(&rows).Error; err != nil {
+	if err := c.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(feedPage).Find(&rows).Error; err != nil {
 		return 0, fmt.Errorf("read events: %w", err)
 	}
 	for i, r := range rows {
@@ -130,7 +168,7 @@ func (c *Controller) followOnce() (int, error) {
 			return i, fmt.Errorf("%w: event %d follows %d (events deleted before they were applied?)", errDrift, r.ID, last)
 		}
 		ev := eventFromRow(r)
-		if err := c.apply(ev); err != nil {
+		if err := c.apply(&ev); err != nil {
 			return i, fmt.Errorf("%w: apply event %d (%s): %w", errDrift, ev.ID, ev.Type, err)
 		}
 		last = r.ID
@@ -138,6 +176,26 @@ func (c *Controller) followOnce() (int, error) {
 		c.publish(ev)
 	}
 	return len(rows), nil
+}
+
+// applyRun applies events this replica committed (handoff.go), which
+// follow the last applied one without a gap. The run is applied whole,
+// then the position advanced and the events published once: a commit's
+// worth of changes costs one wake-up of the waiting writers.
+func (c *Controller) applyRun(evs []Event) (int, error) {
+	for i := range evs {
+		ev := &evs[i]
+		if err := c.apply(ev); err != nil {
+			if i > 0 {
+				c.advance(evs[i-1].ID)
+				c.publishAll(evs[:i])
+			}
+			return i, fmt.Errorf("%w: apply event %d (%s): %w", errDrift, ev.ID, ev.Type, err)
+		}
+	}
+	c.advance(evs[len(evs)-1].ID)
+	c.publishAll(evs)
+	return len(evs), nil
 }
 
 // advance records that the feed is applied up to id.
@@ -166,8 +224,10 @@ func (c *Controller) rebuild() error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	seen := make(map[mapping.EID]struct{}, c.idx.Len())
+	hosts := newHostIndex()
 	err = c.loadMappings(ctx, func(r mapping.Record) {
 		c.idx.Put(r)
+		hosts.put(&r)
 		seen[r.EID] = struct{}{}
 	})
 	if err != nil {
@@ -191,7 +251,9 @@ func (c *Controller) rebuild() error {
 	c.mu.Lock()
 	c.networks, c.sites, c.xtrs, c.ports = objs.networks, objs.sites, objs.xtrs, objs.ports
 	c.tokens = side.tokens
+	c.dropTopology()
 	c.mu.Unlock()
+	c.hosts.replace(hosts)
 	c.lispSubs.replace(&side.lispSubs)
 	c.locs.replace(side.locs)
 	c.rebuildDown()

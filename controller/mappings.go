@@ -66,29 +66,37 @@ func ParseLocators(in []LocatorInput) ([]mapping.Locator, error) {
 // CreateMapping validates an operator's mapping and stores it as static.
 // It reports whether the EID was new.
 func (c *Controller) CreateMapping(ctx context.Context, in MappingInput) (mapping.Record, bool, error) {
-	if err := validIID("instance_id", in.InstanceID); err != nil {
+	rec, err := staticRecord(in)
+	if err != nil {
 		return mapping.Record{}, false, err
+	}
+	return c.SaveMapping(ctx, rec, SaveOptions{DefaultLocators: len(rec.Locators) == 0})
+}
+
+// staticRecord validates an operator's mapping.
+func staticRecord(in MappingInput) (mapping.Record, error) {
+	if err := validIID("instance_id", in.InstanceID); err != nil {
+		return mapping.Record{}, err
 	}
 	eid, err := mapping.ParseEID(uint32(in.InstanceID), in.EID)
 	if err != nil {
-		return mapping.Record{}, false, invalid("eid", "%s", strings.TrimPrefix(err.Error(), mapping.ErrBadEID.Error()+": "))
+		return mapping.Record{}, invalid("eid", "%s", strings.TrimPrefix(err.Error(), mapping.ErrBadEID.Error()+": "))
 	}
 	locs, err := ParseLocators(in.RLOCs)
 	if err != nil {
-		return mapping.Record{}, false, err
+		return mapping.Record{}, err
 	}
 	ttl := uint32(mapping.DefaultTTL)
 	if in.TTL != nil {
 		if *in.TTL < 0 || *in.TTL > 0xffffffff {
-			return mapping.Record{}, false, invalid("ttl", "must be 0-4294967295 minutes")
+			return mapping.Record{}, invalid("ttl", "must be 0-4294967295 minutes")
 		}
 		ttl = uint32(*in.TTL)
 	}
 	if in.Site == "" {
-		return mapping.Record{}, false, invalid("site", "a site is required")
+		return mapping.Record{}, invalid("site", "a site is required")
 	}
-	rec := mapping.Record{EID: eid, Locators: locs, TTL: ttl, Origin: mapping.OriginStatic, Site: in.Site}
-	return c.SaveMapping(ctx, rec, SaveOptions{DefaultLocators: len(locs) == 0})
+	return mapping.Record{EID: eid, Locators: locs, TTL: ttl, Origin: mapping.OriginStatic, Site: in.Site}, nil
 }
 
 // SaveOptions tune SaveMapping for its callers (REST, Map-Server, learning).
@@ -102,70 +110,14 @@ type SaveOptions struct {
 // prefix. An existing record is replaced with its version raised; a record
 // that changes site is a move. It reports whether the EID was new.
 func (c *Controller) SaveMapping(ctx context.Context, rec mapping.Record, opt SaveOptions) (mapping.Record, bool, error) {
-	var created bool
-	err := c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
-		var err error
-		if err = checkSiteMayHold(tx, rec, opt.DefaultLocators); err != nil {
-			return nil, err
-		}
-		if opt.DefaultLocators {
-			if rec.Locators, err = siteLocators(tx, rec.Site); err != nil {
-				return nil, err
-			}
-		}
-		old, err := findRow(tx, rec.EID)
-		if err != nil {
-			return nil, err
-		}
-		created = old == nil
-		ev, err := saveRecord(tx, &rec, old, opt.Expires)
-		if err != nil {
-			return nil, err
-		}
-		return []store.Event{ev}, nil
-	})
-	return rec, created, err
-}
-
-// findRow reads the stored row of exactly eid, nil if there is none.
-func findRow(tx *gorm.DB, eid mapping.EID) (*store.Mapping, error) {
-	var rows []store.Mapping
-	if err := tx.Where("instance_id = ? AND eid = ?", eid.IID, eid.Address()).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find mapping: %w", err)
+	u := &saveUnit{site: rec.Site, recs: []mapping.Record{rec}, opt: opt}
+	if err := c.submit(ctx, writeOp{units: []*saveUnit{u}}); err != nil {
+		return rec, false, err
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	if u.err != nil {
+		return rec, false, u.err
 	}
-	return &rows[0], nil
-}
-
-// saveRecord writes rec over old (nil: a new EID) with the next version
-// and returns the event that tells it: created, updated, or moved when the
-// site changes.
-func saveRecord(tx *gorm.DB, rec *mapping.Record, old *store.Mapping, expires time.Time) (store.Event, error) {
-	typ := EvMappingCreated
-	rec.Version = 1
-	if old != nil {
-		rec.Version = old.Version + 1
-		typ = EvMappingUpdated
-		if old.Site != rec.Site {
-			typ = EvMappingMoved
-		}
-	}
-	rec.UpdatedAt = time.Now().UTC()
-	row := rowFromRecord(*rec, expires)
-	// Create or Save, not Save alone: gorm's Save tries an UPDATE first,
-	// a wasted statement for every new EID.
-	save := tx.Save
-	if old == nil {
-		save = tx.Create
-	}
-	if err := save(&row).Error; err != nil {
-		return store.Event{}, fmt.Errorf("save mapping: %w", err)
-	}
-	ev := newEvent(typ, *rec)
-	ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(rec.EID.IID), rec.EID.Address(), rec.Site, rec.XTR
-	return ev, nil
+	return u.saved[0].Record, u.saved[0].Old == nil, nil
 }
 
 func checkSiteMayHold(tx *gorm.DB, rec mapping.Record, needXTRs bool) error {
@@ -192,26 +144,6 @@ func checkSiteMayHold(tx *gorm.DB, rec mapping.Record, needXTRs bool) error {
 		return forbidden("eid", "%s is outside the EID prefixes of site %q", rec.EID.Prefix, site.Name)
 	}
 	return nil
-}
-
-// siteLocators is the default locator set of a site: its xTRs' RLOCs.
-func siteLocators(tx *gorm.DB, site string) ([]mapping.Locator, error) {
-	var xtrs []store.XTR
-	if err := tx.Where("site = ?", site).Order("name").Find(&xtrs).Error; err != nil {
-		return nil, fmt.Errorf("list xtrs: %w", err)
-	}
-	if len(xtrs) == 0 {
-		return nil, invalid("rlocs", "site %q has no xTRs yet; give the RLOCs explicitly", site)
-	}
-	out := make([]mapping.Locator, 0, len(xtrs))
-	for _, x := range xtrs {
-		a, err := netip.ParseAddr(x.RLOC)
-		if err != nil {
-			return nil, fmt.Errorf("xtr %s rloc: %w", x.Name, err)
-		}
-		out = append(out, mapping.Locator{Addr: a, Priority: x.Priority, Weight: x.Weight, Up: true})
-	}
-	return out, nil
 }
 
 // DeleteMapping removes one EID record.

@@ -13,14 +13,18 @@ import (
 
 // NetworkInput is what an operator gives to create a network.
 type NetworkInput struct {
-	InstanceID    int64
-	Name          string
-	Encapsulation string // "" is the default, lisp-gpe
+	InstanceID     int64
+	Name           string
+	Encapsulation  string // "" is the default, lisp-gpe
+	ForwardingMode string // "" is the default, push
+	AutoThreshold  *int64 // nil: DefaultAutoThreshold
 }
 
 // NetworkChange is what may change of a network; nil fields stay as they are.
 type NetworkChange struct {
-	Encapsulation *string
+	Encapsulation  *string
+	ForwardingMode *string
+	AutoThreshold  *int64
 }
 
 // validEncap checks an encapsulation name and returns its canonical form.
@@ -50,7 +54,12 @@ func (c *Controller) AddNetwork(ctx context.Context, in NetworkInput) (Network, 
 	if err != nil {
 		return Network{}, err
 	}
-	n := Network{InstanceID: uint32(iid), Name: name, Encapsulation: encap, CreatedAt: time.Now().UTC()}
+	mode, threshold, err := validForwarding(in.ForwardingMode, in.AutoThreshold)
+	if err != nil {
+		return Network{}, err
+	}
+	n := Network{InstanceID: uint32(iid), Name: name, Encapsulation: encap, ForwardingMode: mode,
+		AutoThreshold: threshold, CreatedAt: time.Now().UTC()}
 	err = c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
 		var count int64
 		if err := tx.Model(&store.Network{}).Where("instance_id = ?", iid).Count(&count).Error; err != nil {
@@ -76,13 +85,26 @@ func (c *Controller) AddNetwork(ctx context.Context, in NetworkInput) (Network, 
 
 // UpdateNetwork changes a network. A new encapsulation re-provisions the
 // tunnel ports of the switches serving it and rewrites only its own flows
-// (the reconciler follows the network.updated event). Changing nothing
-// records no event.
+// (the reconciler follows the network.updated event); so does a new
+// forwarding mode. Changing nothing records no event.
 func (c *Controller) UpdateNetwork(ctx context.Context, iid uint32, ch NetworkChange) (Network, error) {
-	var encap string
+	var want Network
 	if ch.Encapsulation != nil {
 		var err error
-		if encap, err = validEncap("encapsulation", *ch.Encapsulation); err != nil {
+		if want.Encapsulation, err = validEncap("encapsulation", *ch.Encapsulation); err != nil {
+			return Network{}, err
+		}
+	}
+	if ch.ForwardingMode != nil || ch.AutoThreshold != nil {
+		mode := ""
+		if ch.ForwardingMode != nil {
+			mode = *ch.ForwardingMode
+			if mode == "" {
+				return Network{}, invalid("forwarding_mode", "forwarding_mode must be one of %v", ForwardingModes())
+			}
+		}
+		var err error
+		if want.ForwardingMode, want.AutoThreshold, err = validForwarding(mode, ch.AutoThreshold); err != nil {
 			return Network{}, err
 		}
 	}
@@ -95,13 +117,22 @@ func (c *Controller) UpdateNetwork(ctx context.Context, iid uint32, ch NetworkCh
 			return nil, fmt.Errorf("find network: %w", err)
 		}
 		n = Network(row)
-		if ch.Encapsulation == nil || encap == row.Encapsulation {
+		set := map[string]any{}
+		if ch.Encapsulation != nil && want.Encapsulation != n.Encapsulation {
+			set["encapsulation"], n.Encapsulation = want.Encapsulation, want.Encapsulation
+		}
+		if ch.ForwardingMode != nil && want.ForwardingMode != n.ForwardingMode {
+			set["forwarding_mode"], n.ForwardingMode = want.ForwardingMode, want.ForwardingMode
+		}
+		if ch.AutoThreshold != nil && want.AutoThreshold != n.AutoThreshold {
+			set["auto_threshold"], n.AutoThreshold = want.AutoThreshold, want.AutoThreshold
+		}
+		if len(set) == 0 {
 			return nil, nil
 		}
-		if err := tx.Model(&row).Update("encapsulation", encap).Error; err != nil {
+		if err := tx.Model(&row).Updates(set).Error; err != nil {
 			return nil, fmt.Errorf("update network: %w", err)
 		}
-		n.Encapsulation = encap
 		ev := newEvent(EvNetworkUpdated, n)
 		ev.InstanceID = iidPtr(iid)
 		return []store.Event{ev}, nil

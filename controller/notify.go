@@ -77,14 +77,14 @@ func (c *Controller) listenOnce() error {
 		if _, err := pc.Exec(cctx, "LISTEN "+feedChannel); err != nil {
 			return errors.Join(fmt.Errorf("listen: %w", err), driver.ErrBadConn)
 		}
-		c.nudge() // anything committed before LISTEN took effect
+		c.nudgeForeign() // anything committed before LISTEN took effect
 		for {
 			if _, err := pc.WaitForNotification(ctx); err != nil {
 				// The connection still listens: never hand it back to
 				// the pool (ErrBadConn makes database/sql close it).
 				return errors.Join(fmt.Errorf("wait for notification: %w", err), driver.ErrBadConn)
 			}
-			c.nudge()
+			c.nudgeForeign()
 		}
 	})
 }

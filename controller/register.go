@@ -2,13 +2,9 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/l2lisp/l2lisp/mapping"
-	"github.com/l2lisp/l2lisp/store"
 )
 
 // Registered is one record a registration stored, with the record it
@@ -28,102 +24,45 @@ type Registered struct {
 // own scope does not hold are refused with a *RefusedError, and nothing
 // is stored.
 func (c *Controller) RegisterMappings(ctx context.Context, site string, recs []mapping.Record, expires time.Time) ([]Registered, error) {
-	var out []Registered
-	err := c.write(ctx, func(tx *gorm.DB) ([]store.Event, error) {
-		out = out[:0]
-		sites := map[string]*Site{}
-		self, err := siteByName(tx, sites, site)
-		if err != nil {
-			return nil, err
-		}
-		if self == nil {
-			return nil, notFound("site", "no site named %q", site)
-		}
-		evs := make([]store.Event, 0, len(recs))
-		for _, rec := range recs {
-			rec.Site, rec.Origin = site, mapping.OriginRegistered
-			old, err := c.mayRegister(tx, sites, self, &rec)
-			if err != nil {
-				return nil, err
-			}
-			var prev *mapping.Record
-			if old != nil {
-				r, err := recordFromRow(*old)
-				if err != nil {
-					return nil, err
-				}
-				prev = &r
-			}
-			ev, err := saveRecord(tx, &rec, old, expires)
-			if err != nil {
-				return nil, err
-			}
-			evs = append(evs, ev)
-			out = append(out, Registered{Record: rec, Old: prev})
-		}
-		return evs, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	res := c.RegisterMany(ctx, []Registration{{Site: site, Records: recs, Expires: expires}})
+	return res[0].Saved, res[0].Err
 }
 
-// mayRegister applies the authority rule to one record and returns the
-// row it replaces.
-func (c *Controller) mayRegister(tx *gorm.DB, sites map[string]*Site, self *Site, rec *mapping.Record) (*store.Mapping, error) {
-	refused := func(why Refusal, owner string) error {
-		return &RefusedError{Reason: why, Site: self.Name, EID: rec.EID, Owner: owner}
-	}
-	if why := self.ScopeRefusal(rec); why != "" {
-		return nil, refused(why, "")
-	}
-	old, err := findRow(tx, rec.EID)
-	if err != nil {
-		return nil, err
-	}
-	if old != nil {
-		oldSite, err := siteByName(tx, sites, old.Site)
-		if err != nil {
-			return nil, err
-		}
-		held := mapping.Record{EID: rec.EID, Origin: mapping.Origin(old.Origin), Site: old.Site}
-		if why := ReplaceRefusal(self.Name, &held, true, oldSite); why != "" {
-			return nil, refused(why, old.Site)
-		}
-		return old, nil
-	}
-	// A more specific IP EID inside another site's static prefix would
-	// take part of it over. The index knows the covering prefixes; it may
-	// lag the database by the changes of this very batch, no more.
-	if rec.EID.Family() != mapping.FamilyMAC {
-		if cov, ok := c.idx.Lookup(rec.EID); ok && cov.EID != rec.EID {
-			if why := ReplaceRefusal(self.Name, &cov, false, nil); why != "" {
-				return nil, refused(why, cov.Site)
-			}
-		}
-	}
-	return nil, nil
+// Registration is the records of one authenticated Map-Register of Site,
+// stored as registered records that lapse at Expires.
+type Registration struct {
+	Site    string
+	Records []mapping.Record
+	Expires time.Time
 }
 
-// siteByName reads a site within the transaction, once per name; nil if
-// there is no such site.
-func siteByName(tx *gorm.DB, cache map[string]*Site, name string) (*Site, error) {
-	if s, ok := cache[name]; ok {
-		return s, nil
+// RegisterResult is what became of one Registration: the records stored,
+// or why none was.
+type RegisterResult struct {
+	Saved []Registered
+	Err   error
+}
+
+// RegisterMany stores several Map-Registers with one write, each all or
+// none under the rules of RegisterMappings, and returns once they are
+// committed; each event's actor is its site. The Map-Server's workers
+// hand it everything that queued while the previous write committed.
+func (c *Controller) RegisterMany(ctx context.Context, regs []Registration) []RegisterResult {
+	units := make([]*saveUnit, len(regs))
+	for i, r := range regs {
+		units[i] = &saveUnit{site: r.Site, recs: r.Records, register: true, expires: r.Expires, actor: ActorSite(r.Site)}
 	}
-	var rows []store.Site
-	if err := tx.Where("name = ?", name).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find site: %w", err)
-	}
-	var s *Site
-	if len(rows) > 0 {
-		v, err := siteFromRow(rows[0])
-		if err != nil {
-			return nil, err
+	err := c.submit(ctx, writeOp{units: units})
+	out := make([]RegisterResult, len(regs))
+	for i, u := range units {
+		switch {
+		case err != nil:
+			out[i].Err = err
+		case u.err != nil:
+			out[i].Err = u.err
+		default:
+			out[i].Saved = u.saved
 		}
-		s = &v
 	}
-	cache[name] = s
-	return s, nil
+	return out
 }

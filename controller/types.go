@@ -16,7 +16,13 @@ type Network struct {
 	Name       string `json:"name"`
 	// Encapsulation is how the network's frames cross the WAN: "lisp-gpe"
 	// (the default) or "vxlan" (pipeline.Encap).
-	Encapsulation string    `json:"encapsulation"`
+	Encapsulation string `json:"encapsulation"`
+	// ForwardingMode is how remote hosts get into the switches: "push"
+	// (the default), "on-demand" or "auto" (modes.go).
+	ForwardingMode string `json:"forwarding_mode"`
+	// AutoThreshold is the host count above which an auto network
+	// forwards on demand.
+	AutoThreshold int64     `json:"auto_threshold"`
 	CreatedAt     time.Time `json:"created_at"`
 }
 

@@ -17,6 +17,9 @@ type Frame struct {
 	// binds it to; Announced is invalid if the frame announces nothing.
 	Announced netip.Addr
 	Owner     mapping.MAC
+	// Sought is the address an ARP request or ND neighbor solicitation
+	// asks about (invalid otherwise): whom the sender is about to talk to.
+	Sought netip.Addr
 }
 
 // Ethernet, IP protocol, ICMPv6 and ARP numbers the parser and the
@@ -69,6 +72,9 @@ func parseARP(f *Frame, b []byte) {
 	if op != ArpRequest && op != ArpReply {
 		return
 	}
+	if tpa := netip.AddrFrom4([4]byte(b[24:28])); op == ArpRequest && usableHostIP(tpa) {
+		f.Sought = tpa
+	}
 	var sha mapping.MAC
 	copy(sha[:], b[8:14])
 	spa := netip.AddrFrom4([4]byte(b[14:18]))
@@ -92,6 +98,9 @@ func parseND(f *Frame, b []byte) {
 	switch icmp[0] {
 	case Icmp6NS:
 		addr, optType = src, 1
+		if t := netip.AddrFrom16([16]byte(icmp[8:24])); usableHostIP(t) {
+			f.Sought = t
+		}
 	case Icmp6NA:
 		addr, optType = netip.AddrFrom16([16]byte(icmp[8:24])), 2
 	default:

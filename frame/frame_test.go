@@ -58,3 +58,30 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+// TestSought: the address an ARP request or NS asks about, none for
+// replies, advertisements and probes of the unspecified address.
+func TestSought(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"ARP request", frametest.ARP(1, tMAC, "198.51.100.1", "198.51.100.2", false), "198.51.100.2"},
+		{"ARP probe", frametest.ARP(1, tMAC, "0.0.0.0", "198.51.100.2", true), "198.51.100.2"},
+		{"ARP reply", frametest.ARP(2, tMAC, "198.51.100.1", "198.51.100.2", false), ""},
+		{"ARP truncated", frametest.ARP(1, tMAC, "198.51.100.1", "198.51.100.2", false)[:30], ""},
+		{"NS", frametest.ND(135, tMAC, "2001:db8::1", "2001:db8::2", nil), "2001:db8::2"},
+		{"NA", frametest.ND(136, tMAC, "2001:db8::5", "2001:db8::2", nil), ""},
+		{"plain IPv4", append(frametest.Eth(tMAC2, tMAC, 0x0800, false), make([]byte, 20)...), ""},
+	} {
+		f, err := Parse(tc.data)
+		got := ""
+		if f.Sought.IsValid() {
+			got = f.Sought.String()
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: sought %q (err %v), want %q", tc.name, got, err, tc.want)
+		}
+	}
+}

@@ -93,7 +93,12 @@ func (x *Index) table(iid uint32, a netip.Addr) *ipTable {
 }
 
 // Put inserts r, or replaces the record with the same EID.
-func (x *Index) Put(r Record) {
+func (x *Index) Put(r Record) { x.put(r, false) }
+
+// Swap is Put that also returns the record r replaced, if any.
+func (x *Index) Swap(r Record) (Record, bool) { return x.put(r, true) }
+
+func (x *Index) put(r Record, want bool) (Record, bool) {
 	e := canonical(r.EID)
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -122,11 +127,16 @@ func (x *Index) Put(r Record) {
 		old, replaced = t.put(addrKey(a), e.Prefix.Bits(), en)
 	}
 	if replaced {
+		var prev Record
+		if want {
+			prev = x.decode(e, &old)
+		}
 		x.release(&old)
-		return
+		return prev, true
 	}
 	sp.n++
 	x.n++
+	return Record{}, false
 }
 
 // Delete removes the record of exactly e and returns it.
@@ -274,6 +284,16 @@ func (x *Index) Negative(iid uint32, a netip.Addr) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return t.prefix(k, bits), true
+}
+
+// MACs is the number of MAC records of instance-id iid.
+func (x *Index) MACs(iid uint32) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if sp := x.spaces[iid]; sp != nil {
+		return len(sp.macs)
+	}
+	return 0
 }
 
 // Len is the number of records.

@@ -3,7 +3,6 @@ package mapserver
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -14,8 +13,9 @@ import (
 )
 
 // feedBuffer is how far the publisher may fall behind the feed before it
-// is dropped and subscribes again (those changes go unpublished).
-const feedBuffer = 4096
+// is dropped and subscribes again (those changes go unpublished): more
+// than one commit of bulk writes (controller's maxBatchRecords) holds.
+const feedBuffer = 65536
 
 // publish follows the change feed: every replica keeps its registrant map
 // and subscription gauge current; the publishing replica sends a Map-Notify
@@ -53,8 +53,8 @@ func (pb *publisher) handle(ev controller.Event) {
 	switch ev.Type {
 	case controller.EvMappingCreated, controller.EvMappingUpdated, controller.EvMappingMoved, controller.EvMappingDeleted:
 		start := time.Now()
-		var rec mapping.Record
-		if json.Unmarshal(ev.Data, &rec) != nil {
+		rec, err := ev.MappingRecord()
+		if err != nil {
 			return
 		}
 		deleted := ev.Type == controller.EvMappingDeleted

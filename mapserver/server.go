@@ -172,12 +172,15 @@ func Listen(ctx context.Context, ctl *controller.Controller, cfg Config) (*Serve
 		}
 		s.readers = append(s.readers, r)
 	}
+	// Subscribed before the server answers anything: a change right
+	// after the start must not slip past the SMRs.
+	events, cancel := s.ctl.Subscribe(feedBuffer)
 	for _, r := range s.readers {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); r.run() }()
 	}
 	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.solicit(s.ctx) }()
+	go func() { defer s.wg.Done(); s.solicit(s.ctx, events, cancel) }()
 	go func() { defer s.wg.Done(); s.maintain() }()
 	go func() { defer s.wg.Done(); s.emitRefusals() }()
 	return s, nil

@@ -2,7 +2,6 @@ package mapserver
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/netip"
 	"sync"
@@ -84,9 +83,9 @@ func (l *requesterLog) take(eid mapping.EID, notBefore time.Time) []netip.AddrPo
 	return out
 }
 
-// solicit follows the change feed and sends SMRs for changed mappings.
-func (s *Server) solicit(ctx context.Context) {
-	events, cancel := s.ctl.Subscribe(4096)
+// solicit follows the change feed (events, subscribed by the caller) and
+// sends SMRs for changed mappings.
+func (s *Server) solicit(ctx context.Context, events <-chan controller.Event, cancel func()) {
 	defer func() { cancel() }()
 	status := takeStatus(s.ctl)
 	for {
@@ -95,13 +94,12 @@ func (s *Server) solicit(ctx context.Context) {
 			return
 		case ev, ok := <-events:
 			if !ok {
-				events, cancel = s.ctl.Subscribe(4096) // fell behind: some ITRs wait for their TTL
+				events, cancel = s.ctl.Subscribe(feedBuffer) // fell behind: some ITRs wait for their TTL
 				continue
 			}
 			switch ev.Type {
 			case controller.EvMappingMoved, controller.EvMappingUpdated, controller.EvMappingDeleted:
-				var rec mapping.Record
-				if json.Unmarshal(ev.Data, &rec) == nil {
+				if rec, err := ev.MappingRecord(); err == nil {
 					s.sendSMRs(rec)
 				}
 			case controller.EvXTRUp, controller.EvXTRDown, controller.EvBFDStatus,

@@ -21,9 +21,11 @@ func paramIID(c *gin.Context, name, raw string) (int64, bool) {
 }
 
 type networkBody struct {
-	InstanceID    *int64 `json:"instance_id"`
-	Name          string `json:"name"`
-	Encapsulation string `json:"encapsulation"` // "": the default
+	InstanceID     *int64 `json:"instance_id"`
+	Name           string `json:"name"`
+	Encapsulation  string `json:"encapsulation"`   // "": the default
+	ForwardingMode string `json:"forwarding_mode"` // "": the default
+	AutoThreshold  *int64 `json:"auto_threshold"`
 }
 
 func (s *Server) createNetwork(c *gin.Context) {
@@ -36,7 +38,7 @@ func (s *Server) createNetwork(c *gin.Context) {
 		return
 	}
 	n, err := s.ctl.AddNetwork(c.Request.Context(), controller.NetworkInput{InstanceID: *b.InstanceID, Name: b.Name,
-		Encapsulation: b.Encapsulation})
+		Encapsulation: b.Encapsulation, ForwardingMode: b.ForwardingMode, AutoThreshold: b.AutoThreshold})
 	if err != nil {
 		failErr(c, err)
 		return
@@ -60,7 +62,9 @@ func (s *Server) getNetwork(c *gin.Context) {
 }
 
 type networkChangeBody struct {
-	Encapsulation *string `json:"encapsulation"`
+	Encapsulation  *string `json:"encapsulation"`
+	ForwardingMode *string `json:"forwarding_mode"`
+	AutoThreshold  *int64  `json:"auto_threshold"`
 }
 
 func (s *Server) patchNetwork(c *gin.Context) {

@@ -27,6 +27,10 @@ type XTRStatus struct {
 	OVSDB    ConnState `json:"ovsdb"`
 	OpenFlow ConnState `json:"openflow"`
 	Flows    int       `json:"flows"`
+	// MapCache is how many remote hosts of on-demand networks it holds.
+	MapCache int `json:"map_cache_entries"`
+	// InSync says whether it reflects every change this replica applied.
+	InSync bool `json:"in_sync"`
 }
 
 // ConnState is the state of one connection to a switch.
@@ -122,6 +126,7 @@ func (s *Server) routes(api *gin.RouterGroup) {
 	api.DELETE("/xtrs/:name/ports/:port", s.unbindPort)
 
 	api.POST("/mappings", s.createMapping)
+	api.POST("/mappings/import", s.importMappings)
 	api.GET("/mappings", s.listMappings)
 	api.DELETE("/mappings", s.deleteMapping)
 	api.GET("/mappings/history", s.mappingHistory)
@@ -174,15 +179,20 @@ func fail(c *gin.Context, status int, code, field, msg string) {
 
 // failErr maps a controller error to its status code.
 func failErr(c *gin.Context, err error) {
+	status, body := errorOf(err)
+	fail(c, status, body.Code, body.Field, body.Message)
+}
+
+// errorOf is the status code and error body of a controller error.
+func errorOf(err error) (int, errorBody) {
 	if e, ok := controller.AsError(err); ok {
 		status := map[controller.Kind]int{
 			controller.KindInvalid: http.StatusBadRequest, controller.KindNotFound: http.StatusNotFound,
 			controller.KindConflict: http.StatusConflict, controller.KindForbidden: http.StatusForbidden,
 		}[e.Kind]
-		fail(c, status, string(e.Kind), e.Field, e.Message)
-		return
+		return status, errorBody{Code: string(e.Kind), Field: e.Field, Message: e.Message}
 	}
-	fail(c, http.StatusInternalServerError, "internal", "", err.Error())
+	return http.StatusInternalServerError, errorBody{Code: "internal", Message: err.Error()}
 }
 
 // bind decodes a JSON body strictly: unknown fields, wrong types and

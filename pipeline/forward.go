@@ -77,6 +77,9 @@ func (c *compiler) flood() {
 			[]openflow.Action{openflow.Group{ID: FloodGroupID(iid, GroupKindFlood)}})
 		c.add(TableL2Forward, PriorityFlood, StageFlood, openflow.Match{metaMatch(iid, MetaFromTunnel)},
 			[]openflow.Action{openflow.Group{ID: FloodGroupID(iid, GroupKindFloodLocal)}})
+		if c.onDemand(iid) {
+			c.miss(iid)
+		}
 	}
 }
 
@@ -186,8 +189,15 @@ func (c *compiler) forward(r *mapping.Record) {
 	default:
 		acts = []openflow.Action{openflow.Group{ID: c.selectGroup(iid, best)}}
 	}
-	c.add(TableL2Forward, PriorityUnicast, StageL2Forward,
+	f := c.add(TableL2Forward, PriorityUnicast, StageL2Forward,
 		openflow.Match{metaMatch(iid, MetaFromLocal), openflow.EthDst(mac)}, acts)
+	if c.onDemand(iid) {
+		// A map-cache entry: one flow, no split-horizon drop (a tunnel
+		// frame for a remote host is flooded locally, as for any remote
+		// host not in the cache).
+		c.cached(f)
+		return
+	}
 	c.add(TableL2Forward, PriorityUnicast, StageSplitHorizon,
 		openflow.Match{metaMatch(iid, MetaFromTunnel), openflow.EthDst(mac)}, nil)
 }

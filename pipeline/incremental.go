@@ -22,11 +22,24 @@ import (
 // and a change of one MAC EID changes only its own part. The property test
 // in pipeline_incr_test.go holds this equality on random views.
 
-// recordPart is what one MAC EID contributes.
+// recordPart is what one EID contributes, kept as the record it was
+// compiled from: its flows are compiled again when needed (for a delta,
+// for Result), which takes microseconds, where keeping them would take
+// hundreds of bytes a flow for every host of every switch.
 type recordPart struct {
-	flows []openflow.Flow
-	keys  []string // Match.Key of each flow, for sorting
-	group uint32   // select group used; 0: none
+	rec   mapping.Record
+	group uint32 // select group used; 0: none
+	bind  bool   // an on-demand IP binding (bindingFlows); else a MAC record (compilePart)
+}
+
+// flowsOf compiles a kept part again. A binding's part exists only while
+// its MAC is present, so it is compiled without asking.
+func (in *Incremental) flowsOf(p *recordPart) []openflow.Flow {
+	if p.bind {
+		return in.bindFlows(&p.rec)
+	}
+	flows, _, _ := in.compilePart(&p.rec)
+	return flows
 }
 
 // selectRef is a select group and how many parts use it.
@@ -37,73 +50,109 @@ type selectRef struct {
 
 // Incremental is one switch's compiled state kept for incremental updates.
 // It is not safe for concurrent use.
+//
+// In an on-demand network the IP bindings are parts too (one per IP EID):
+// their responder flows exist only while the MAC they are bound to has a
+// record in the view, so a part of a MAC that comes or goes takes the
+// parts of the addresses bound to it along (ondemand_incr.go).
 type Incremental struct {
-	base       SwitchView // the view without its MAC records
-	baseFlows  []openflow.Flow
-	baseGroups []openflow.GroupEntry
-	scratch    *compiler // the base's compiler, for compiling parts
-	learning   bool      // tables 10 and 40 are active (learn and punt)
-	parts      map[mapping.EID]recordPart
-	sel        map[uint32]*selectRef
+	// base is the view without its MAC records (and on-demand bindings).
+	// Its output is not kept: Result compiles it again. Its flood groups
+	// list every peer, so kept on every switch they would make memory
+	// grow with the square of the number of sites.
+	base     SwitchView
+	scratch  *compiler // the base's compiler, for compiling parts
+	learning bool      // tables 10 and 40 are active (learn and punt)
+	parts    map[mapping.EID]recordPart
+	sel      map[uint32]*selectRef
+	od       onDemandParts
 }
 
 // Fits says whether a view's base (everything but its records) is still
 // the one this state was compiled from, so Update can carry its changes.
 func (in *Incremental) Fits(v SwitchView) bool { return sameBase(in.base, v) }
 
-// isMACRecord says whether Compile's records() could pick r in some view.
-func isMACRecord(r *mapping.Record) bool {
-	return r.EID.Family() == mapping.FamilyMAC
+// isPart says whether a record belongs to a part rather than to the base:
+// a MAC record, or any IP record of a served on-demand network.
+func (in *Incremental) isPart(r *mapping.Record) bool {
+	return r.EID.Family() == mapping.FamilyMAC || in.scratch.onDemand(r.EID.IID)
 }
 
 // NewIncremental compiles v as base and parts. It returns false when the
 // split cannot reproduce Compile(v) (a select group id collision).
 func NewIncremental(v SwitchView) (*Incremental, bool) {
+	in := &Incremental{parts: map[mapping.EID]recordPart{}, sel: map[uint32]*selectRef{}}
+	in.scratch = newCompiler(v) // for isPart; replaced by the base's below
 	byEID := map[mapping.EID][]*mapping.Record{}
+	var ips []mapping.EID
 	base := v
 	base.Records = nil
 	for i := range v.Records {
 		r := &v.Records[i]
-		if isMACRecord(r) {
-			byEID[r.EID] = append(byEID[r.EID], r)
-		} else {
+		if !in.isPart(r) {
 			base.Records = append(base.Records, *r)
+			continue
 		}
+		if _, seen := byEID[r.EID]; !seen && r.EID.Family() != mapping.FamilyMAC {
+			ips = append(ips, r.EID)
+		}
+		byEID[r.EID] = append(byEID[r.EID], r)
 	}
-	in := &Incremental{base: base, parts: map[mapping.EID]recordPart{}, sel: map[uint32]*selectRef{}}
-	in.baseFlows, in.baseGroups = Compile(base)
+	in.base = base
 	in.scratch = newCompiler(base)
-	in.scratch.flood() // the flood groups forward() looks for
+	in.scratch.flood() // the flood groups forward() looks for: their ids are enough
+	for id, g := range in.scratch.groups {
+		in.scratch.groups[id] = openflow.GroupEntry{ID: id, Type: g.Type}
+	}
+	in.scratch.flows = nil
+	in.scratch.presence = in.od.isPresent
 	in.learning = base.Learn.Enabled && len(in.scratch.byName) > 0
 	for e, rs := range byEID {
-		if !in.set(e, rs, nil) {
+		if e.Family() == mapping.FamilyMAC && !in.set(e, rs, nil) {
 			return nil, false
 		}
 	}
+	for _, e := range ips { // once every MAC's presence is known
+		in.setIP(e, byEID[e], nil)
+	}
+	in.od.changed = nil
 	return in, true
 }
 
-// Update brings the state in line with a view whose MAC EIDs named in
-// changes now have exactly the records given (none: deleted), everything
-// else unchanged, and returns the change to hand to the switch. IP records
-// belong to the base: a change to one needs NewIncremental. It returns
-// false when the state can no longer reproduce Compile; it must then be
-// dropped.
+// Update brings the state in line with a view whose EIDs named in changes
+// now have exactly the records given (none: deleted), everything else
+// unchanged, and returns the change to hand to the switch. The EIDs are
+// MAC EIDs, and IP EIDs of on-demand networks; any other IP record belongs
+// to the base, and a change to one needs NewIncremental. It returns false
+// when the state can no longer reproduce Compile; it must then be dropped.
 func (in *Incremental) Update(changes map[mapping.EID][]mapping.Record) (openflow.Delta, bool) {
 	d := newDeltaBuilder()
+	var ips []mapping.EID
 	for e, recs := range changes {
 		if e.Family() != mapping.FamilyMAC {
-			return openflow.Delta{}, false
+			if !in.scratch.onDemand(e.IID) {
+				return openflow.Delta{}, false
+			}
+			ips = append(ips, e)
+			continue
 		}
-		rs := make([]*mapping.Record, len(recs))
-		for i := range recs {
-			rs[i] = &recs[i]
-		}
-		if !in.set(e, rs, d) {
+		if !in.set(e, ptrs(recs), d) {
 			return openflow.Delta{}, false
 		}
 	}
+	for _, e := range ips {
+		in.setIP(e, ptrs(changes[e]), d)
+	}
+	in.recheck(d)
 	return d.delta(in), true
+}
+
+func ptrs(recs []mapping.Record) []*mapping.Record {
+	rs := make([]*mapping.Record, len(recs))
+	for i := range recs {
+		rs[i] = &recs[i]
+	}
+	return rs
 }
 
 // winner is the record of an EID that Compile uses, nil if none.
@@ -120,15 +169,16 @@ func (in *Incremental) winner(rs []*mapping.Record) *mapping.Record {
 	return best
 }
 
-// compilePart runs the per-record stages of Compile on one record.
-func (in *Incremental) compilePart(r *mapping.Record) (recordPart, openflow.GroupEntry) {
+// compilePart runs the per-record stages of Compile on one record: its
+// flows, and the select group they use (id 0: none).
+func (in *Incremental) compilePart(r *mapping.Record) ([]openflow.Flow, uint32, openflow.GroupEntry) {
 	c := in.scratch
-	c.flows = make([]openflow.Flow, 0, 4)
+	c.flows = c.flows[:0]
 	if in.learning {
 		c.learnRecord(r)
 	}
 	c.forward(r)
-	var part recordPart
+	var group uint32
 	var g openflow.GroupEntry
 	for i := range c.flows {
 		f := &c.flows[i]
@@ -137,28 +187,30 @@ func (in *Incremental) compilePart(r *mapping.Record) (recordPart, openflow.Grou
 		}
 		for _, a := range f.Actions {
 			if ga, ok := a.(openflow.Group); ok && ga.ID-SelectGroupBase < selectGroupSpan {
-				part.group, g = ga.ID, c.groups[ga.ID]
+				group, g = ga.ID, c.groups[ga.ID]
 			}
 		}
-		part.keys = append(part.keys, f.Match.Key())
 	}
-	part.flows, c.flows = c.flows, nil
-	if part.group != 0 {
+	flows := append(make([]openflow.Flow, 0, len(c.flows)), c.flows...)
+	if group != 0 {
 		// Leave the scratch compiler as the base left it.
-		delete(c.groups, part.group)
+		delete(c.groups, group)
 		clear(c.selectID)
 	}
-	return part, g
+	return flows, group, g
 }
 
 // set replaces the part of EID e by the one its records rs give (none if
 // rs is empty) and notes the changes in d when d is not nil. It returns
 // false when a select group id would collide.
 func (in *Incremental) set(e mapping.EID, rs []*mapping.Record, d *deltaBuilder) bool {
+	var flows []openflow.Flow
 	var part recordPart
 	var g openflow.GroupEntry
-	if r := in.winner(rs); r != nil {
-		part, g = in.compilePart(r)
+	r := in.winner(rs)
+	if r != nil {
+		flows, part.group, g = in.compilePart(r)
+		part.rec = *r
 	}
 	if part.group != 0 {
 		ref := in.sel[part.group]
@@ -172,7 +224,12 @@ func (in *Incremental) set(e mapping.EID, rs []*mapping.Record, d *deltaBuilder)
 			ref.n++
 		}
 	}
+	in.od.setPresent(e, r != nil)
 	old, had := in.parts[e]
+	var oldFlows []openflow.Flow
+	if had && d != nil {
+		oldFlows = in.flowsOf(&old)
+	}
 	if had && old.group != 0 {
 		ref := in.sel[old.group]
 		if ref.n--; ref.n == 0 {
@@ -180,12 +237,12 @@ func (in *Incremental) set(e mapping.EID, rs []*mapping.Record, d *deltaBuilder)
 			delete(in.sel, old.group)
 		}
 	}
-	if len(part.flows) == 0 {
+	if len(flows) == 0 {
 		delete(in.parts, e)
 	} else {
 		in.parts[e] = part
 	}
-	d.flows(old.flows, part.flows)
+	d.flows(oldFlows, flows)
 	return true
 }
 
@@ -195,18 +252,10 @@ func (in *Incremental) Result() ([]openflow.Flow, []openflow.GroupEntry) {
 		f   *openflow.Flow
 		key string
 	}
-	n := len(in.baseFlows)
-	for _, p := range in.parts {
-		n += len(p.flows)
-	}
-	ks := make([]keyed, 0, n)
-	for i := range in.baseFlows {
-		ks = append(ks, keyed{&in.baseFlows[i], in.baseFlows[i].Match.Key()})
-	}
-	for _, p := range in.parts {
-		for i := range p.flows {
-			ks = append(ks, keyed{&p.flows[i], p.keys[i]})
-		}
+	all, groups := in.Unordered()
+	ks := make([]keyed, 0, len(all))
+	for i := range all {
+		ks = append(ks, keyed{&all[i], all[i].Match.Key()})
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
 		return cmp.Or(cmp.Compare(a.f.Table, b.f.Table), cmp.Compare(b.f.Priority, a.f.Priority),
@@ -216,12 +265,22 @@ func (in *Incremental) Result() ([]openflow.Flow, []openflow.GroupEntry) {
 	for i, k := range ks {
 		flows[i] = *k.f
 	}
-	groups := slices.Clone(in.baseGroups)
+	slices.SortFunc(groups, func(a, b openflow.GroupEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return flows, groups
+}
+
+// Unordered is Result in no particular order, for a switch sync, which
+// keys the flows itself: sorting a switch's flows by their match text
+// took a tenth of a cold start's CPU at a thousand switches.
+func (in *Incremental) Unordered() ([]openflow.Flow, []openflow.GroupEntry) {
+	all, groups := Compile(in.base)
+	for _, p := range in.parts {
+		all = append(all, in.flowsOf(&p)...)
+	}
 	for _, ref := range in.sel {
 		groups = append(groups, ref.g)
 	}
-	slices.SortFunc(groups, func(a, b openflow.GroupEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return flows, groups
+	return all, groups
 }
 
 // deltaBuilder gathers the changes of several set calls into one Delta.

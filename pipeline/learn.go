@@ -68,11 +68,18 @@ func (c *compiler) learn() {
 		c.learnRecord(r)
 	}
 	for _, b := range c.bindings() {
-		if p, ok := c.localPort(b); ok && b.EID.Prefix.Addr().Is4() {
-			c.add(TableLearn, PriorityARPKnown, StageLearn, openflow.Match{openflow.InPort(p.OFPort),
-				openflow.EthSrc([6]byte(b.MAC)), openflow.EthType(frame.EthTypeARP),
-				openflow.ArpSPA(b.EID.Prefix.Addr())}, nil).Goto = TableResponder
+		if !c.onDemand(b.EID.IID) { // on demand: bindingFlows
+			c.arpKnown(b)
 		}
+	}
+}
+
+// arpKnown lets ARP from a binding known on its local port pass unpunted.
+func (c *compiler) arpKnown(b *mapping.Record) {
+	if p, ok := c.localPort(b); ok && b.EID.Prefix.Addr().Is4() {
+		c.add(TableLearn, PriorityARPKnown, StageLearn, openflow.Match{openflow.InPort(p.OFPort),
+			openflow.EthSrc([6]byte(b.MAC)), openflow.EthType(frame.EthTypeARP),
+			openflow.ArpSPA(b.EID.Prefix.Addr())}, nil).Goto = TableResponder
 	}
 }
 
@@ -120,19 +127,26 @@ func (c *compiler) localPort(r *mapping.Record) (PortView, bool) {
 func (c *compiler) bindings() []*mapping.Record {
 	rs := make([]*mapping.Record, 0)
 	for i := range c.v.Records {
-		r := &c.v.Records[i]
-		if r.EID.Family() == mapping.FamilyMAC || !r.HasMAC() || r.MAC.IsMulticast() ||
-			!c.served[r.EID.IID] || !r.EID.Prefix.IsSingleIP() {
-			continue
+		if r := &c.v.Records[i]; c.isBinding(r) {
+			rs = append(rs, r)
 		}
-		rs = append(rs, r)
 	}
-	slices.SortFunc(rs, func(a, b *mapping.Record) int {
-		return cmp.Or(cmp.Compare(a.EID.IID, b.EID.IID), a.EID.Prefix.Addr().Compare(b.EID.Prefix.Addr()),
-			cmp.Compare(b.Version, a.Version), cmp.Compare(a.MAC.Uint64(), b.MAC.Uint64()),
-			cmp.Compare(a.XTR, b.XTR), cmp.Compare(a.Port, b.Port))
-	})
+	slices.SortFunc(rs, bindingOrder)
 	return slices.CompactFunc(rs, func(a, b *mapping.Record) bool { return a.EID == b.EID })
+}
+
+// isBinding says whether r is an IP host EID of a served iid bound to a
+// unicast MAC: what the responder answers for.
+func (c *compiler) isBinding(r *mapping.Record) bool {
+	return r.EID.Family() != mapping.FamilyMAC && r.HasMAC() && !r.MAC.IsMulticast() &&
+		c.served[r.EID.IID] && r.EID.Prefix.IsSingleIP()
+}
+
+// bindingOrder sorts bindings by EID, the one that wins first.
+func bindingOrder(a, b *mapping.Record) int {
+	return cmp.Or(cmp.Compare(a.EID.IID, b.EID.IID), a.EID.Prefix.Addr().Compare(b.EID.Prefix.Addr()),
+		cmp.Compare(b.Version, a.Version), cmp.Compare(a.MAC.Uint64(), b.MAC.Uint64()),
+		cmp.Compare(a.XTR, b.XTR), cmp.Compare(a.Port, b.Port))
 }
 
 // TableNDAdvert is the second half of the ND responder: table 20 turns a
@@ -157,28 +171,23 @@ func (c *compiler) respond() {
 	c.add(TableResponder, PriorityTableMiss, StageResponder, nil, nil).Goto = TableL2Forward
 	any4, any6 := false, false
 	for _, b := range c.bindings() {
-		ip := b.EID.Prefix.Addr()
-		if len(c.ports[b.EID.IID]) == 0 {
+		if c.onDemand(b.EID.IID) {
+			continue // bindingFlows
+		}
+		if !c.answers(b) {
 			continue
 		}
-		// At a multihomed site only the DF answers, and not for the
-		// site's own hosts: they are on the LAN and answer themselves.
-		if c.mh.on && (!c.floods(b.EID.IID) || c.isLocal(b)) {
-			continue
-		}
-		meta := metaMatch(b.EID.IID, MetaFromLocal)
-		if !ip.Is4() {
+		if b.EID.Prefix.Addr().Is4() {
+			any4 = true
+		} else {
 			any6 = true
-			c.add(TableResponder, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NS, ip),
-				[]openflow.Action{openflow.SetField{Field: openflow.ICMPv6Type(frame.Icmp6NA)}}).Goto = TableNDAdvert
-			c.add(TableNDAdvert, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NA, ip), ndAdvertActions(b.MAC, ip))
-			continue
 		}
-		any4 = true
-		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{meta,
-			openflow.EthType(frame.EthTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
-		c.add(TableResponder, PriorityAnswer, StageResponder, openflow.Match{meta,
-			openflow.EthType(frame.EthTypeARP), openflow.ArpOp(frame.ArpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
+		c.answer(b)
+	}
+	if c.missing() {
+		// Answers of on-demand networks come and go with their hosts'
+		// entries; the flows that keep probes and DAD unanswered stay.
+		any4, any6 = true, true
 	}
 	if any4 {
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{localBit(),
@@ -199,6 +208,34 @@ func (c *compiler) respond() {
 		c.add(TableResponder, PriorityNoAnswer, StageResponder, ns(openflow.NDSLL([6]byte{})), nil).Goto = TableL2Forward
 		c.add(TableNDAdvert, PriorityTableMiss, StageResponder, nil, nil)
 	}
+}
+
+// answers says whether this switch answers for binding b: its network has
+// access ports here, and at a multihomed site only the DF answers, and not
+// for the site's own hosts: they are on the LAN and answer themselves.
+func (c *compiler) answers(b *mapping.Record) bool {
+	if len(c.ports[b.EID.IID]) == 0 {
+		return false
+	}
+	return !c.mh.on || c.floods(b.EID.IID) && !c.isLocal(b)
+}
+
+// answer emits the responder's flows of one binding from an access port
+// of its iid: ARP request → reply (gratuitous ARP left alone), or NS →
+// NA through table 21.
+func (c *compiler) answer(b *mapping.Record) {
+	ip := b.EID.Prefix.Addr()
+	meta := metaMatch(b.EID.IID, MetaFromLocal)
+	if !ip.Is4() {
+		c.add(TableResponder, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NS, ip),
+			[]openflow.Action{openflow.SetField{Field: openflow.ICMPv6Type(frame.Icmp6NA)}}).Goto = TableNDAdvert
+		c.add(TableNDAdvert, PriorityAnswer, StageResponder, ndMatch(meta, frame.Icmp6NA, ip), ndAdvertActions(b.MAC, ip))
+		return
+	}
+	c.add(TableResponder, PriorityNoAnswer, StageResponder, openflow.Match{meta,
+		openflow.EthType(frame.EthTypeARP), openflow.ArpSPA(ip), openflow.ArpTPA(ip)}, nil).Goto = TableL2Forward
+	c.add(TableResponder, PriorityAnswer, StageResponder, openflow.Match{meta,
+		openflow.EthType(frame.EthTypeARP), openflow.ArpOp(frame.ArpRequest), openflow.ArpTPA(ip)}, arpReplyActions(b.MAC, ip))
 }
 
 // ndMatch matches an NS (or, after table 20's rewrite, NA) for target ip
@@ -255,26 +292,33 @@ func arpTHA(m [6]byte) openflow.OXM {
 // flow of table 30 at it: the frame has already been output by then, so a
 // meter dropping the copy never drops the frame itself.
 func (c *compiler) punt() {
-	if !c.v.Learn.Enabled || len(c.byName) == 0 {
+	learning := c.v.Learn.Enabled && len(c.byName) > 0
+	missing := c.missing()
+	if !learning && !missing {
 		return
 	}
-	for i := range c.flows {
-		if f := &c.flows[i]; f.Table == TableL2Forward && len(f.Actions) > 0 {
-			f.Goto = TablePunt
-		}
-	}
-	maxLen := c.v.Learn.PuntLen
-	if maxLen == 0 {
-		maxLen = PuntMaxLen
-	}
-	for _, iid := range c.iids {
-		for _, p := range c.ports[iid] {
-			f := c.add(TablePunt, PriorityPunt, StagePunt, openflow.Match{openflow.InPort(p.OFPort),
-				openflow.Metadata(MetaPunt, MetaPunt)}, []openflow.Action{openflow.Controller{MaxLen: maxLen, Reason: openflow.ReasonAction}})
-			if c.v.Learn.Meter {
-				f.Meter = p.OFPort
+	if learning {
+		for i := range c.flows {
+			if f := &c.flows[i]; f.Table == TableL2Forward && len(f.Actions) > 0 {
+				f.Goto = TablePunt
 			}
 		}
+		maxLen := c.v.Learn.PuntLen
+		if maxLen == 0 {
+			maxLen = PuntMaxLen
+		}
+		for _, iid := range c.iids {
+			for _, p := range c.ports[iid] {
+				f := c.add(TablePunt, PriorityPunt, StagePunt, openflow.Match{openflow.InPort(p.OFPort),
+					openflow.Metadata(MetaPunt, MetaPunt)}, []openflow.Action{openflow.Controller{MaxLen: maxLen, Reason: openflow.ReasonAction}})
+				if c.v.Learn.Meter {
+					f.Meter = p.OFPort
+				}
+			}
+		}
+	}
+	if missing {
+		c.missPunt()
 	}
 	c.add(TablePunt, PriorityTableMiss, StagePunt, nil, nil)
 }

@@ -79,6 +79,7 @@ func Compile(v SwitchView) ([]openflow.Flow, []openflow.GroupEntry) {
 	c.classify()
 	c.learn()
 	c.respond()
+	c.onDemandBindings()
 	c.flood()
 	for _, r := range c.records() {
 		c.forward(r)
@@ -99,8 +100,10 @@ type compiler struct {
 	byName   map[string]PortView   // usable access ports by name
 	flows    []openflow.Flow
 	groups   map[uint32]openflow.GroupEntry
-	selectID map[string]uint32 // (iid, locator set) key → select group id
-	mh       multihome         // the site's other xTRs, designated forwarders
+	selectID map[string]uint32      // (iid, locator set) key → select group id
+	macs     map[mapping.EID]bool   // MAC EIDs with a record in the view (present), built on first use
+	presence func(mapping.EID) bool // overrides macs (Incremental: the MAC parts)
+	mh       multihome              // the site's other xTRs, designated forwarders
 }
 
 func newCompiler(v SwitchView) *compiler {

@@ -32,6 +32,13 @@ type SwitchView struct {
 	Records []mapping.Record
 	// Learn configures host learning (tables 10 and 40).
 	Learn LearnView
+	// Modes is the forwarding mode of each served instance-id; one not
+	// listed is ModePush. In an on-demand network the view's remote MAC
+	// records are the switch's map-cache: the hosts it asked for
+	// (docs/pipeline.md, "On-demand forwarding").
+	Modes map[uint32]Mode
+	// MapCache tunes the flows of on-demand networks.
+	MapCache MapCacheView
 	// Mates are the other xTRs of a multihomed site, which share its host
 	// LANs; empty for a site with one xTR. DF lists the served
 	// instance-ids this xTR is the designated forwarder of (read only when
@@ -69,7 +76,7 @@ func sameBase(a, b SwitchView) bool {
 	if a.XTR != b.XTR || a.Site != b.Site || a.RLOC != b.RLOC || a.TunnelPort != b.TunnelPort ||
 		a.VXLANPort != b.VXLANPort || a.Learn != b.Learn || !slices.Equal(a.Ports, b.Ports) ||
 		!slices.Equal(a.Networks, b.Networks) || !maps.Equal(a.Encaps, b.Encaps) || len(a.Peers) != len(b.Peers) ||
-		!sameMultihome(a, b) {
+		!sameModes(a.Modes, b.Modes) || a.MapCache != b.MapCache || !sameMultihome(a, b) {
 		return false
 	}
 	for iid, pa := range a.Peers {

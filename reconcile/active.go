@@ -32,6 +32,7 @@ func (r *Reconciler) SetActive(on bool) {
 		clear(r.dirtyEIDs)
 		clear(r.incr)
 	} else {
+		r.cache.forgetAll() // the switches hold it: read back at each first pass
 		for _, st := range r.status {
 			st.Failures, st.retryAt = 0, time.Time{}
 		}

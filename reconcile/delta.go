@@ -41,6 +41,13 @@ func (r *Reconciler) markMapping(iid uint32, eidText string) {
 	}
 }
 
+// baseView is the controller's base view with this reconciler's settings.
+func (r *Reconciler) baseView(name string) (pipeline.SwitchView, bool) {
+	v, ok := r.Ctl.BaseView(name)
+	v.MapCache = r.MapCache.view()
+	return v, ok
+}
+
 func (r *Reconciler) setIncr(name string, in *pipeline.Incremental) {
 	r.mu.Lock()
 	if in == nil {
@@ -67,21 +74,18 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 	if in == nil {
 		return res, false, nil
 	}
-	base, ok := r.Ctl.BaseView(name)
+	base, ok := r.baseView(name)
 	if ok {
 		base = r.gateDF(name, base)
 	}
 	if !ok || !in.Fits(base) {
 		return res, false, nil
 	}
-	recs := make(map[mapping.EID][]mapping.Record, len(changed))
-	for e := range changed {
-		recs[e] = nil
-		if rec, ok := r.Ctl.Record(e); ok {
-			recs[e] = []mapping.Record{rec}
-		}
+	x, err := r.Ctl.XTR(name)
+	if err != nil {
+		return res, false, nil
 	}
-	d, ok := in.Update(recs)
+	d, ok := in.Update(r.changes(x, changed))
 	if !ok {
 		return res, false, nil
 	}
@@ -102,13 +106,14 @@ func (r *Reconciler) syncDelta(ctx context.Context, name string, sw FlowSyncer, 
 // state for later deltas.
 func (r *Reconciler) syncFull(ctx context.Context, name string, sw FlowSyncer) (openflow.SyncResult, error) {
 	r.setIncr(name, nil)
-	view, _ := r.Ctl.View(name)
+	view, _ := r.Ctl.ViewWith(name, r.cachedFor(name))
+	view.MapCache = r.MapCache.view()
 	view = r.gateDF(name, view)
 	in, ok := pipeline.NewIncremental(view)
 	var flows []openflow.Flow
 	var groups []openflow.GroupEntry
 	if ok {
-		flows, groups = in.Result()
+		flows, groups = in.Unordered()
 	} else {
 		flows, groups = pipeline.Compile(view)
 	}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 
+	"github.com/l2lisp/l2lisp/pipeline"
 	"github.com/l2lisp/l2lisp/southbound/openflow"
 )
 
@@ -32,6 +33,11 @@ func (m meteredSwitch) Apply(ctx context.Context, d openflow.Delta) (openflow.Sy
 // Reread makes the next Sync read the switch's state back.
 func (m meteredSwitch) Reread() { m.sw.Reread() }
 
+// DumpFlows reads the switch's flows with their counters (the map-cache).
+func (m meteredSwitch) DumpFlows(ctx context.Context, cookie, mask uint64) ([]openflow.FlowStats, error) {
+	return m.sw.DumpFlows(ctx, cookie, mask)
+}
+
 // ensureMeters sets the meters flows name that this process has not set
 // on the switch yet.
 func (m meteredSwitch) ensureMeters(ctx context.Context, flows []openflow.Flow) error {
@@ -47,6 +53,9 @@ func (m meteredSwitch) ensureMeters(ctx context.Context, flows []openflow.Flow) 
 			continue
 		}
 		me := openflow.MeterEntry{ID: f.Meter, Rate: m.s.learn.MeterRate, Burst: m.s.learn.MeterBurst}
+		if f.Meter == pipeline.MissMeter {
+			me.Rate, me.Burst = m.s.mapCache.MissRate, m.s.mapCache.MissBurst
+		}
 		if err := m.sw.SetMeter(ctx, me); err != nil {
 			return err
 		}

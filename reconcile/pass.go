@@ -62,6 +62,7 @@ func (r *Reconciler) pass(ctx context.Context) {
 	for name := range r.dirtyOVS {
 		take(name)
 	}
+	r.advanceIdle(pos)
 	r.mu.Unlock()
 	for _, j := range jobs {
 		r.wg.Add(1)
@@ -145,12 +146,27 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 	sw, ok := r.Switch(x.DatapathID)
 	if !ok {
 		r.setIncr(name, nil) // what it holds on return is read back
+		r.mu.Lock()
+		delete(r.synced, name) // reflects nothing until it syncs again
+		r.mu.Unlock()
 		r.forgetDF(name)
 		return nil
 	}
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(ctx, r.SyncTimeout)
 	defer cancel()
+	more, full, err := r.prepareCache(sctx, name, sw)
+	if err != nil {
+		r.Log.Warn("map-cache", "xtr", name, "err", err)
+		return err
+	}
+	if full {
+		changed = nil
+	} else if changed != nil {
+		for _, e := range more {
+			changed[e] = true
+		}
+	}
 	res, done, err := r.syncDelta(sctx, name, sw, changed)
 	if !done && err == nil {
 		res, err = r.syncFull(sctx, name, sw)
@@ -178,6 +194,23 @@ func (r *Reconciler) syncFlows(ctx context.Context, name string, pos int64, chan
 	r.cond.Broadcast()
 	r.mu.Unlock()
 	return nil
+}
+
+// advanceIdle notes that every switch synced before, with nothing marked
+// and no sync under way, reflects the feed up to pos: no event since its
+// last sync concerned it (interest-based fan-out marks only the switches
+// a change affects). Called with r.mu held.
+func (r *Reconciler) advanceIdle(pos int64) {
+	moved := false
+	for name, at := range r.synced {
+		if at < pos && !r.busy[name] && !r.dirtyFlow[name] && r.dirtyEIDs[name] == nil && !r.dirtyOVS[name] {
+			r.synced[name] = pos
+			moved = true
+		}
+	}
+	if moved {
+		r.cond.Broadcast()
+	}
 }
 
 // rereadAll makes every connected switch's next sync read its flows back

@@ -47,6 +47,8 @@ type Reconciler struct {
 	// compared in full, to catch drift nothing reported (default 10 min;
 	// negative: never).
 	ResyncEvery time.Duration
+	// MapCache tunes on-demand forwarding (mapcache.go); zero: defaults.
+	MapCache MapCacheConfig
 
 	mu        sync.Mutex
 	dirtyFlow map[string]bool // full recompute
@@ -55,6 +57,8 @@ type Reconciler struct {
 	// changed; incr the compiled state those changes are applied to.
 	dirtyEIDs map[string]map[mapping.EID]bool
 	incr      map[string]*pipeline.Incremental
+	cache     *mapCache                // on-demand networks' entries per switch
+	modes     map[uint32]pipeline.Mode // of the networks, as last looked at
 	kick      chan struct{}
 	// synced notes, per xTR, the feed position its switch last reflected;
 	// benchmarks and tests wait on it.
@@ -94,6 +98,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 		// Everything up to here is covered by marking every switch;
 		// later events arrive on the subscription.
 		r.markedThrough(r.Ctl.LastEventID())
+		r.modes = r.Ctl.Modes()
 		r.markAll()
 		r.loop(ctx, events)
 		cancel()
@@ -116,6 +121,10 @@ func (r *Reconciler) init() {
 		r.sem = make(chan struct{}, syncWorkers)
 		r.initMultihome()
 		r.cond = sync.NewCond(&r.mu)
+		if r.MapCache == (MapCacheConfig{}) {
+			r.MapCache = DefaultMapCacheConfig()
+		}
+		r.cache, r.modes = newMapCache(r.MapCache), map[uint32]pipeline.Mode{}
 		if r.SyncTimeout <= 0 {
 			r.SyncTimeout = DefaultSyncTimeout
 		}
@@ -158,6 +167,7 @@ func (r *Reconciler) loop(ctx context.Context, events <-chan controller.Event) {
 			}
 		case <-r.kick:
 		case <-retry.C:
+			r.checkModes()
 		case <-resync:
 			r.rereadAll()
 		}
@@ -173,9 +183,7 @@ func (r *Reconciler) mark(ev controller.Event) {
 	}
 	switch ev.Type {
 	case controller.EvMappingCreated, controller.EvMappingUpdated, controller.EvMappingMoved, controller.EvMappingDeleted:
-		if ev.InstanceID != nil {
-			r.markMapping(*ev.InstanceID, ev.EID)
-		}
+		r.markMappingEvent(ev)
 	case controller.EvPortBound, controller.EvPortUnbound:
 		r.markFlows(ev.XTR)
 		r.markOVS(ev.XTR)
@@ -245,16 +253,22 @@ func (r *Reconciler) markAll() {
 
 // SwitchConnected is called when an OpenFlow connection comes up: the first
 // Sync after a connection reads the switch's flows and sends the difference.
-func (r *Reconciler) SwitchConnected(dpid uint64) { r.Resync(dpid) }
+func (r *Reconciler) SwitchConnected(dpid uint64) { r.resync(dpid, true) }
 
 // Resync asks for a full pass over one switch, for when it may have lost a
 // flow behind the incremental path's back (a flow-removed, say).
-func (r *Reconciler) Resync(dpid uint64) {
-	for _, x := range r.Ctl.XTRs() {
-		if x.DatapathID == dpid {
-			r.forgetDF(x.Name)
-			r.markFlows(x.Name)
+func (r *Reconciler) Resync(dpid uint64) { r.resync(dpid, false) }
+
+// resync is Resync; reconnected makes the switch's map-cache be read
+// back from it first.
+func (r *Reconciler) resync(dpid uint64, reconnected bool) {
+	r.init()
+	if x, ok := r.Ctl.XTRByDatapath(dpid); ok {
+		if reconnected {
+			r.cache.forget(x.Name)
 		}
+		r.forgetDF(x.Name)
+		r.markFlows(x.Name)
 	}
 	r.Kick()
 }

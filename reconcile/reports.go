@@ -20,6 +20,7 @@ func (s *Southbound) packetIn(sw *openflow.Switch, pi openflow.PacketIn) {
 	if name == "" || !s.leading() {
 		return
 	}
+	s.missed(name, pi)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := s.punts.PacketIn(ctx, name, pi, at)
@@ -76,6 +77,10 @@ func (s *Southbound) converge(res controller.LearnResult, xtr string, at time.Ti
 func (s *Southbound) flowRemoved(sw *openflow.Switch, fr openflow.FlowRemoved) {
 	name := s.xtrOf(sw.DPID())
 	if name == "" {
+		return
+	}
+	if isMapCacheFlow(fr.Flow) {
+		s.rec.CacheRemoved(name, fr) // idled out; a removal of ours needs nothing
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -32,6 +32,8 @@ type Config struct {
 	OpenFlowTLS *tls.Config
 	// OVSDB are the options of every OVSDB connection (TLS for ssl:).
 	OVSDB []ovsdb.Option
+	// MapCache tunes on-demand forwarding; zero: DefaultMapCacheConfig.
+	MapCache MapCacheConfig
 }
 
 // Roles maps the names of OpenFlow roles (as flags give them) to roles.
@@ -41,16 +43,18 @@ var Roles = map[string]openflow.Role{"equal": openflow.RoleEqual, "master": open
 // listener, the OVSDB manager, the Reconciler between them and the
 // controller, and the handlers of what switches report.
 type Southbound struct {
-	ctl    Learner
-	of     *openflow.Server
-	ln     net.Listener
-	ovs    *ovsdb.Manager
-	rec    *Reconciler
-	punts  *Punts
-	learn  controller.LearnConfig
-	log    *slog.Logger
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctl   Learner
+	of    *openflow.Server
+	ln    net.Listener
+	ovs   *ovsdb.Manager
+	rec   *Reconciler
+	punts *Punts
+	learn controller.LearnConfig
+	// mapCache sets the miss meter of each switch (meters.go).
+	mapCache MapCacheConfig
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	cluster   Leadership
 	fixedRole openflow.Role
@@ -72,8 +76,12 @@ func Start(ctx context.Context, ctl Learner, cfg Config) (*Southbound, error) {
 	s := &Southbound{ctl: ctl, ln: ln, of: openflow.NewServer(log), ovs: ovsdb.NewManager(log.With("component", "ovsdb"), cfg.OVSDB...),
 		log: log, cancel: cancel, since: map[uint64]time.Time{}, meters: map[uint64]map[uint32]bool{},
 		learn: cfg.Learn, punts: &Punts{Ctl: ctl, Log: log.With("component", "learn")}}
+	if cfg.MapCache == (MapCacheConfig{}) {
+		cfg.MapCache = DefaultMapCacheConfig()
+	}
+	s.mapCache = cfg.MapCache
 	s.rec = &Reconciler{Ctl: ctl, Log: log.With("component", "reconciler"), Prov: s.ovs,
-		DefaultTarget: cfg.OpenFlowTarget, Switch: s.flowSwitch}
+		DefaultTarget: cfg.OpenFlowTarget, Switch: s.flowSwitch, MapCache: cfg.MapCache}
 	s.cluster, s.fixedRole = cfg.Cluster, cfg.Role
 	if s.fixedRole == 0 {
 		s.fixedRole = openflow.RoleEqual
@@ -151,12 +159,8 @@ func (s *Southbound) flowSwitch(dpid uint64) (FlowSyncer, bool) {
 }
 
 func (s *Southbound) xtrOf(dpid uint64) string {
-	for _, x := range s.ctl.XTRs() {
-		if x.DatapathID == dpid {
-			return x.Name
-		}
-	}
-	return ""
+	x, _ := s.ctl.XTRByDatapath(dpid)
+	return x.Name
 }
 
 func (s *Southbound) connected(sw *openflow.Switch) {
@@ -182,6 +186,7 @@ func (s *Southbound) disconnected(sw *openflow.Switch) {
 	delete(s.since, sw.DPID())
 	s.mu.Unlock()
 	if name := s.xtrOf(sw.DPID()); name != "" {
+		s.rec.Disconnected(name)
 		metrics.XTRConnected.WithLabelValues(name, "openflow").Set(0)
 		if s.leading() {
 			go s.emit(controller.EvXTRDown, name)
@@ -213,6 +218,8 @@ type ConnState struct {
 type SwitchStatus struct {
 	OVSDB, OpenFlow ConnState
 	Flows           int
+	MapCache        int  // remote hosts of on-demand networks it holds
+	InSync          bool // it reflects every change this replica applied
 }
 
 // Status reports the connection state of one xTR.
@@ -224,6 +231,7 @@ func (s *Southbound) Status(name string) SwitchStatus {
 	if err != nil {
 		return st
 	}
+	st.MapCache, st.InSync = s.rec.MapCacheSize(name), s.rec.InSync(name)
 	if sw, ok := s.of.Switch(x.DatapathID); ok && sw.Connected() {
 		s.mu.Lock()
 		st.OpenFlow = ConnState{Connected: true, Since: s.since[x.DatapathID], Role: sw.Role().String()}

@@ -16,11 +16,17 @@ import (
 type State interface {
 	XTRs() []controller.XTR
 	XTR(name string) (controller.XTR, error)
+	XTRByDatapath(dpid uint64) (controller.XTR, bool)
 	Ports(xtr string) ([]controller.Port, error)
 	XTRsServing(iid uint32) []string
 	View(name string) (pipeline.SwitchView, bool)
+	ViewWith(name string, cached []mapping.EID) (pipeline.SwitchView, bool)
 	BaseView(name string) (pipeline.SwitchView, bool)
 	Record(e mapping.EID) (mapping.Record, bool)
+	Bindings(mac mapping.EID) []mapping.EID
+	Homes(r *mapping.Record) []string
+	Mode(iid uint32) pipeline.Mode
+	Modes() map[uint32]pipeline.Mode
 	Subscribe(buf int) (<-chan controller.Event, func())
 	LastEventID() int64
 	BFDPeers(name string) []controller.BFDPeer

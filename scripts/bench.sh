@@ -2,9 +2,16 @@
 # Runs every benchmark the README quotes and prints the table the README
 # carries, with the machine, the date and the commit. Needs root (the lab).
 #
-#   scripts/bench.sh                 # everything (about 25 minutes)
+#   scripts/bench.sh                 # everything (about 30 minutes)
 #   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
-#                                    #   flows moves tunnel encap failover multihome
+#                                    #   flows moves tunnel encap failover multihome scale
+#
+# The scale section runs `l2lisp bench scale` with 100 simulated switches:
+# 100,000 EIDs on demand and 10,000 pushed (every switch holds every host:
+# 20,000 flows each), about 4 minutes. The goal size of issue 13 is
+# L2LISP_SCALE_SWITCHES=1000 L2LISP_SCALE_EIDS=1000000
+# L2LISP_SCALE_MODES=on-demand (about 6 minutes, 6 GiB of memory);
+# L2LISP_SCALE_PUSH_EIDS sets the pushed size.
 #
 # Every figure goes through the real paths: the Map-Server and Map-Resolver
 # run as `l2lisp serve` (TLS on, default reply limiter on), their EIDs are
@@ -30,7 +37,7 @@ if [ -z "$one" ]; then
   export BENCH_ROWS=$rows_file
 fi
 sections=("$@")
-((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover multihome)
+((${#sections[@]})) || sections=(index lisp flood pubsub flows moves tunnel encap failover multihome scale)
 
 # row NAME RESULT COMMAND adds a line to the table.
 row() { echo "| $1 | $2 | \`$3\` |" >>"$BENCH_ROWS"; }
@@ -110,7 +117,7 @@ EOF
   # answer is a Map-Notify, sent only once the registration is committed.
   bin/l2lisp bench map-register "${mr[@]}" --eids 4000000 --base 11.0.0.0 --sequential --key bench-secret-key \
     | tee -a "$log" >&2
-  local made; made=$(after "$log" 'correct' correct | tr -d ,)
+  local made; made=$(after "$log" 'sent' correct | tr -d ,)
   row "authenticated Map-Register of a new EID, committed (Map-Notify received)" \
     "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
     "l2lisp bench map-register ${mr[*]} --eids 4000000 --base 11.0.0.0 --sequential --key ..."
@@ -182,6 +189,27 @@ section_failover() {
     "go test -run '^\$' -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/"
 }
 
+section_scale() {
+  local n=${L2LISP_SCALE_SWITCHES:-100} m mode log
+  for mode in ${L2LISP_SCALE_MODES:-on-demand push}; do
+    m=${L2LISP_SCALE_EIDS:-100000}
+    [[ $mode == push ]] && m=${L2LISP_SCALE_PUSH_EIDS:-10000}
+    log=$out/scale-$mode.txt
+    local cmd="l2lisp bench scale --switches $n --eids $m --mode $mode --changes 200 --register 10s"
+    echo "== $cmd" >&2
+    bin/$cmd 2> >(tee "$log.progress" >&2) | tee "$log" >&2
+    local what="$n simulated switches, $m EIDs, $mode"
+    row "\`mapping import\` of $m MAC EIDs (1 network, $n sites)" "$(grep -E 'mapping import of' "$log" | awk '{ print $(NF - 2) }')" "$cmd"
+    row "cold start → every switch in sync, $what" \
+      "$(grep -E 'cold start' "$log" | sed -E 's/.*in sync +//')" "same"
+    row "controller memory after the cold start and the changes, $what" "$(grep -E 'controller RSS' "$log" | sed -E 's/^ *controller //')" "same"
+    row "flows per switch, $what" "$(grep -E 'flows per switch' "$log" | sed -E 's/.*per switch +//')" "same"
+    row "mapping change (host move, POST /mappings) → every interested switch, $what" \
+      "$(grep -E 'change →' "$log" | sed -E 's/.*change → //')" "same"
+    row "new-EID Map-Register (HMAC-SHA-256) through l2lisp serve, Map-Notify received, $what" \
+      "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" "same (16 sockets x 256 in flight, --sequential)"
+  done
+}
 section_multihome() {
   local log=$out/multihome.txt
   gobench "$log" -bench MultihomeOutage -benchtime 5x -timeout 60m ./test/e2e/

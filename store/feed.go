@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -40,3 +42,21 @@ func LastEventID(ctx context.Context, db *gorm.DB) (int64, error) {
 
 // IsPostgres reports whether db is a PostgreSQL database (else SQLite).
 func IsPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
+
+// IsPostgresDB is IsPostgres for the database/sql handle under a gorm.DB.
+func IsPostgresDB(db *sql.DB) bool {
+	_, sqlite := db.Driver().(*sqlite3.SQLiteDriver)
+	return !sqlite
+}
+
+// MoreReaders lets n connections read a SQLite database at once (it is
+// kept to one, the writer's, otherwise), for a load that reads in
+// parallel before any write; the returned func puts it back. PostgreSQL's
+// pool is left as it is.
+func MoreReaders(db *sql.DB, n int) func() {
+	if IsPostgresDB(db) {
+		return func() {}
+	}
+	db.SetMaxOpenConns(n)
+	return func() { db.SetMaxOpenConns(1) }
+}

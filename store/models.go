@@ -4,10 +4,12 @@ import "time"
 
 // Network is a tenant network: one LISP instance-id.
 type Network struct {
-	InstanceID    uint32 `gorm:"primaryKey;autoIncrement:false"`
-	Name          string
-	Encapsulation string // "lisp-gpe" or "vxlan"
-	CreatedAt     time.Time
+	InstanceID     uint32 `gorm:"primaryKey;autoIncrement:false"`
+	Name           string
+	Encapsulation  string // "lisp-gpe" or "vxlan"
+	ForwardingMode string `gorm:"default:push"` // "push", "on-demand" or "auto"
+	AutoThreshold  int64  // auto: on-demand above this many hosts
+	CreatedAt      time.Time
 }
 
 // Site is a datacenter (or any LISP site): the key its xTRs sign

@@ -56,6 +56,9 @@ func OpenAt(ctx context.Context, dsn string, version int64, log *slog.Logger) (*
 	if err := migrate(ctx, sqlDB, dialect, version); err != nil {
 		return nil, dbError("database %s", dsn, err)
 	}
+	if dialect == "sqlite3" && version < 0 {
+		prepareBulk(ctx, sqlDB, log)
+	}
 	v, _ := goose.GetDBVersionContext(ctx, sqlDB)
 	log.Info("database ready", "dsn", Redact(dsn), "dialect", dialect, "schema_version", v)
 	return db, nil

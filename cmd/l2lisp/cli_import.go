@@ -197,26 +197,53 @@ func parseJSON(data []byte) ([]importItem, error) {
 	return items, nil
 }
 
-// postAll posts the readable items with a few workers, showing progress.
+// Import requests carry at most importChunk items and importBytes of
+// JSON, under the API's 1 MiB body limit.
+const (
+	importChunk = 5000
+	importBytes = 900 << 10
+)
+
+// postAll sends the readable items in chunks through POST
+// /mappings/import with a few workers, showing progress. A chunk the API
+// refuses whole (an item it cannot even decode) is sent again one item at
+// a time, so that each refusal still names its line.
 func (x *session) postAll(ctx context.Context, items []importItem, workers int) ([]importResult, error) {
 	results := make([]importResult, len(items))
 	bar := &progress{w: x.stderr, tty: x.tty, total: len(items)}
-	jobs := make(chan int)
+	jobs := make(chan []int)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for i := range jobs {
-				results[i] = x.postOne(ctx, items[i])
-				bar.add(results[i].err != nil)
+			for chunk := range jobs {
+				x.postChunk(ctx, items, chunk, results)
+				for _, i := range chunk {
+					bar.add(results[i].err != nil)
+				}
 			}
 		})
 	}
-	for i := range items {
-		if ctx.Err() != nil {
-			break
+	var chunk []int
+	size := 0
+	send := func() {
+		if len(chunk) > 0 && ctx.Err() == nil {
+			jobs <- chunk
 		}
-		jobs <- i
+		chunk, size = nil, 0
 	}
+	for i := range items {
+		if items[i].err != nil {
+			results[i] = importResult{err: items[i].err}
+			bar.add(true)
+			continue
+		}
+		n := len(items[i].raw())
+		if len(chunk) == importChunk || size+n > importBytes {
+			send()
+		}
+		chunk, size = append(chunk, i), size+n+1
+	}
+	send()
 	close(jobs)
 	wg.Wait()
 	bar.finish()
@@ -224,6 +251,54 @@ func (x *session) postAll(ctx context.Context, items []importItem, workers int) 
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	return results, nil
+}
+
+// raw is the item's JSON body.
+func (it *importItem) raw() json.RawMessage {
+	if b, ok := it.body.(json.RawMessage); ok {
+		return b
+	}
+	b, _ := json.Marshal(it.body)
+	it.body = json.RawMessage(b)
+	return b
+}
+
+// postChunk imports the items at indexes chunk with one request.
+func (x *session) postChunk(ctx context.Context, items []importItem, chunk []int, results []importResult) {
+	bodies := make([]any, len(chunk))
+	for k, i := range chunk {
+		bodies[k] = items[i].raw()
+	}
+	res, err := x.c.ImportMappings(ctx, bodies)
+	var ae *client.APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+		for _, i := range chunk {
+			results[i] = x.postOne(ctx, items[i])
+		}
+		return
+	case errors.As(err, &ae):
+		for _, i := range chunk {
+			results[i] = importResult{status: ae.Status, err: ae}
+		}
+		return
+	case err == nil && len(res.Results) != len(chunk):
+		err = fmt.Errorf("the server answered %d results for %d mappings", len(res.Results), len(chunk))
+	}
+	if err != nil {
+		for _, i := range chunk {
+			results[i] = importResult{err: &client.APIError{Code: "transport", Message: err.Error()}}
+		}
+		return
+	}
+	for k, i := range chunk {
+		r := res.Results[k]
+		results[i] = importResult{status: r.Status}
+		if r.Error != nil {
+			r.Error.Status = r.Status
+			results[i].err = r.Error
+		}
+	}
 }
 
 func (x *session) postOne(ctx context.Context, it importItem) importResult {

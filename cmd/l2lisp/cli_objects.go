@@ -15,23 +15,31 @@ import (
 func networkVerbs() []verb {
 	return []verb{
 		{name: "add", args: "IID NAME", min: 2, max: 2,
-			help: "create a tenant network (a LISP instance-id): [--encap lisp-gpe|vxlan]",
+			help: "create a tenant network (a LISP instance-id): [--encap lisp-gpe|vxlan] [--mode push|on-demand|auto [--auto-threshold N]]",
 			setup: func(fs *flag.FlagSet) runner {
 				encap := fs.String("encap", "", "data-plane encapsulation: lisp-gpe (LISP-GPE on UDP 4341, the default) or vxlan (UDP 4789)")
+				mode := fs.String("mode", "", modeHelp)
+				threshold := fs.Int64("auto-threshold", -1, thresholdHelp)
 				return func(ctx context.Context, x *session, a []string) error {
 					iid, err := parseIID(a[0])
 					if err != nil {
 						return err
 					}
+					in := client.NetworkInput{InstanceID: iid, Name: a[1], Encapsulation: *encap, ForwardingMode: *mode}
+					if *threshold >= 0 {
+						in.AutoThreshold = threshold
+					}
 					return show(ctx, x, func(ctx context.Context) (client.Network, error) {
-						return x.c.CreateNetwork(ctx, client.NetworkInput{InstanceID: iid, Name: a[1], Encapsulation: *encap})
+						return x.c.CreateNetwork(ctx, in)
 					}, func(w io.Writer, n client.Network) { networkTable(w, []client.Network{n}) })
 				}
 			}},
 		{name: "set", args: "IID", min: 1, max: 1,
-			help: "change a network: --encap lisp-gpe|vxlan (its switches are re-provisioned, other networks untouched)",
+			help: "change a network: --encap lisp-gpe|vxlan, --mode push|on-demand|auto, --auto-threshold N (its switches are recompiled, other networks untouched)",
 			setup: func(fs *flag.FlagSet) runner {
 				encap := fs.String("encap", "", "new data-plane encapsulation: lisp-gpe or vxlan")
+				mode := fs.String("mode", "", modeHelp)
+				threshold := fs.Int64("auto-threshold", 0, thresholdHelp)
 				return func(ctx context.Context, x *session, a []string) error {
 					iid, err := parseIID(a[0])
 					if err != nil {
@@ -39,12 +47,17 @@ func networkVerbs() []verb {
 					}
 					var in client.NetworkChange
 					fs.Visit(func(fl *flag.Flag) {
-						if fl.Name == "encap" {
+						switch fl.Name {
+						case "encap":
 							in.Encapsulation = encap
+						case "mode":
+							in.ForwardingMode = mode
+						case "auto-threshold":
+							in.AutoThreshold = threshold
 						}
 					})
-					if in.Encapsulation == nil {
-						return usagef("nothing to change: give --encap")
+					if in.Encapsulation == nil && in.ForwardingMode == nil && in.AutoThreshold == nil {
+						return usagef("nothing to change: give --encap, --mode or --auto-threshold")
 					}
 					return show(ctx, x, func(ctx context.Context) (client.Network, error) {
 						return x.c.UpdateNetwork(ctx, iid, in)
@@ -74,10 +87,21 @@ func networkVerbs() []verb {
 	}
 }
 
+// Help of the forwarding-mode flags of network add and set.
+const (
+	modeHelp = "forwarding mode: push (every switch holds every remote host: small networks, the default), " +
+		"on-demand (a switch holds only the remote hosts its hosts send to), or auto (on-demand above --auto-threshold hosts)"
+	thresholdHelp = "auto: the number of hosts (MAC EIDs) above which the network forwards on demand (default 10000)"
+)
+
 func networkTable(w io.Writer, ns []client.Network) {
-	row(w, "IID", "NAME", "ENCAPSULATION", "CREATED")
+	row(w, "IID", "NAME", "ENCAPSULATION", "MODE", "CREATED")
 	for _, n := range ns {
-		row(w, n.InstanceID, n.Name, n.Encapsulation, fmtTime(n.CreatedAt))
+		mode := n.ForwardingMode
+		if mode == "auto" {
+			mode = fmt.Sprintf("auto (>%d)", n.AutoThreshold)
+		}
+		row(w, n.InstanceID, n.Name, n.Encapsulation, mode, fmtTime(n.CreatedAt))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -40,8 +41,11 @@ type benchConfig struct {
 // cmdBench drives a Map-Resolver or Map-Server with a closed-loop load:
 // each of --concurrency sockets keeps --window requests in flight.
 func cmdBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "scale" {
+		return cmdBenchScale(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "map-request" && args[0] != "map-register" {
-		return fmt.Errorf("usage: l2lisp bench map-request|map-register [flags]")
+		return fmt.Errorf("usage: l2lisp bench map-request|map-register|scale [flags]")
 	}
 	c := benchConfig{kind: args[0]}
 	fs := flag.NewFlagSet("bench "+c.kind, flag.ContinueOnError)
@@ -78,7 +82,7 @@ type benchResult struct {
 	lat                        []uint32 // microseconds
 }
 
-func (r *benchResult) print(w *os.File, c benchConfig) {
+func (r *benchResult) print(w io.Writer, c benchConfig) {
 	slices.Sort(r.lat)
 	q := func(p float64) float64 {
 		if len(r.lat) == 0 {

@@ -33,6 +33,7 @@ type serveConfig struct {
 	retention                                  controller.Retention
 	logFormat, logLevel                        string
 	learn                                      controller.LearnConfig
+	mapCache                                   reconcile.MapCacheConfig
 	bfd                                        controller.BFDConfig
 	registrationTTL                            time.Duration
 	lispReplyRate                              float64
@@ -41,6 +42,7 @@ type serveConfig struct {
 	tls                                        tlsConfig
 	notifyInterval                             time.Duration
 	notifyRetries                              int
+	pprofListen                                string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -63,8 +65,11 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.Float64Var(&c.lispReplyRate, "lisp-reply-rate", envFloat("L2LISP_LISP_REPLY_RATE", mapserver.DefaultReplyRate), "Map-Replies per second to any one ITR-RLOC, negative for no limit (env L2LISP_LISP_REPLY_RATE)")
 	lispAuthFlags(fs, &c)
 	notifyFlags(fs, &c)
+	fs.StringVar(&c.pprofListen, "pprof-listen", envOr("L2LISP_PPROF_LISTEN", ""), "serve Go profiles (/debug/pprof/) on this host:port, unauthenticated: loopback only (env L2LISP_PPROF_LISTEN)")
 	c.learn = controller.DefaultLearnConfig()
 	learnFlags(fs, &c.learn)
+	c.mapCache = reconcile.DefaultMapCacheConfig()
+	mapCacheFlags(fs, &c.mapCache)
 	c.bfd = controller.DefaultBFDConfig()
 	bfdFlags(fs, &c.bfd)
 	c.http, c.retention = northbound.DefaultLimits(), controller.DefaultRetention()
@@ -111,6 +116,12 @@ func (c *serveConfig) check() error {
 	if err := checkNotifyFlags(*c); err != nil {
 		return err
 	}
+	if c.mapCache.Size < 1 || c.mapCache.Size > 10_000_000 {
+		return fmt.Errorf("--map-cache-size %d: want 1 to 10000000", c.mapCache.Size)
+	}
+	if c.mapCache.Idle < time.Second || c.mapCache.Idle > 0xffff*time.Second {
+		return fmt.Errorf("--map-cache-idle %v: want 1s to 18h12m15s (an OpenFlow idle timeout)", c.mapCache.Idle)
+	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
@@ -142,6 +153,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.tls.warn(log)
+	startPprof(cfg.pprofListen, log)
 	if cfg.apiToken, err = adminToken(cfg, log); err != nil {
 		return err
 	}
@@ -167,7 +179,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer leave()
 	sb, err := reconcile.Start(ctx, ctl, reconcile.Config{OpenFlowListen: cfg.ofListen,
 		OpenFlowTarget: cfg.ofTarget, Role: reconcile.Roles[cfg.ofRole], Cluster: cl, Learn: cfg.learn, Log: log,
-		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls)})
+		OpenFlowTLS: cfg.tls.openFlow(), OVSDB: ovsdbOptions(&cfg.tls), MapCache: cfg.mapCache})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,18 @@ func learnFlags(fs *flag.FlagSet, lc *controller.LearnConfig) {
 		func(v string) error { return parseUint32(v, &lc.MeterBurst) })
 }
 
+// mapCacheFlags adds the flags of on-demand forwarding to fs.
+func mapCacheFlags(fs *flag.FlagSet, mc *reconcile.MapCacheConfig) {
+	fs.IntVar(&mc.Size, "map-cache-size", envInt("L2LISP_MAP_CACHE_SIZE", mc.Size),
+		"remote hosts of on-demand networks one switch may hold; at the cap the idlest are evicted (env L2LISP_MAP_CACHE_SIZE)")
+	fs.DurationVar(&mc.Idle, "map-cache-idle", envDuration("L2LISP_MAP_CACHE_IDLE", mc.Idle),
+		"an installed remote host unused this long leaves the switch, 1s-18h (env L2LISP_MAP_CACHE_IDLE)")
+	fs.Func("map-cache-miss-rate", fmt.Sprintf("frames per second to unknown hosts a switch copies to the controller, enforced by an OpenFlow meter; 0: no meter (default %d)", mc.MissRate),
+		func(v string) error { return parseUint32(v, &mc.MissRate) })
+	fs.Func("map-cache-miss-burst", fmt.Sprintf("burst of the miss meter, packets (default %d)", mc.MissBurst),
+		func(v string) error { return parseUint32(v, &mc.MissBurst) })
+}
+
 func parseUint32(v string, dst *uint32) error {
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil {
@@ -40,5 +52,6 @@ func (s switchStatus) XTRStatus(name string) northbound.XTRStatus {
 	conn := func(c reconcile.ConnState) northbound.ConnState {
 		return northbound.ConnState{Connected: c.Connected, Since: c.Since, LastError: c.LastError, Role: c.Role}
 	}
-	return northbound.XTRStatus{OVSDB: conn(st.OVSDB), OpenFlow: conn(st.OpenFlow), Flows: st.Flows}
+	return northbound.XTRStatus{OVSDB: conn(st.OVSDB), OpenFlow: conn(st.OpenFlow), Flows: st.Flows,
+		MapCache: st.MapCache, InSync: st.InSync}
 }

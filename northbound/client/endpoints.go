@@ -148,6 +148,13 @@ func (c *Client) CreateMapping(ctx context.Context, in MappingInput) (Mapping, b
 	return m, status == http.StatusCreated, err
 }
 
+// ImportMappings creates or replaces many static mappings with one
+// request (at most 10000); items may be MappingInput values or raw JSON
+// bodies. It answers once the accepted ones are committed.
+func (c *Client) ImportMappings(ctx context.Context, items []any) (ImportResult, error) {
+	return call[ImportResult](ctx, c, http.MethodPost, "/mappings/import", nil, map[string]any{"items": items})
+}
+
 // Mappings reads one page of mappings.
 func (c *Client) Mappings(ctx context.Context, f MappingFilter) (MappingPage, error) {
 	q := url.Values{}

@@ -11,23 +11,29 @@ import (
 
 // Network is a tenant network, one LISP instance-id.
 type Network struct {
-	InstanceID    uint32    `json:"instance_id"`
-	Name          string    `json:"name"`
-	Encapsulation string    `json:"encapsulation"` // "lisp-gpe" or "vxlan"
-	CreatedAt     time.Time `json:"created_at"`
+	InstanceID     uint32    `json:"instance_id"`
+	Name           string    `json:"name"`
+	Encapsulation  string    `json:"encapsulation"`   // "lisp-gpe" or "vxlan"
+	ForwardingMode string    `json:"forwarding_mode"` // "push", "on-demand" or "auto"
+	AutoThreshold  int64     `json:"auto_threshold"`  // auto: on-demand above this many hosts
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // NetworkInput is the body of POST /networks.
 type NetworkInput struct {
-	InstanceID    int64  `json:"instance_id"`
-	Name          string `json:"name,omitempty"`
-	Encapsulation string `json:"encapsulation,omitempty"` // empty: the default, lisp-gpe
+	InstanceID     int64  `json:"instance_id"`
+	Name           string `json:"name,omitempty"`
+	Encapsulation  string `json:"encapsulation,omitempty"`   // empty: the default, lisp-gpe
+	ForwardingMode string `json:"forwarding_mode,omitempty"` // empty: the default, push
+	AutoThreshold  *int64 `json:"auto_threshold,omitempty"`  // nil: the default, 10000
 }
 
 // NetworkChange is the body of PATCH /networks/{instance_id}: nil fields
 // are left out and stay as they are.
 type NetworkChange struct {
-	Encapsulation *string `json:"encapsulation,omitempty"`
+	Encapsulation  *string `json:"encapsulation,omitempty"`
+	ForwardingMode *string `json:"forwarding_mode,omitempty"`
+	AutoThreshold  *int64  `json:"auto_threshold,omitempty"`
 }
 
 // Site is a LISP site (a datacenter); its key is never shown.
@@ -97,6 +103,8 @@ type XTRStatus struct {
 	OVSDB    ConnState `json:"ovsdb"`
 	OpenFlow ConnState `json:"openflow"`
 	Flows    int       `json:"flows"`
+	MapCache int       `json:"map_cache_entries"` // remote hosts of on-demand networks it holds
+	InSync   bool      `json:"in_sync"`           // it reflects every change the controller applied
 }
 
 // ConnState is the state of one connection to a switch.
@@ -172,6 +180,22 @@ type MappingInput struct {
 	Site       string         `json:"site"`
 	RLOCs      []LocatorInput `json:"rlocs,omitempty"`
 	TTL        *int64         `json:"ttl,omitempty"`
+}
+
+// ImportResult is the answer of POST /mappings/import: per item, in the
+// order given, what POST /mappings would have answered.
+type ImportResult struct {
+	Created  int          `json:"created"`
+	Replaced int          `json:"replaced"`
+	Refused  int          `json:"refused"`
+	Results  []ImportItem `json:"results"`
+}
+
+// ImportItem is what became of one imported mapping: Status 201 (created),
+// 200 (replaced) or an error status with Error.
+type ImportItem struct {
+	Status int       `json:"status"`
+	Error  *APIError `json:"error,omitempty"`
 }
 
 // MappingFilter selects mappings for GET /mappings; zero fields are unset.

@@ -1,10 +1,11 @@
 package openflow
 
 import (
-	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 
 	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
 )
@@ -72,7 +73,12 @@ func canonical(m Match) Match {
 // flowKey identifies a flow in its table independent of field order and
 // encoding, like Flow.Key but on the canonical match.
 func flowKey(table uint8, prio uint16, m Match) string {
-	return fmt.Sprintf("%d/%d/%s", table, prio, canonical(m).Key())
+	b := make([]byte, 0, 96)
+	b = strconv.AppendUint(b, uint64(table), 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(prio), 10)
+	b = append(b, '/')
+	return string(append(b, canonical(m).Key()...))
 }
 
 func wireMatch(m Match) []ofp13.OXM {
@@ -280,26 +286,66 @@ func groupWire(g GroupEntry, cmd uint16) (*ofp13.GroupMod, error) {
 	return gm, nil
 }
 
+// groupHash is a 128-bit FNV-1a hash of groupSig: equal for equal
+// groups, and all the installed state keeps of a group's content.
+func groupHash(g GroupEntry) [16]byte {
+	h := fnv.New128a()
+	h.Write(appendGroupSig(make([]byte, 0, 64+32*len(g.Buckets)), g))
+	var out [16]byte
+	h.Sum(out[:0])
+	return out
+}
+
 // groupSig is a canonical form of a group for comparing the desired group
 // with what the switch reports: field aliases resolved, weights only where
 // they matter.
-func groupSig(g GroupEntry) string {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%d/%d", g.ID, g.Type)
+func groupSig(g GroupEntry) string { return string(appendGroupSig(nil, g)) }
+
+// appendGroupSig appends groupSig's text. A flood group lists every peer
+// site, and every switch's sync hashes its own: no fmt on this path.
+func appendGroupSig(b []byte, g GroupEntry) []byte {
+	b = strconv.AppendUint(b, uint64(g.ID), 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(g.Type), 10)
 	for _, bk := range g.Buckets {
 		w := bk.Weight
 		if g.Type != GroupSelect {
 			w = 0
 		}
-		fmt.Fprintf(&b, "|w%d", w)
+		b = append(b, "|w"...)
+		b = strconv.AppendUint(b, uint64(w), 10)
 		if bk.WatchPort != 0 {
-			fmt.Fprintf(&b, "@%d", bk.WatchPort)
+			b = append(b, '@')
+			b = strconv.AppendUint(b, uint64(bk.WatchPort), 10)
 		}
 		for _, a := range bk.Actions {
-			b.WriteString(";" + actionSig(a))
+			b = append(b, ';')
+			b = appendActionSig(b, a)
 		}
 	}
-	return b.String()
+	return b
+}
+
+// appendActionSig appends actionSig's text, without fmt for the actions a
+// flood bucket is made of.
+func appendActionSig(b []byte, a Action) []byte {
+	switch a := a.(type) {
+	case Output:
+		if a.Port != PortController {
+			b = append(b, "out:"...)
+			b = strconv.AppendUint(b, uint64(a.Port), 10)
+			return append(b, ":0"...)
+		}
+	case SetField:
+		c, f := canonField(a.Field.Class, a.Field.Field)
+		b = append(b, "set:0x"...)
+		b = strconv.AppendUint(b, uint64(c), 16)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, uint64(f), 10)
+		b = append(b, ':')
+		return hex.AppendEncode(b, a.Field.Value)
+	}
+	return append(b, actionSig(a)...)
 }
 
 func actionSig(a Action) string {

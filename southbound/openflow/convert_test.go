@@ -1,6 +1,7 @@
 package openflow
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/l2lisp/l2lisp/southbound/openflow/ofp13"
@@ -101,14 +102,14 @@ func TestDiff(t *testing.T) {
 	mod := GroupEntry{ID: 2, Type: GroupSelect, Buckets: []Bucket{{Weight: 1}}}
 	del := GroupEntry{ID: 3, Type: GroupIndirect}
 	for _, g := range []GroupEntry{keep, mod, del} {
-		st.groups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		st.groups[g.ID] = groupState{entry: g, sig: groupHash(g)}
 	}
 	mod.Buckets = []Bucket{{Weight: 2}}
 	add := GroupEntry{ID: 4, Type: GroupAll}
 	want := map[string]prepared{same.key: same, changed.key: changed, fresh.key: fresh, odd.key: odd}
 	wantGroups := map[uint32]groupState{}
 	for _, g := range []GroupEntry{keep, mod, add} {
-		wantGroups[g.ID] = groupState{entry: g, sig: groupSig(g)}
+		wantGroups[g.ID] = groupState{entry: g, sig: groupHash(g)}
 	}
 	p := diff(st, want, wantGroups)
 	if len(p.adds) != 1 || p.adds[0].key != fresh.key || len(p.replaces) != 1 || p.replaces[0].key != changed.key ||
@@ -121,5 +122,28 @@ func TestDiff(t *testing.T) {
 	}
 	if _, err := prepareFlows([]Flow{same.flow, same.flow}); err == nil {
 		t.Error("duplicate desired flows accepted")
+	}
+}
+
+// TestAppendActionSig holds the fmt-free signatures of a flood bucket's
+// actions equal to actionSig's.
+func TestAppendActionSig(t *testing.T) {
+	for _, a := range []Action{
+		Output{Port: 7}, Output{Port: 7, MaxLen: 128}, Output{Port: PortController}, Output{Port: PortInPort},
+		SetField{Field: TunnelID(0x1068)}, SetField{Field: TunDst(netip.MustParseAddr("192.0.2.9"))},
+		SetField{Field: TunDst(netip.MustParseAddr("2001:db8::9"))}, SetField{Field: EthDst([6]byte{2, 0, 0, 0, 0, 1})},
+	} {
+		if got, want := string(appendActionSig(nil, a)), actionSig(a); got != want {
+			t.Errorf("%v: %q, want %q", a, got, want)
+		}
+	}
+	bucket := func(w uint16, rloc string) Bucket {
+		return Bucket{Weight: w, Actions: []Action{SetField{Field: TunDst(netip.MustParseAddr(rloc))}, Output{Port: 10}}}
+	}
+	all := GroupEntry{ID: GroupOwnedBase + 1, Type: GroupAll, Buckets: []Bucket{bucket(3, "192.0.2.9")}}
+	reweighed := GroupEntry{ID: GroupOwnedBase + 1, Type: GroupAll, Buckets: []Bucket{bucket(5, "192.0.2.9")}}
+	moved := GroupEntry{ID: GroupOwnedBase + 1, Type: GroupAll, Buckets: []Bucket{bucket(3, "192.0.2.10")}}
+	if groupHash(all) != groupHash(reweighed) || groupHash(all) == groupHash(moved) {
+		t.Errorf("weights of an all group must not count, locators must: %s %s %s", groupSig(all), groupSig(reweighed), groupSig(moved))
 	}
 }

@@ -24,7 +24,9 @@ var layers = [][]string{
 	{"controller", "cluster"},
 	// Front doors (REST, LISP) and the reconciler driving the switches.
 	{"reconcile", "mapserver", "northbound"},
-	{"web"},
+	// The dashboard; the scale harness (bench scale), which runs serve as
+	// a process and talks to it through its clients.
+	{"web", "test/scale"},
 	// Wiring only.
 	{"cmd/l2lisp"},
 	{"test/e2e"},

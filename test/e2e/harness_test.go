@@ -235,7 +235,8 @@ type xtrStatus struct {
 		OVSDB struct {
 			Connected bool `json:"connected"`
 		} `json:"ovsdb"`
-		Flows int `json:"flows"`
+		Flows    int `json:"flows"`
+		MapCache int `json:"map_cache_entries"`
 	} `json:"status"`
 }
 

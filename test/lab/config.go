@@ -47,6 +47,9 @@ type Network struct {
 	// Encapsulation is registered with the network: "lisp-gpe", "vxlan",
 	// or empty for the controller's default (lisp-gpe).
 	Encapsulation string `json:"encapsulation,omitempty"`
+	// ForwardingMode is registered with the network: "push", "on-demand",
+	// or empty for the controller's default (push).
+	ForwardingMode string `json:"forwarding_mode,omitempty"`
 }
 
 // DefaultNetworks are the two tenants; their hosts reuse the same IPs.

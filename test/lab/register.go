@@ -112,9 +112,10 @@ func (c *client) send(ctx context.Context, method, path string, body any) (int, 
 // Request bodies, as the controller's REST API takes them.
 type (
 	networkReq struct {
-		InstanceID    uint32 `json:"instance_id"`
-		Name          string `json:"name"`
-		Encapsulation string `json:"encapsulation,omitempty"`
+		InstanceID     uint32 `json:"instance_id"`
+		Name           string `json:"name"`
+		Encapsulation  string `json:"encapsulation,omitempty"`
+		ForwardingMode string `json:"forwarding_mode,omitempty"`
 	}
 	siteReq struct {
 		Name     string   `json:"name"`
@@ -191,15 +192,24 @@ func Register(ctx context.Context, cfg Config, t *Topology) error {
 }
 
 // registerNetwork creates a network; one that exists already is given the
-// encapsulation asked for, if any.
+// encapsulation and forwarding mode asked for, if any.
 func registerNetwork(ctx context.Context, c *client, n Network) error {
-	created, err := c.create(ctx, "/api/v1/networks",
-		networkReq{InstanceID: n.InstanceID, Name: n.Name, Encapsulation: n.Encapsulation})
-	if err != nil || created || n.Encapsulation == "" {
+	created, err := c.create(ctx, "/api/v1/networks", networkReq{InstanceID: n.InstanceID, Name: n.Name,
+		Encapsulation: n.Encapsulation, ForwardingMode: n.ForwardingMode})
+	if err != nil || created {
 		return err
 	}
-	return c.change(ctx, fmt.Sprintf("/api/v1/networks/%d", n.InstanceID),
-		map[string]string{"encapsulation": n.Encapsulation})
+	patch := map[string]string{}
+	if n.Encapsulation != "" {
+		patch["encapsulation"] = n.Encapsulation
+	}
+	if n.ForwardingMode != "" {
+		patch["forwarding_mode"] = n.ForwardingMode
+	}
+	if len(patch) == 0 {
+		return nil
+	}
+	return c.change(ctx, fmt.Sprintf("/api/v1/networks/%d", n.InstanceID), patch)
 }
 
 func registerDC(ctx context.Context, c *client, d *DC, iids []uint32) error {

@@ -35,8 +35,8 @@ type table struct {
 	groups map[uint32]ofp13.GroupDesc
 }
 
-func newTable() table {
-	return table{flows: map[flowKey]*entry{}, groups: map[uint32]ofp13.GroupDesc{}}
+func newTable() *table {
+	return &table{flows: map[flowKey]*entry{}, groups: map[uint32]ofp13.GroupDesc{}}
 }
 
 // matchString is a canonical form of a match: its OXMs encoded and sorted.

@@ -86,7 +86,7 @@ function convergedText(ev, d, eid) {
 function objectText(ev, d) {
   switch (ev.type) {
     case 'network.created': return `Network ${d.name || ''} (IID ${d.instance_id}) created${d.encapsulation ? ', ' + d.encapsulation : ''}`;
-    case 'network.updated': return `Network ${d.name || ''} (IID ${d.instance_id}) now uses ${d.encapsulation || '?'}`;
+    case 'network.updated': return `Network ${d.name || ''} (IID ${d.instance_id}) now uses ${d.encapsulation || '?'}, forwarding ${d.forwarding_mode || 'push'}`;
     case 'network.deleted': return `Network ${d.name || ''} (IID ${d.instance_id}) deleted`;
     case 'site.created': return `Site ${d.name || ev.site} created`;
     case 'site.updated': return `Site ${d.name || ev.site} updated`;

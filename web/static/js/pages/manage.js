@@ -14,10 +14,20 @@ function datalist(id, values) {
 }
 
 function networksTable(ns) {
-  return table('networks-table', null, [['Instance-id', 'num'], 'Name', 'Encapsulation'],
+  return table('networks-table', null, [['Instance-id', 'num'], 'Name', 'Encapsulation', 'Forwarding'],
     ns.map((n) => h('tr', {dataset: {key: n.instance_id}}, h('th', {scope: 'row', class: 'num'}, n.instance_id),
-      h('td', null, n.name), h('td', {class: 'encap', dataset: {encap: n.encapsulation}}, encapLabel(n.encapsulation)))),
+      h('td', null, n.name), h('td', {class: 'encap', dataset: {encap: n.encapsulation}}, encapLabel(n.encapsulation)),
+      h('td', {class: 'mode', dataset: {mode: n.forwarding_mode}}, modeLabel(n)))),
     'No networks yet.');
+}
+
+// modeLabel says how a network's remote hosts get into the switches.
+function modeLabel(n) {
+  switch (n.forwarding_mode) {
+    case 'on-demand': return 'on demand (map-cache)';
+    case 'auto': return `auto: on demand above ${n.auto_threshold} hosts`;
+  }
+  return n.forwarding_mode || 'push';
 }
 
 // A site's scope is what its Map-Registers may claim: the IP prefixes,
@@ -42,10 +52,13 @@ function sitesTable(ss) {
 }
 
 function xtrsTable(xs, ports, done) {
-  return table('manage-xtrs-table', null, ['xTR', 'Site', 'RLOC', 'OVSDB', 'OpenFlow', 'Locator', 'DF of', 'Ports', 'Maintenance'],
+  return table('manage-xtrs-table', null, ['xTR', 'Site', 'RLOC', 'OVSDB', 'OpenFlow', ['Flows', 'num'], ['Map-cache', 'num'],
+    'Locator', 'DF of', 'Ports', 'Maintenance'],
     xs.map((x) => h('tr', {dataset: {key: x.name}}, h('th', {scope: 'row'}, x.name), h('td', null, x.site),
       h('td', {class: 'mono'}, x.rloc), h('td', null, connBadge((x.status || {}).ovsdb, 'OVSDB')),
       h('td', null, connBadge((x.status || {}).openflow, 'OpenFlow')),
+      h('td', {class: 'num', dataset: {col: 'flows'}}, (x.status || {}).flows ?? 0),
+      h('td', {class: 'num', dataset: {col: 'map_cache'}}, (x.status || {}).map_cache_entries ?? 0),
       h('td', {dataset: {col: 'locator'}}, locatorBadge(x)),
       h('td', {class: 'mono', dataset: {col: 'df'}}, ((x.locator || {}).designated_forwarder || []).join(', ') || '–'),
       h('td', {class: 'mono'}, (ports[x.name] || []).map((p) => `${p.name}→${p.instance_id}`).join(', ') || '–'),

@@ -31,14 +31,33 @@ const encapOptions = [
   {value: 'vxlan', label: 'VXLAN (UDP 4789)'},
 ];
 
+// The forwarding modes of a network (the API's names).
+const modeOptions = [
+  {value: 'push', label: 'push: every switch holds every remote host'},
+  {value: 'on-demand', label: 'on demand: only the hosts its hosts talk to'},
+  {value: 'auto', label: 'auto: on demand above a host count'},
+];
+const thresholdField = {name: 'auto_threshold', label: 'Auto threshold (hosts)', inputmode: 'numeric', placeholder: '10000',
+  help: 'auto: on demand while the network holds more hosts than this.'};
+
 export function networkForms(done) {
   return [
     apiForm({id: 'network-add', title: 'Add a network', button: 'Add network', onDone: done,
       fields: [iidField(), {name: 'name', label: 'Name', required: true, placeholder: 'tenant-blue'},
-        {name: 'encapsulation', label: 'Encapsulation', type: 'select', options: encapOptions}],
+        {name: 'encapsulation', label: 'Encapsulation', type: 'select', options: encapOptions},
+        {name: 'forwarding_mode', label: 'Forwarding', type: 'select', options: modeOptions}, thresholdField],
       submit: async (v) => {
-        const n = await post('/networks', {instance_id: num(v.instance_id), name: v.name, encapsulation: opt(v.encapsulation)});
-        return `Network ${n.name} (IID ${n.instance_id}) created with ${n.encapsulation}.`;
+        const n = await post('/networks', {instance_id: num(v.instance_id), name: v.name, encapsulation: opt(v.encapsulation),
+          forwarding_mode: opt(v.forwarding_mode), auto_threshold: num(v.auto_threshold)});
+        return `Network ${n.name} (IID ${n.instance_id}) created with ${n.encapsulation}, forwarding ${n.forwarding_mode}.`;
+      }}),
+    apiForm({id: 'network-mode', title: 'Change forwarding', button: 'Change', onDone: done,
+      fields: [iidField(), {name: 'forwarding_mode', label: 'Forwarding', type: 'select', options: modeOptions,
+        help: 'Its switches are recompiled; on demand they keep only the hosts in use.'}, thresholdField],
+      submit: async (v) => {
+        const n = await patch(`/networks/${enc(need(v.instance_id, 'instance_id'))}`,
+          {forwarding_mode: v.forwarding_mode, auto_threshold: num(v.auto_threshold)});
+        return `Network ${n.name} (IID ${n.instance_id}) now forwards ${n.forwarding_mode}.`;
       }}),
     apiForm({id: 'network-encap', title: 'Change encapsulation', button: 'Change', onDone: done,
       fields: [iidField(), {name: 'encapsulation', label: 'Encapsulation', type: 'select', options: encapOptions,
