@@ -28,7 +28,13 @@ func TestEncapsulations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := StartEnv(t, EnvOptions{StaticHosts: true, Networks: nets})
+	// BFD at a relaxed 300 ms: re-creating a tunnel port stalls the
+	// userspace datapath of a loaded 2-core machine long enough for 50 ms
+	// sessions to flap, and the flap (a peer judged down, then up) would
+	// re-add the other network's flows this test checks stay untouched.
+	// The multihome tests exercise the 50 ms default.
+	e := StartEnv(t, EnvOptions{StaticHosts: true, Networks: nets,
+		ServeFlags: []string{"--bfd-min-rx", "300", "--bfd-min-tx", "300"}})
 	warmUp(t, e)
 	t.Run("a tunnel port per encapsulation", func(t *testing.T) { checkTunnelPorts(t, e, "lisp0", "vxlan0") })
 	t.Run("every pair answers, each network in its encapsulation on the WAN", func(t *testing.T) {
