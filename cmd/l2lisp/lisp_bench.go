@@ -204,6 +204,14 @@ func (w *benchWorker) pick() uint32 {
 		w.next += uint64(w.c.concurrency)
 		return uint32(i)
 	}
+	if n := uint64(w.c.eids); w.c.kind == "map-register" && n > uint64(w.id) {
+		// A refresh comes from the socket (the ITR address, --itrs) that
+		// registered the EID in the sequential pass, as an xTR's would:
+		// from another address it is an xTR change, not a refresh.
+		stride := uint64(w.c.concurrency)
+		k := w.rnd.Uint64N((n-uint64(w.id)+stride-1)/stride)
+		return uint32(uint64(w.id) + k*stride)
+	}
 	return uint32(w.rnd.Uint64N(uint64(w.c.eids)))
 }
 
