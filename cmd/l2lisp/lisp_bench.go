@@ -209,7 +209,7 @@ func (w *benchWorker) pick() uint32 {
 		// registered the EID in the sequential pass, as an xTR's would:
 		// from another address it is an xTR change, not a refresh.
 		stride := uint64(w.c.concurrency)
-		k := w.rnd.Uint64N((n-uint64(w.id)+stride-1)/stride)
+		k := w.rnd.Uint64N((n - uint64(w.id) + stride - 1) / stride)
 		return uint32(uint64(w.id) + k*stride)
 	}
 	return uint32(w.rnd.Uint64N(uint64(w.c.eids)))
