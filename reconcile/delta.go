@@ -23,22 +23,7 @@ func (r *Reconciler) markMapping(iid uint32, eidText string) {
 		r.markFlows(names...)
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, n := range names {
-		if r.dirtyFlow[n] {
-			continue
-		}
-		m := r.dirtyEIDs[n]
-		if m == nil {
-			m = map[mapping.EID]bool{}
-			r.dirtyEIDs[n] = m
-		}
-		if m[e] = true; len(m) > maxDeltaEIDs {
-			delete(r.dirtyEIDs, n)
-			r.dirtyFlow[n] = true
-		}
-	}
+	r.markEID(names, e)
 }
 
 // baseView is the controller's base view with this reconciler's settings.
