@@ -81,7 +81,7 @@ func (c *Controller) applyBFD(ev Event) error {
 func (c *Controller) loadBFD(ctx context.Context) error {
 	for name := range c.xtrs {
 		var rows []store.Event
-		err := c.db.WithContext(ctx).Select("data").Where("xtr = ? AND type = ?", name, EvBFDStatus).
+		err := c.db.WithContext(ctx).Select("data").Where("xtr = ? AND "+statusEvents+" AND type = ?", name, EvBFDStatus).
 			Order("id desc").Limit(1).Find(&rows).Error
 		if err != nil {
 			return fmt.Errorf("load bfd status: %w", err)

@@ -19,8 +19,8 @@ import (
 // that state (as updated by the units before it), and writes what passed
 // with multi-row statements. A unit that breaks a rule is refused alone
 // and costs the others nothing; a database error in the bulk statements
-// makes the writer take the units again one at a time, each under its own
-// savepoint, so only the unit at fault fails.
+// makes the writer run the transaction again with the units taken one at
+// a time, each under its own savepoint, so only the unit at fault fails.
 
 // saveUnit is one all-or-none write of mapping records.
 type saveUnit struct {
@@ -350,9 +350,10 @@ func (op *writeOp) records() int {
 }
 
 // commitUnits writes the units of the ops at indexes ops of batch, in
-// bulk if it can, else one unit at a time (see the top of this file). It
-// returns their events with the index in batch of each event's op.
-func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int) (unitEvents, error) {
+// bulk or, with oneByOne, one unit at a time under its own savepoint (see
+// the top of this file). It returns their events with the index in batch
+// of each event's op; a failed bulk write is an errBulk.
+func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int, oneByOne bool) (unitEvents, error) {
 	var units []*saveUnit
 	var unitOp []int
 	for _, i := range ops {
@@ -364,22 +365,18 @@ func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int) (unitE
 	if len(units) == 0 {
 		return unitEvents{}, nil
 	}
-	if err := tx.SavePoint("bulk").Error; err != nil {
-		return unitEvents{}, fmt.Errorf("savepoint: %w", err)
-	}
-	out, err := c.saveUnits(tx, units)
-	if err == nil {
+	if !oneByOne {
+		out, err := c.saveUnits(tx, units)
+		if err != nil {
+			return unitEvents{}, fmt.Errorf("%w: %w", errBulk, err)
+		}
 		for k := range out.owners {
 			out.owners[k] = unitOp[out.owners[k]]
 		}
 		stamp(out.evs, out.owners, batch)
 		return out, nil
 	}
-	c.log.Warn("bulk mapping write failed; writing one unit at a time", "units", len(units), "err", err)
-	if err := tx.RollbackTo("bulk").Error; err != nil {
-		return unitEvents{}, fmt.Errorf("rollback to savepoint: %w", err)
-	}
-	out = unitEvents{}
+	var out unitEvents
 	for k, u := range units {
 		sp := fmt.Sprintf("unit%d", k)
 		if err := tx.SavePoint(sp).Error; err != nil {
@@ -392,6 +389,9 @@ func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int) (unitE
 				return unitEvents{}, fmt.Errorf("rollback to savepoint: %w", err)
 			}
 			continue
+		}
+		if err := tx.Exec("RELEASE SAVEPOINT " + sp).Error; err != nil {
+			return unitEvents{}, fmt.Errorf("release savepoint: %w", err)
 		}
 		out.add(one.evs, unitOp[k], u.saved)
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -160,76 +162,123 @@ func (c *Controller) writer() {
 // commit runs a batch in one transaction; each op gets its own savepoint so
 // a failing op (a duplicate name, say) changes nothing and costs the others
 // nothing. The ops' events are written last, just before the commit, when
-// they get their ids (appendEvents).
+// they get their ids (appendEvents). Mapping units are written in bulk
+// without a savepoint (one would make SQLite copy every page they touch
+// into its statement journal); if the bulk statements fail, the whole
+// transaction is run again with each unit under its own savepoint, so only
+// the unit at fault fails.
 func (c *Controller) commit(batch []writeOp) {
-	results := make([]writeResult, len(batch))
+	t0 := time.Now()
+	res, err := c.commitTx(batch, false)
+	if errors.Is(err, errBulk) {
+		c.log.Warn("bulk mapping write failed; writing one unit at a time", "err", err)
+		res, err = c.commitTx(batch, true)
+	}
+	if err == nil {
+		metrics.CommitSeconds.Observe(time.Since(t0).Seconds())
+		metrics.CommitEvents.Observe(float64(len(res.evs)))
+		c.handed.put(res.evs, res.recs)
+	}
+	for i, op := range batch {
+		if err != nil {
+			res.results[i] = writeResult{err: fmt.Errorf("commit: %w", err)}
+		}
+		op.done <- res.results[i]
+	}
+	c.nudge()
+}
+
+// committed is what one run of a batch's transaction produced.
+type committed struct {
+	results []writeResult
+	evs     []store.Event
+	recs    []*mapping.Record // the record of each mapping event, if at hand
+}
+
+// commitTx runs batch in one transaction, its mapping units in bulk or,
+// with oneByOne, each under its own savepoint.
+func (c *Controller) commitTx(batch []writeOp, oneByOne bool) (committed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	var evs []store.Event
-	var recs []*mapping.Record // the record of each mapping event, if at hand
+	var out committed
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := guardTx(tx); err != nil {
 			return err
 		}
-		evs, recs = nil, nil
+		out = committed{results: make([]writeResult, len(batch))}
 		var owners []int // index in batch of each event's op
 		var bulk []int   // ops of mapping units, written together after the others
 		for i, op := range batch {
 			if err := op.ctx.Err(); err != nil {
 				// The caller gave up (a client hung up) while the op queued.
-				results[i].err = fmt.Errorf("write: %w", err)
+				out.results[i].err = fmt.Errorf("write: %w", err)
 				continue
 			}
 			if op.units != nil {
 				bulk = append(bulk, i)
 				continue
 			}
-			sp := fmt.Sprintf("op%d", i)
-			if err := tx.SavePoint(sp).Error; err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			opEvs, err := op.fn(tx)
-			for j := range opEvs {
-				if opEvs[j].Actor == "" {
-					opEvs[j].Actor = op.actor
-				}
-			}
+			opEvs, err := runOp(tx, i, op)
 			if err != nil {
-				results[i].err = err
-				if rerr := tx.RollbackTo(sp).Error; rerr != nil {
-					return fmt.Errorf("rollback to savepoint: %w", rerr)
+				if errors.Is(err, errTx) {
+					return err
 				}
+				out.results[i].err = err
 				continue
 			}
-			evs = append(evs, opEvs...)
+			out.evs = append(out.evs, opEvs...)
 			for range opEvs {
 				owners = append(owners, i)
-				recs = append(recs, nil)
+				out.recs = append(out.recs, nil)
 			}
 		}
-		b, err := c.commitUnits(tx, batch, bulk)
+		b, err := c.commitUnits(tx, batch, bulk, oneByOne)
 		if err != nil {
 			return err
 		}
-		evs, owners, recs = append(evs, b.evs...), append(owners, b.owners...), append(recs, b.recs...)
-		if err := appendEvents(tx, evs); err != nil {
+		out.evs, owners, out.recs = append(out.evs, b.evs...), append(owners, b.owners...), append(out.recs, b.recs...)
+		if err := appendEvents(tx, out.evs); err != nil {
 			return err
 		}
-		for k, ev := range evs {
-			results[owners[k]].lastID = ev.ID
+		for k, ev := range out.evs {
+			out.results[owners[k]].lastID = ev.ID
 		}
 		return nil
 	})
-	if err == nil {
-		c.handed.put(evs, recs)
+	return out, err
+}
+
+// errTx marks a failure of the transaction itself, not of one op; errBulk
+// a failure of the bulk mapping statements.
+var (
+	errTx   = errors.New("transaction")
+	errBulk = errors.New("bulk mapping write")
+)
+
+// runOp runs op i under its own savepoint, released when it succeeds (an
+// open savepoint would journal every later write of the transaction) and
+// rolled back to when it fails.
+func runOp(tx *gorm.DB, i int, op writeOp) ([]store.Event, error) {
+	sp := fmt.Sprintf("op%d", i)
+	if err := tx.SavePoint(sp).Error; err != nil {
+		return nil, fmt.Errorf("%w: savepoint: %w", errTx, err)
 	}
-	for i, op := range batch {
-		if err != nil {
-			results[i] = writeResult{err: fmt.Errorf("commit: %w", err)}
+	evs, err := op.fn(tx)
+	for j := range evs {
+		if evs[j].Actor == "" {
+			evs[j].Actor = op.actor
 		}
-		op.done <- results[i]
 	}
-	c.nudge()
+	if err != nil {
+		if rerr := tx.RollbackTo(sp).Error; rerr != nil {
+			return nil, fmt.Errorf("%w: rollback to savepoint: %w", errTx, rerr)
+		}
+		return nil, err
+	}
+	if err := tx.Exec("RELEASE SAVEPOINT " + sp).Error; err != nil {
+		return nil, fmt.Errorf("%w: release savepoint: %w", errTx, err)
+	}
+	return evs, nil
 }
 
 // nudgeForeign wakes the follower for events another replica (or anyone

@@ -158,7 +158,7 @@ func (c *Controller) rebuildDown() {
 func (c *Controller) loadLocatorStatus(ctx context.Context) error {
 	for name := range c.xtrs {
 		var rows []store.Event
-		err := c.db.WithContext(ctx).Select("type").Where("xtr = ? AND type IN ?", name, []string{EvXTRUp, EvXTRDown}).
+		err := c.db.WithContext(ctx).Select("type").Where("xtr = ? AND "+statusEvents+" AND type IN ?", name, []string{EvXTRUp, EvXTRDown}).
 			Order("id desc").Limit(1).Find(&rows).Error
 		if err != nil {
 			return fmt.Errorf("load xtr status: %w", err)
@@ -173,3 +173,8 @@ func (c *Controller) loadLocatorStatus(ctx context.Context) error {
 	c.rebuildDownLocked()
 	return nil
 }
+
+// statusEvents is the WHERE clause of the partial index events_xtr_status
+// (migration 00012), verbatim: a query that finds an xTR's last status
+// event must say it word for word for the database to use the index.
+const statusEvents = "type IN ('xtr.up', 'xtr.down', 'bfd.status')"

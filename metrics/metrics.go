@@ -103,3 +103,12 @@ var (
 	HTTPAuthRefused = counterVec("http_auth_refused_total", "REST requests refused for their token: unauthorized (401) or forbidden (403).", "reason")
 	EventsPruned    = counter("events_pruned_total", "Events deleted from the change feed by the retention policy.")
 )
+
+// The single writer's group commits: how long each takes and how many
+// changes (events) it carries. Their product is the write throughput, and
+// a commit time near the interval between commits means the writer is
+// the bottleneck.
+var (
+	CommitSeconds = histogram("write_commit_seconds", "Time the single writer takes for one group commit (rules, statements and the commit itself).", prometheus.ExponentialBuckets(0.0005, 2, 16))
+	CommitEvents  = histogram("write_commit_events", "Changes (events) one group commit carries.", prometheus.ExponentialBuckets(1, 2, 15))
+)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -66,13 +67,21 @@ func statement(k stmtKey) string {
 		stmts.m = map[stmtKey]string{}
 	}
 	var b strings.Builder
+	// OR FAIL: on a constraint error the statement stops without undoing
+	// its earlier rows, so SQLite keeps no statement journal for it (with
+	// ABORT, the default, it copies every page the statement changes). The
+	// writer then rolls the whole transaction back (controller/bulk.go).
+	insert := "INSERT INTO "
+	if !k.pg {
+		insert = "INSERT OR FAIL INTO "
+	}
 	switch k.kind {
 	case stmtUpsert:
-		b.WriteString("INSERT INTO mappings (" + mappingCols + ") VALUES ")
+		b.WriteString(insert + "mappings (" + mappingCols + ") VALUES ")
 		values(&b, k.n, 15, k.pg)
 		b.WriteString(" ON CONFLICT (instance_id, eid) DO UPDATE SET " + mappingUpdate)
 	case stmtEvents:
-		b.WriteString("INSERT INTO events (" + eventCols + ") VALUES ")
+		b.WriteString(insert + "events (" + eventCols + ") VALUES ")
 		values(&b, k.n, 9, k.pg)
 	}
 	s := b.String()
@@ -193,14 +202,15 @@ func UpsertMappings(tx *gorm.DB, rows []Mapping) error {
 		chunk := rows[:chunkLen(len(rows), mappingChunk)]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 15*len(chunk))
+		tf := timeText{pg: IsPostgres(tx)}
 		for i := range chunk {
 			r := &chunk[i]
 			var exp any
 			if r.ExpiresAt != nil {
-				exp = *r.ExpiresAt
+				exp = tf.arg(*r.ExpiresAt)
 			}
-			args = append(args, r.InstanceID, r.EID, r.Family, r.Locators, r.TTL, r.Origin, r.Site, r.XTR, r.Port,
-				r.NoProxy, r.MAC, r.Frozen, r.Version, r.UpdatedAt, exp)
+			args = append(args, int64(r.InstanceID), r.EID, r.Family, r.Locators, int64(r.TTL), r.Origin, r.Site, r.XTR, r.Port,
+				r.NoProxy, r.MAC, r.Frozen, int64(r.Version), tf.arg(r.UpdatedAt), exp)
 		}
 		if err := execRaw(tx, stmtKey{kind: stmtUpsert, n: len(chunk)}, args); err != nil {
 			return fmt.Errorf("write %d mappings: %w", len(chunk), err)
@@ -215,13 +225,14 @@ func InsertEvents(tx *gorm.DB, evs []Event) error {
 		chunk := evs[:chunkLen(len(evs), eventChunk)]
 		evs = evs[len(chunk):]
 		args := make([]any, 0, 9*len(chunk))
+		tf := timeText{pg: IsPostgres(tx)}
 		for i := range chunk {
 			e := &chunk[i]
 			var iid any
 			if e.InstanceID != nil {
-				iid = *e.InstanceID
+				iid = int64(*e.InstanceID)
 			}
-			args = append(args, e.ID, e.Time, e.Type, iid, e.EID, e.Site, e.XTR, e.Data, e.Actor)
+			args = append(args, e.ID, tf.arg(e.Time), e.Type, iid, e.EID, e.Site, e.XTR, e.Data, e.Actor)
 		}
 		if err := execRaw(tx, stmtKey{kind: stmtEvents, n: len(chunk)}, args); err != nil {
 			return fmt.Errorf("write %d events: %w", len(chunk), err)
@@ -258,4 +269,33 @@ func FindMappings(tx *gorm.DB, keys []MappingKey) (map[MappingKey]Mapping, error
 		}
 	}
 	return out, nil
+}
+
+// The arguments of the bulk statements are given in the types the
+// drivers take as they are (int64, string): database/sql converts any
+// other through reflection, and the SQLite driver formats every
+// time.Time anew, for each of thousands of rows.
+
+// sqliteTime is how the SQLite driver writes a time.Time (its first
+// timestamp format), so rows written either way read back the same.
+const sqliteTime = "2006-01-02 15:04:05.999999999-07:00"
+
+// timeText formats times for SQLite, once for a run of equal times (the
+// rows of one write share their time).
+type timeText struct {
+	pg   bool
+	last time.Time
+	text string
+}
+
+// arg is t as a statement argument: on SQLite the driver's text, on
+// PostgreSQL t itself.
+func (f *timeText) arg(t time.Time) any {
+	if f.pg {
+		return t
+	}
+	if f.text == "" || !t.Equal(f.last) || t.Location() != f.last.Location() {
+		f.last, f.text = t, t.Format(sqliteTime)
+	}
+	return f.text
 }

@@ -61,3 +61,71 @@ func TestBulkPrepared(t *testing.T) {
 		t.Fatalf("%d rows, %v; want 1300", n, err)
 	}
 }
+
+// TestBulkTimesReadBack: the bulk statements give SQLite times as text
+// they format themselves; every time must read back as the same instant,
+// with or without nanoseconds, in UTC or another zone, and a missing
+// expiry as NULL.
+func TestBulkTimesReadBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "l2lisp.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (7, 'n7', ?)", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	times := []time.Time{
+		time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC),
+		time.Date(2026, 12, 1, 12, 0, 0, 5000, time.FixedZone("", 2*3600)),
+		time.Date(2026, 12, 1, 12, 0, 0, 5000, time.FixedZone("", 2*3600)), // a run of equal times
+	}
+	var rows []Mapping
+	var evs []Event
+	for i, tm := range times {
+		r := Mapping{InstanceID: 7, EID: fmt.Sprintf("10.0.0.%d/32", i), Family: "ipv4", Locators: "[]",
+			Origin: "registered", Version: uint64(i + 1), UpdatedAt: tm}
+		if i%2 == 1 {
+			exp := tm.Add(time.Hour)
+			r.ExpiresAt = &exp
+		}
+		rows = append(rows, r)
+		iid := uint32(7)
+		evs = append(evs, Event{ID: int64(100 + i), Time: tm, Type: "mapping.created", InstanceID: &iid, EID: r.EID, Data: "{}"})
+	}
+	tx := db.Begin()
+	if err := UpsertMappings(tx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := InsertEvents(tx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	var got []Mapping
+	if err := db.Order("version").Find(&got).Error; err != nil || len(got) != len(rows) {
+		t.Fatalf("%d rows, %v", len(got), err)
+	}
+	var gotEv []Event
+	if err := db.Where("id >= 100").Order("id").Find(&gotEv).Error; err != nil || len(gotEv) != len(evs) {
+		t.Fatalf("%d events, %v", len(gotEv), err)
+	}
+	for i := range rows {
+		if !got[i].UpdatedAt.Equal(rows[i].UpdatedAt) {
+			t.Errorf("row %d: updated_at %v, wrote %v", i, got[i].UpdatedAt, rows[i].UpdatedAt)
+		}
+		switch w, g := rows[i].ExpiresAt, got[i].ExpiresAt; {
+		case (w == nil) != (g == nil):
+			t.Errorf("row %d: expires_at %v, wrote %v", i, g, w)
+		case w != nil && !w.Equal(*g):
+			t.Errorf("row %d: expires_at %v, wrote %v", i, *g, *w)
+		}
+		if !gotEv[i].Time.Equal(evs[i].Time) || *gotEv[i].InstanceID != 7 {
+			t.Errorf("event %d: time %v iid %v, wrote %v 7", i, gotEv[i].Time, gotEv[i].InstanceID, evs[i].Time)
+		}
+	}
+}
