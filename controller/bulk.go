@@ -329,11 +329,12 @@ func recordChange(rec *mapping.Record, old *store.Mapping, expires, now time.Tim
 	}
 	rec.UpdatedAt = now
 	row := rowFromRecord(*rec, expires)
-	// The record's own encoder, without json.Marshal's second pass over
-	// its output: this runs for every record of every bulk write.
-	data, _ := rec.MarshalJSON()
+	// The record's own encoder, without json.Marshal's reflection and
+	// second pass over its output: this runs for every record of every
+	// bulk write.
+	data := rec.AppendJSON(make([]byte, 0, 256))
 	ev := store.Event{Time: now, Type: typ, Data: string(data)}
-	ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(rec.EID.IID), rec.EID.Address(), rec.Site, rec.XTR
+	ev.InstanceID, ev.EID, ev.Site, ev.XTR = iidPtr(rec.EID.IID), row.EID, rec.Site, rec.XTR
 	return row, ev
 }
 

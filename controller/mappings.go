@@ -271,9 +271,8 @@ func (c *Controller) Lookup(iid int64, eidText string) (LookupResult, error) {
 }
 
 func rowFromRecord(r mapping.Record, expires time.Time) store.Mapping {
-	locs, _ := json.Marshal(r.Locators)
 	row := store.Mapping{InstanceID: r.EID.IID, EID: r.EID.Address(), Family: r.EID.Family().String(),
-		Locators: string(locs), TTL: r.TTL, Origin: string(r.Origin), Site: r.Site, XTR: r.XTR,
+		Locators: string(mapping.AppendLocatorsJSON(nil, r.Locators)), TTL: r.TTL, Origin: string(r.Origin), Site: r.Site, XTR: r.XTR,
 		Port: r.Port, NoProxy: r.NoProxy, Frozen: r.Frozen, Version: r.Version, UpdatedAt: r.UpdatedAt}
 	if r.HasMAC() {
 		row.MAC = r.MAC.String()

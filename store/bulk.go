@@ -203,11 +203,12 @@ func UpsertMappings(tx *gorm.DB, rows []Mapping) error {
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 15*len(chunk))
 		tf := timeText{pg: IsPostgres(tx)}
+		te := tf // expiries run apart from update times
 		for i := range chunk {
 			r := &chunk[i]
 			var exp any
 			if r.ExpiresAt != nil {
-				exp = tf.arg(*r.ExpiresAt)
+				exp = te.arg(*r.ExpiresAt)
 			}
 			args = append(args, int64(r.InstanceID), r.EID, r.Family, r.Locators, int64(r.TTL), r.Origin, r.Site, r.XTR, r.Port,
 				r.NoProxy, r.MAC, r.Frozen, int64(r.Version), tf.arg(r.UpdatedAt), exp)
