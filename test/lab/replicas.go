@@ -215,8 +215,10 @@ func startReplica(c Config, t *Topology, r Replica) error {
 	return cmd.Process.Release()
 }
 
-// waitLeader polls the replicas until one says it leads, and fails at
-// once when a replica has exited.
+// waitLeader polls the replicas until every one answers and one says it
+// leads, and fails at once when a replica has exited. A replica that is
+// still waiting for its turn at the schema migrations answers later than
+// the first: lab up returns only once all of them serve.
 func waitLeader(ctx context.Context, c Config, t *Topology, within time.Duration) (*Replica, error) {
 	cl, err := newClient(c)
 	if err != nil {
@@ -224,18 +226,28 @@ func waitLeader(ctx context.Context, c Config, t *Topology, within time.Duration
 	}
 	deadline := time.Now().Add(within)
 	for {
+		var leader *Replica
+		answered := 0
 		for i := range t.Replicas {
 			r := &t.Replicas[i]
 			if _, alive := pidAlive(r.PidFile); !alive {
 				return nil, fmt.Errorf("replica %s exited; its log %s ends:\n%s", r.ID, r.Log, logTail(r.Log, 15))
 			}
 			v, err := cl.clusterOf(ctx, r.API)
-			if err == nil && v.Leader != "" && v.Leader == v.Self {
-				return r, nil
+			if err != nil {
+				continue
+			}
+			answered++
+			if v.Leader != "" && v.Leader == v.Self {
+				leader = r
 			}
 		}
+		if leader != nil && answered == len(t.Replicas) {
+			return leader, nil
+		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no replica leads after %v; see %s", within, filepath.Dir(t.Replicas[0].Log))
+			return nil, fmt.Errorf("after %v, %d of %d replicas answer, leader found %v; see %s",
+				within, answered, len(t.Replicas), leader != nil, filepath.Dir(t.Replicas[0].Log))
 		}
 		select {
 		case <-ctx.Done():
