@@ -35,7 +35,7 @@ const eventCols = "id,time,type,instance_id,eid,site,xtr,data,actor"
 const (
 	mappingChunk = 1000
 	eventChunk   = 2000
-	keyChunk     = 500
+	keyChunk     = 512 // a power of two: chunks are padded up to one (FindMappings)
 )
 
 // stmtKey names one statement text: which statement, how many rows, and
@@ -55,6 +55,7 @@ var stmts struct {
 const (
 	stmtUpsert = iota
 	stmtEvents
+	stmtFind // the rows of n EIDs of one instance-id
 )
 
 func statement(k stmtKey) string {
@@ -83,10 +84,30 @@ func statement(k stmtKey) string {
 	case stmtEvents:
 		b.WriteString(insert + "events (" + eventCols + ") VALUES ")
 		values(&b, k.n, 9, k.pg)
+	case stmtFind:
+		b.WriteString("SELECT " + mappingCols + " FROM mappings WHERE instance_id = ")
+		param(&b, 1, k.pg)
+		b.WriteString(" AND eid IN (")
+		for i := range k.n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			param(&b, i+2, k.pg)
+		}
+		b.WriteByte(')')
 	}
 	s := b.String()
 	stmts.m[k] = s
 	return s
+}
+
+// param writes placeholder number p: ? for SQLite, $p for PostgreSQL.
+func param(b *strings.Builder, p int, pg bool) {
+	if pg {
+		b.WriteString("$" + strconv.Itoa(p))
+	} else {
+		b.WriteByte('?')
+	}
 }
 
 // values writes n groups of k placeholders: ? for SQLite, $1... for
@@ -162,7 +183,7 @@ func chunkSizes(max int) []int {
 // failure the statements are simply parsed at each use.
 func prepareBulk(ctx context.Context, db *sql.DB, log *slog.Logger) {
 	m := map[stmtKey]*sql.Stmt{}
-	for kind, max := range map[int]int{stmtUpsert: mappingChunk, stmtEvents: eventChunk} {
+	for kind, max := range map[int]int{stmtUpsert: mappingChunk, stmtEvents: eventChunk, stmtFind: keyChunk} {
 		for _, n := range chunkSizes(max) {
 			k := stmtKey{kind: kind, n: n}
 			st, err := db.PrepareContext(ctx, statement(k))
@@ -248,8 +269,10 @@ type MappingKey struct {
 	EID        string // canonical text, as stored
 }
 
-// FindMappings reads the rows of the given keys that exist, a few hundred
-// keys per statement.
+// FindMappings reads the rows of the given keys that exist, up to
+// keyChunk keys per statement. Each statement's list of keys is padded
+// (with its last key again) to a power of two, so that a handful of
+// prepared statements serve any number.
 func FindMappings(tx *gorm.DB, keys []MappingKey) (map[MappingKey]Mapping, error) {
 	byIID := map[uint32][]string{}
 	for _, k := range keys {
@@ -260,16 +283,56 @@ func FindMappings(tx *gorm.DB, keys []MappingKey) (map[MappingKey]Mapping, error
 		for len(eids) > 0 {
 			chunk := eids[:min(len(eids), keyChunk)]
 			eids = eids[len(chunk):]
-			var rows []Mapping
-			if err := tx.Where("instance_id = ? AND eid IN ?", iid, chunk).Find(&rows).Error; err != nil {
-				return nil, fmt.Errorf("find %d mappings: %w", len(chunk), err)
+			n := 1
+			for n < len(chunk) {
+				n *= 2
 			}
-			for _, r := range rows {
-				out[MappingKey{r.InstanceID, r.EID}] = r
+			args := make([]any, 0, n+1)
+			args = append(args, int64(iid))
+			for i := range n {
+				args = append(args, chunk[min(i, len(chunk)-1)])
+			}
+			if err := findChunk(tx, stmtKey{kind: stmtFind, n: n}, args, out); err != nil {
+				return nil, fmt.Errorf("find %d mappings: %w", len(chunk), err)
 			}
 		}
 	}
 	return out, nil
+}
+
+// findChunk runs one stmtFind and adds the rows it returns to out.
+func findChunk(tx *gorm.DB, k stmtKey, args []any, out map[MappingKey]Mapping) error {
+	k.pg = IsPostgres(tx)
+	ctx := tx.Statement.Context
+	var rows *sql.Rows
+	var err error
+	if st := preparedFor(tx, k); st != nil {
+		if sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx); ok {
+			rows, err = sqlTx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
+	}
+	if rows == nil && err == nil {
+		rows, err = tx.Statement.ConnPool.QueryContext(ctx, statement(k), args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Mapping
+		var iid, ttl, version int64
+		var exp sql.NullTime
+		if err := rows.Scan(&iid, &r.EID, &r.Family, &r.Locators, &ttl, &r.Origin, &r.Site, &r.XTR, &r.Port,
+			&r.NoProxy, &r.MAC, &r.Frozen, &version, &r.UpdatedAt, &exp); err != nil {
+			return err
+		}
+		r.InstanceID, r.TTL, r.Version = uint32(iid), uint32(ttl), uint64(version)
+		if exp.Valid {
+			r.ExpiresAt = &exp.Time
+		}
+		out[MappingKey{r.InstanceID, r.EID}] = r
+	}
+	return rows.Err()
 }
 
 // The arguments of the bulk statements are given in the types the

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/l2lisp/l2lisp/store/storetest"
 )
 
 func TestChunkLen(t *testing.T) {
@@ -128,4 +130,70 @@ func TestBulkTimesReadBack(t *testing.T) {
 			t.Errorf("event %d: time %v iid %v, wrote %v 7", i, gotEv[i].Time, gotEv[i].InstanceID, evs[i].Time)
 		}
 	}
+}
+
+// TestFindMappings reads back rows by key through the padded, prepared
+// statements, on SQLite and PostgreSQL: present keys of two instance-ids,
+// absent keys, more keys than one statement takes, and every column.
+func TestFindMappings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db, err := Open(ctx, dsn, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlDB, _ := db.DB()
+		defer sqlDB.Close()
+		for _, iid := range []int{7, 8} {
+			if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (?, ?, ?)", iid, fmt.Sprint("n", iid), time.Now().UTC()).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Date(2026, 12, 1, 10, 0, 0, 123456000, time.UTC) // PostgreSQL keeps microseconds
+		exp := now.Add(time.Hour)
+		var rows []Mapping
+		for i := range 700 {
+			r := Mapping{InstanceID: uint32(7 + i%2), EID: fmt.Sprintf("10.0.%d.%d/32", i>>8, i&0xff), Family: "ipv4",
+				Locators: `[{"address":"192.0.2.1"}]`, TTL: uint32(i), Origin: "registered", Site: "dc1", XTR: "192.0.2.9",
+				Port: "p", NoProxy: i%3 == 0, MAC: "02:00:00:00:00:01", Frozen: i%5 == 0, Version: uint64(i + 1), UpdatedAt: now}
+			if i%2 == 0 {
+				r.ExpiresAt = &exp
+			}
+			rows = append(rows, r)
+		}
+		tx := db.Begin()
+		if err := UpsertMappings(tx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit().Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 3, 700} {
+			var keys []MappingKey
+			for _, r := range rows[:n] {
+				keys = append(keys, MappingKey{r.InstanceID, r.EID}, MappingKey{r.InstanceID, "10.9.9.9/32"})
+			}
+			got, err := FindMappings(db, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n {
+				t.Fatalf("%d keys present: found %d", n, len(got))
+			}
+			for _, w := range rows[:n] {
+				g, ok := got[MappingKey{w.InstanceID, w.EID}]
+				if !ok {
+					t.Fatalf("%d/%s not found", w.InstanceID, w.EID)
+				}
+				if !g.UpdatedAt.Equal(w.UpdatedAt) || (g.ExpiresAt == nil) != (w.ExpiresAt == nil) ||
+					(g.ExpiresAt != nil && !g.ExpiresAt.Equal(*w.ExpiresAt)) {
+					t.Fatalf("%s: times %v %v, wrote %v %v", w.EID, g.UpdatedAt, g.ExpiresAt, w.UpdatedAt, w.ExpiresAt)
+				}
+				g.UpdatedAt, g.ExpiresAt = w.UpdatedAt, w.ExpiresAt
+				if g != w {
+					t.Fatalf("read %+v, wrote %+v", g, w)
+				}
+			}
+		}
+	})
 }
