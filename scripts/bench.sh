@@ -183,6 +183,10 @@ section_encap() {
 
 section_failover() {
   local log=$out/failover.txt
+  # Three replicas share one PostgreSQL, as in the tests.
+  . scripts/postgres.sh
+  start_test_postgres
+  [ -n "${L2LISP_TEST_POSTGRES:-}" ] || { echo "no PostgreSQL cluster for the failover benchmark" >&2; return 1; }
   gobench "$log" -bench LeaderFailover -benchtime 5x -timeout 30m ./test/e2e/
   row "leader replica killed (kill -9), 3 replicas on PostgreSQL, 10 ms ping" \
     "new leader after $(metric "$log" LeaderFailover ms-elect-median) ms (median of 5), switches reprogrammed after $(metric "$log" LeaderFailover ms-programmed-median) ms, $(metric "$log" LeaderFailover pings-lost) pings lost" \

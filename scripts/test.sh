@@ -9,17 +9,8 @@ bash scripts/deps.sh
 # Leftovers of a killed earlier run would collide with the lab tests.
 go run ./cmd/l2lisp lab down >/dev/null 2>&1 || true
 # A PostgreSQL for the tests of several replicas sharing one database.
-if [ -z "${L2LISP_TEST_POSTGRES:-}" ] && command -v pg_lsclusters >/dev/null; then
-  ver=$(pg_lsclusters -h | awk 'NR==1{print $1}')
-  if [ -n "$ver" ]; then
-    pg_ctlcluster "$ver" main start 2>/dev/null || true
-    su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='l2lisp'\"" | grep -q 1 ||
-      su postgres -c "psql -qc \"CREATE USER l2lisp PASSWORD 'l2lisp' SUPERUSER\""
-    su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='l2lisp_test'\"" | grep -q 1 ||
-      su postgres -c "createdb -O l2lisp l2lisp_test"
-    export L2LISP_TEST_POSTGRES="postgres://l2lisp:l2lisp@127.0.0.1:5432/l2lisp_test?sslmode=disable"
-  fi
-fi
+. scripts/postgres.sh
+start_test_postgres
 # The replica tests must run: without PostgreSQL they would skip, and a
 # skip not on the allow-list fails the run below anyway; say why early.
 [ -n "${L2LISP_TEST_POSTGRES:-}" ] || { echo "no PostgreSQL cluster found for the replica tests" >&2; exit 1; }
