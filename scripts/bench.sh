@@ -2,7 +2,7 @@
 # Runs every benchmark the README quotes and prints the table the README
 # carries, with the machine, the date and the commit. Needs root (the lab).
 #
-#   scripts/bench.sh                 # everything (about 30 minutes)
+#   scripts/bench.sh                 # everything (about 12 minutes on a quiet 2-core machine)
 #   scripts/bench.sh lisp flows      # some sections: index lisp flood pubsub
 #                                    #   flows moves tunnel encap failover multihome scale
 #
