@@ -139,14 +139,36 @@ func values(b *strings.Builder, n, k int, pg bool) {
 func execRaw(tx *gorm.DB, k stmtKey, args []any) error {
 	k.pg = IsPostgres(tx)
 	ctx := tx.Statement.Context
-	if st := preparedFor(tx, k); st != nil {
-		if sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx); ok {
-			_, err := sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
-			return err
-		}
+	if st := preparedOn(tx, k); st != nil {
+		_, err := st.ExecContext(ctx, args...)
+		return err
 	}
 	_, err := tx.Statement.ConnPool.ExecContext(ctx, statement(k), args...)
 	return err
+}
+
+// queryRaw is execRaw for a statement that returns rows.
+func queryRaw(tx *gorm.DB, k stmtKey, args []any) (*sql.Rows, error) {
+	k.pg = IsPostgres(tx)
+	ctx := tx.Statement.Context
+	if st := preparedOn(tx, k); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.Statement.ConnPool.QueryContext(ctx, statement(k), args...)
+}
+
+// preparedOn is statement k, prepared, bound to tx's transaction; nil if
+// it is not prepared or tx is not in a transaction.
+func preparedOn(tx *gorm.DB, k stmtKey) *sql.Stmt {
+	st := preparedFor(tx, k)
+	if st == nil {
+		return nil
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil
+	}
+	return sqlTx.StmtContext(tx.Statement.Context, st)
 }
 
 // SQLite parses a statement each time it is run unprepared, and parsing
@@ -302,18 +324,7 @@ func FindMappings(tx *gorm.DB, keys []MappingKey) (map[MappingKey]Mapping, error
 
 // findChunk runs one stmtFind and adds the rows it returns to out.
 func findChunk(tx *gorm.DB, k stmtKey, args []any, out map[MappingKey]Mapping) error {
-	k.pg = IsPostgres(tx)
-	ctx := tx.Statement.Context
-	var rows *sql.Rows
-	var err error
-	if st := preparedFor(tx, k); st != nil {
-		if sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx); ok {
-			rows, err = sqlTx.StmtContext(ctx, st).QueryContext(ctx, args...)
-		}
-	}
-	if rows == nil && err == nil {
-		rows, err = tx.Statement.ConnPool.QueryContext(ctx, statement(k), args...)
-	}
+	rows, err := queryRaw(tx, k, args)
 	if err != nil {
 		return err
 	}

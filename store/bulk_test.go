@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/l2lisp/l2lisp/store/storetest"
 )
 
@@ -32,16 +34,7 @@ func TestChunkLen(t *testing.T) {
 // SQLite database, in sizes that take several of them, and reads them
 // back.
 func TestBulkPrepared(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l2lisp.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db.DB()
-	defer sqlDB.Close()
-	if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (7, 'n7', ?)", time.Now().UTC()).Error; err != nil {
-		t.Fatal(err)
-	}
+	db := openWithNetworks(t, filepath.Join(t.TempDir(), "l2lisp.db"), 7)
 	now := time.Now().UTC()
 	rows := make([]Mapping, 1300)
 	for i := range rows {
@@ -69,16 +62,7 @@ func TestBulkPrepared(t *testing.T) {
 // with or without nanoseconds, in UTC or another zone, and a missing
 // expiry as NULL.
 func TestBulkTimesReadBack(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l2lisp.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db.DB()
-	defer sqlDB.Close()
-	if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (7, 'n7', ?)", time.Now().UTC()).Error; err != nil {
-		t.Fatal(err)
-	}
+	db := openWithNetworks(t, filepath.Join(t.TempDir(), "l2lisp.db"), 7)
 	times := []time.Time{
 		time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
 		time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC),
@@ -137,18 +121,7 @@ func TestBulkTimesReadBack(t *testing.T) {
 // absent keys, more keys than one statement takes, and every column.
 func TestFindMappings(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
-		ctx := context.Background()
-		db, err := Open(ctx, dsn, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqlDB, _ := db.DB()
-		defer sqlDB.Close()
-		for _, iid := range []int{7, 8} {
-			if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (?, ?, ?)", iid, fmt.Sprint("n", iid), time.Now().UTC()).Error; err != nil {
-				t.Fatal(err)
-			}
-		}
+		db := openWithNetworks(t, dsn, 7, 8)
 		now := time.Date(2026, 12, 1, 10, 0, 0, 123456000, time.UTC) // PostgreSQL keeps microseconds
 		exp := now.Add(time.Hour)
 		var rows []Mapping
@@ -196,4 +169,22 @@ func TestFindMappings(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openWithNetworks opens the database at dsn, closed when the test ends,
+// with networks (instance-ids) iids for mapping rows to refer to.
+func openWithNetworks(t *testing.T, dsn string, iids ...int) *gorm.DB {
+	t.Helper()
+	db, err := Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	for _, iid := range iids {
+		if err := db.Exec("INSERT INTO networks (instance_id, name, created_at) VALUES (?, ?, ?)", iid, fmt.Sprint("n", iid), time.Now().UTC()).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }
