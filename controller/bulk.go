@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/l2lisp/l2lisp/mapping"
+	"github.com/l2lisp/l2lisp/metrics"
 	"github.com/l2lisp/l2lisp/store"
 )
 
@@ -73,13 +74,33 @@ func (b *unitEvents) add(evs []store.Event, owner int, saved []Registered) {
 // were stored, each with the index of its unit. A unit refused by a rule
 // has its err set; the error returned is a database failure.
 func (c *Controller) saveUnits(tx *gorm.DB, units []*saveUnit) (unitEvents, error) {
-	var out unitEvents
-	st, err := c.readBulk(tx, units)
+	st, err := c.readBulk(tx, units, nil)
 	if err != nil {
-		return out, err
+		return unitEvents{}, err
 	}
+	p := st.plan(units)
+	if err := store.UpsertMappings(tx, p.rows); err != nil {
+		return unitEvents{}, err
+	}
+	return p.evs, nil
+}
+
+// unitPlan is what the rules made of some units against one state: the
+// events of those that passed (each with the index of its unit), the rows
+// to store, and those rows by key.
+type unitPlan struct {
+	units   []*saveUnit
+	evs     unitEvents
+	rows    []store.Mapping
+	written map[store.MappingKey]*store.Mapping
+}
+
+// plan applies the rules to units in turn against st, as the units before
+// each left it. It reads nothing from the database, so it may run beside
+// a write (pipeline.go).
+func (st *bulkState) plan(units []*saveUnit) *unitPlan {
+	p := &unitPlan{units: units, written: map[store.MappingKey]*store.Mapping{}}
 	var order []store.MappingKey
-	written := map[store.MappingKey]bool{}
 	for i, u := range units {
 		uevs, err := st.unit(u)
 		if err != nil {
@@ -88,29 +109,28 @@ func (c *Controller) saveUnits(tx *gorm.DB, units []*saveUnit) (unitEvents, erro
 		}
 		for _, r := range u.saved {
 			k := mappingKey(r.Record.EID)
-			if !written[k] {
-				written[k] = true
+			if _, ok := p.written[k]; !ok {
+				p.written[k] = nil
 				order = append(order, k)
 			}
 		}
 		for k := range uevs {
 			uevs[k].Actor = u.actor
 		}
-		out.add(uevs, i, u.saved)
+		p.evs.add(uevs, i, u.saved)
 	}
-	rows := make([]store.Mapping, 0, len(order))
+	p.rows = make([]store.Mapping, 0, len(order))
 	for _, k := range order {
-		rows = append(rows, *st.rows[k])
+		p.rows = append(p.rows, *st.rows[k])
+		p.written[k] = &p.rows[len(p.rows)-1]
 	}
-	if err := store.UpsertMappings(tx, rows); err != nil {
-		return unitEvents{}, err
-	}
-	return out, nil
+	return p
 }
 
 // readBulk reads the rows, sites, networks and default locators the
-// units need, a few statements for all of them.
-func (c *Controller) readBulk(tx *gorm.DB, units []*saveUnit) (*bulkState, error) {
+// units need, a few statements for all of them. Rows in overlay (written
+// by a batch not yet committed) take the place of those read.
+func (c *Controller) readBulk(tx *gorm.DB, units []*saveUnit, overlay map[store.MappingKey]*store.Mapping) (*bulkState, error) {
 	st := &bulkState{c: c, tx: tx, rows: map[store.MappingKey]*store.Mapping{}, sites: map[string]*Site{},
 		networks: map[uint32]bool{}, locators: map[string][]mapping.Locator{}, now: time.Now().UTC()}
 	var keys []store.MappingKey
@@ -137,6 +157,13 @@ func (c *Controller) readBulk(tx *gorm.DB, units []*saveUnit) (*bulkState, error
 		row := r
 		st.rows[k] = &row
 		siteNames[r.Site] = true
+	}
+	for _, k := range keys {
+		if r := overlay[k]; r != nil {
+			row := *r
+			st.rows[k] = &row
+			siteNames[r.Site] = true
+		}
 	}
 	if err := st.readSites(siteNames); err != nil {
 		return nil, err
@@ -352,9 +379,11 @@ func (op *writeOp) records() int {
 
 // commitUnits writes the units of the ops at indexes ops of batch, in
 // bulk or, with oneByOne, one unit at a time under its own savepoint (see
-// the top of this file). It returns their events with the index in batch
-// of each event's op; a failed bulk write is an errBulk.
-func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int, oneByOne bool) (unitEvents, error) {
+// the top of this file). A bulk write uses the plan made for them ahead
+// (pre), if there is one, and plans the next batch into la (pipeline.go).
+// It returns their events with the index in batch of each event's op; a
+// failed bulk write is an errBulk.
+func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int, oneByOne bool, pre, la *lookahead) (unitEvents, error) {
 	var units []*saveUnit
 	var unitOp []int
 	for _, i := range ops {
@@ -366,17 +395,36 @@ func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int, oneByO
 	if len(units) == 0 {
 		return unitEvents{}, nil
 	}
-	if !oneByOne {
-		out, err := c.saveUnits(tx, units)
+	if oneByOne {
+		return c.commitOneByOne(tx, batch, units, unitOp)
+	}
+	p := pre.planFor(ops)
+	if p != nil {
+		metrics.PlannedAhead.Inc()
+	} else {
+		st, err := c.readBulk(tx, units, nil)
 		if err != nil {
 			return unitEvents{}, fmt.Errorf("%w: %w", errBulk, err)
 		}
-		for k := range out.owners {
-			out.owners[k] = unitOp[out.owners[k]]
-		}
-		stamp(out.evs, out.owners, batch)
-		return out, nil
+		p = st.plan(units)
 	}
+	if err := c.planAhead(tx, la, batch, p.written); err != nil {
+		return unitEvents{}, fmt.Errorf("%w: plan the next batch: %w", errBulk, err)
+	}
+	if err := store.UpsertMappings(tx, p.rows); err != nil {
+		return unitEvents{}, fmt.Errorf("%w: %w", errBulk, err)
+	}
+	out := p.evs
+	for k := range out.owners {
+		out.owners[k] = unitOp[out.owners[k]]
+	}
+	stamp(out.evs, out.owners, batch)
+	return out, nil
+}
+
+// commitOneByOne writes each unit under its own savepoint, so that a
+// database error fails that unit alone.
+func (c *Controller) commitOneByOne(tx *gorm.DB, batch []writeOp, units []*saveUnit, unitOp []int) (unitEvents, error) {
 	var out unitEvents
 	for k, u := range units {
 		sp := fmt.Sprintf("unit%d", k)

@@ -56,7 +56,7 @@ func TestBulkFailureRetriesUnitByUnit(t *testing.T) {
 		}
 		regs := writeOp{ctx: ctx, done: make(chan writeResult, 1), units: units}
 		before := c.LastEventID()
-		c.commit([]writeOp{network, regs})
+		c.commit([]writeOp{network, regs}, nil)
 
 		if res := <-network.done; res.err != nil {
 			t.Errorf("the ordinary op failed with the bulk write: %v", res.err)

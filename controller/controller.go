@@ -23,9 +23,10 @@ import (
 // current only by following the change feed, so several replicas sharing
 // one database stay in step.
 type Controller struct {
-	db  *gorm.DB
-	log *slog.Logger
-	idx *mapping.Index
+	db   *gorm.DB
+	log  *slog.Logger
+	idx  *mapping.Index
+	ckpt *store.Checkpointer // copies SQLite's log back beside the writer
 
 	mu       sync.RWMutex
 	networks map[uint32]Network
@@ -69,6 +70,9 @@ func New(ctx context.Context, db *gorm.DB, log *slog.Logger) (*Controller, error
 	if err != nil {
 		return nil, err
 	}
+	if c.ckpt, err = store.StartCheckpointer(db, log); err != nil {
+		return nil, err
+	}
 	c.wg.Add(2)
 	go c.writer()
 	go c.follower()
@@ -104,6 +108,7 @@ func blank(db *gorm.DB, log *slog.Logger) *Controller {
 func (c *Controller) Close() {
 	close(c.closed)
 	c.wg.Wait()
+	c.ckpt.Close()
 }
 
 // Index is the in-memory lookup index; callers must not modify records.

@@ -133,29 +133,29 @@ func (c *Controller) submit(ctx context.Context, op writeOp) error {
 	return c.waitApplied(ctx, res.lastID)
 }
 
-// writer is the single goroutine that writes to the database.
+// writer is the single goroutine that writes to the database. It takes a
+// batch of the writes waiting, or the one it took while the last was
+// written (pipeline.go), and commits it.
 func (c *Controller) writer() {
 	defer c.wg.Done()
+	var next *lookahead
 	for {
 		var batch []writeOp
-		select {
-		case op := <-c.writes:
-			batch = append(batch, op)
-		case <-c.closed:
-			return
-		}
-		records := batch[0].records()
-	drain:
-		for len(batch) < maxBatch && records < maxBatchRecords {
+		pre := next
+		if next != nil && len(next.batch) > 0 {
+			batch = next.batch
+		} else {
 			select {
 			case op := <-c.writes:
-				batch = append(batch, op)
-				records += op.records()
-			default:
-				break drain
+				batch = []writeOp{op}
+			case <-c.closed:
+				return
 			}
+			la := &lookahead{batch: batch}
+			c.drain(la)
+			batch, pre = la.batch, nil
 		}
-		c.commit(batch)
+		next = c.commit(batch, pre)
 	}
 }
 
@@ -166,13 +166,19 @@ func (c *Controller) writer() {
 // without a savepoint (one would make SQLite copy every page they touch
 // into its statement journal); if the bulk statements fail, the whole
 // transaction is run again with each unit under its own savepoint, so only
-// the unit at fault fails.
-func (c *Controller) commit(batch []writeOp) {
+// the unit at fault fails. pre is the plan made for the batch ahead, if
+// any; commit returns the next batch, taken (and maybe planned) meanwhile.
+func (c *Controller) commit(batch []writeOp, pre *lookahead) *lookahead {
 	t0 := time.Now()
-	res, err := c.commitTx(batch, false)
+	la := &lookahead{}
+	res, err := c.commitTx(batch, false, pre, la)
+	pre.wait() // its units are ours again
+	if err != nil {
+		la.drop()
+	}
 	if errors.Is(err, errBulk) {
 		c.log.Warn("bulk mapping write failed; writing one unit at a time", "err", err)
-		res, err = c.commitTx(batch, true)
+		res, err = c.commitTx(batch, true, nil, nil)
 	}
 	if err == nil {
 		metrics.CommitSeconds.Observe(time.Since(t0).Seconds())
@@ -186,6 +192,7 @@ func (c *Controller) commit(batch []writeOp) {
 		op.done <- res.results[i]
 	}
 	c.nudge()
+	return la
 }
 
 // committed is what one run of a batch's transaction produced.
@@ -196,8 +203,8 @@ type committed struct {
 }
 
 // commitTx runs batch in one transaction, its mapping units in bulk or,
-// with oneByOne, each under its own savepoint.
-func (c *Controller) commitTx(batch []writeOp, oneByOne bool) (committed, error) {
+// with oneByOne, each under its own savepoint; pre and la as commitUnits.
+func (c *Controller) commitTx(batch []writeOp, oneByOne bool, pre, la *lookahead) (committed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	var out committed
@@ -232,7 +239,7 @@ func (c *Controller) commitTx(batch []writeOp, oneByOne bool) (committed, error)
 				out.recs = append(out.recs, nil)
 			}
 		}
-		b, err := c.commitUnits(tx, batch, bulk, oneByOne)
+		b, err := c.commitUnits(tx, batch, bulk, oneByOne, pre, la)
 		if err != nil {
 			return err
 		}

@@ -20,8 +20,27 @@ import (
 // both databases' limits on bound parameters (SQLite 32766, PostgreSQL
 // 65535).
 
-// mappingCols are the columns of the mappings table in the order the
-// multi-row statements bind them.
+// The multi-row statements bind the values that a group of rows shares
+// once for the whole statement, and only the others for each row: the
+// rows of one batch of Map-Registers share all but their EID, locators,
+// xTR and version (SQLite's driver pays a C call, and for text a copy, for
+// each value bound). Their columns come in two lists: those given once,
+// then those given per row.
+const (
+	mappingShared = "instance_id,family,ttl,origin,port,no_proxy,mac,frozen,updated_at"
+	mappingPerRow = "eid,locators,site,xtr,version,expires_at"
+	eventShared   = "time,type,instance_id"
+	eventPerRow   = "id,eid,site,xtr,data,actor"
+)
+
+// How many values each list binds.
+const (
+	mappingSharedN, mappingRowN = 9, 6
+	eventSharedN, eventRowN     = 3, 6
+)
+
+// mappingCols are the columns of the mappings table in the order
+// FindMappings reads them.
 const mappingCols = "instance_id,eid,family,locators,ttl,origin,site,xtr,port,no_proxy,mac,frozen,version,updated_at,expires_at"
 
 // mappingUpdate sets every column but the key from the new row.
@@ -29,9 +48,7 @@ const mappingUpdate = "family=excluded.family,locators=excluded.locators,ttl=exc
 	"site=excluded.site,xtr=excluded.xtr,port=excluded.port,no_proxy=excluded.no_proxy,mac=excluded.mac," +
 	"frozen=excluded.frozen,version=excluded.version,updated_at=excluded.updated_at,expires_at=excluded.expires_at"
 
-const eventCols = "id,time,type,instance_id,eid,site,xtr,data,actor"
-
-// Rows per statement: 15 x 1000 and 9 x 2000 parameters.
+// Rows per statement: at most 9 + 6 x 1000 and 3 + 6 x 2000 parameters.
 const (
 	mappingChunk = 1000
 	eventChunk   = 2000
@@ -78,12 +95,12 @@ func statement(k stmtKey) string {
 	}
 	switch k.kind {
 	case stmtUpsert:
-		b.WriteString(insert + "mappings (" + mappingCols + ") VALUES ")
-		values(&b, k.n, 15, k.pg)
+		b.WriteString(insert + "mappings (" + mappingShared + "," + mappingPerRow + ") VALUES ")
+		values(&b, k.n, mappingSharedN, mappingRowN, k.pg)
 		b.WriteString(" ON CONFLICT (instance_id, eid) DO UPDATE SET " + mappingUpdate)
 	case stmtEvents:
-		b.WriteString(insert + "events (" + eventCols + ") VALUES ")
-		values(&b, k.n, 9, k.pg)
+		b.WriteString(insert + "events (" + eventShared + "," + eventPerRow + ") VALUES ")
+		values(&b, k.n, eventSharedN, eventRowN, k.pg)
 	case stmtFind:
 		b.WriteString("SELECT " + mappingCols + " FROM mappings WHERE instance_id = ")
 		param(&b, 1, k.pg)
@@ -101,33 +118,33 @@ func statement(k stmtKey) string {
 	return s
 }
 
-// param writes placeholder number p: ? for SQLite, $p for PostgreSQL.
+// param writes placeholder number p: ?p for SQLite, $p for PostgreSQL.
 func param(b *strings.Builder, p int, pg bool) {
 	if pg {
-		b.WriteString("$" + strconv.Itoa(p))
+		b.WriteByte('$')
 	} else {
 		b.WriteByte('?')
 	}
+	b.WriteString(strconv.Itoa(p))
 }
 
-// values writes n groups of k placeholders: ? for SQLite, $1... for
-// PostgreSQL.
-func values(b *strings.Builder, n, k int, pg bool) {
-	p := 0
+// values writes n rows of placeholders: each row the shared ones (1 to
+// shared), then its own per values.
+func values(b *strings.Builder, n, shared, per int, pg bool) {
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for j := range k {
+		for j := range shared + per {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			if p++; pg {
-				b.WriteString("$" + strconv.Itoa(p))
-			} else {
-				b.WriteByte('?')
+			p := j + 1
+			if j >= shared {
+				p = shared + i*per + (j - shared) + 1
 			}
+			param(b, p, pg)
 		}
 		b.WriteByte(')')
 	}
@@ -239,50 +256,122 @@ func preparedFor(tx *gorm.DB, k stmtKey) *sql.Stmt {
 }
 
 // UpsertMappings writes rows, inserting new EIDs and replacing existing
-// ones, with one statement per chunk.
+// ones: one statement per chunk of each group of rows that share their
+// other columns.
 func UpsertMappings(tx *gorm.DB, rows []Mapping) error {
-	for len(rows) > 0 {
-		chunk := rows[:chunkLen(len(rows), mappingChunk)]
-		rows = rows[len(chunk):]
-		args := make([]any, 0, 15*len(chunk))
-		tf := timeText{pg: IsPostgres(tx)}
-		te := tf // expiries run apart from update times
-		for i := range chunk {
-			r := &chunk[i]
-			var exp any
-			if r.ExpiresAt != nil {
-				exp = te.arg(*r.ExpiresAt)
+	pg := IsPostgres(tx)
+	for _, g := range mappingGroups(rows) {
+		for len(g) > 0 {
+			chunk := g[:chunkLen(len(g), mappingChunk)]
+			g = g[len(chunk):]
+			tf := timeText{pg: pg}
+			te := tf // expiries run apart from update times
+			first := chunk[0]
+			args := make([]any, 0, mappingSharedN+mappingRowN*len(chunk))
+			args = append(args, int64(first.InstanceID), first.Family, int64(first.TTL), first.Origin,
+				first.Port, first.NoProxy, first.MAC, first.Frozen, tf.arg(first.UpdatedAt))
+			for _, r := range chunk {
+				var exp any
+				if r.ExpiresAt != nil {
+					exp = te.arg(*r.ExpiresAt)
+				}
+				args = append(args, r.EID, r.Locators, r.Site, r.XTR, int64(r.Version), exp)
 			}
-			args = append(args, int64(r.InstanceID), r.EID, r.Family, r.Locators, int64(r.TTL), r.Origin, r.Site, r.XTR, r.Port,
-				r.NoProxy, r.MAC, r.Frozen, int64(r.Version), tf.arg(r.UpdatedAt), exp)
-		}
-		if err := execRaw(tx, stmtKey{kind: stmtUpsert, n: len(chunk)}, args); err != nil {
-			return fmt.Errorf("write %d mappings: %w", len(chunk), err)
+			if err := execRaw(tx, stmtKey{kind: stmtUpsert, n: len(chunk)}, args); err != nil {
+				return fmt.Errorf("write %d mappings: %w", len(chunk), err)
+			}
 		}
 	}
 	return nil
 }
 
-// InsertEvents inserts events whose ids are already set.
-func InsertEvents(tx *gorm.DB, evs []Event) error {
-	for len(evs) > 0 {
-		chunk := evs[:chunkLen(len(evs), eventChunk)]
-		evs = evs[len(chunk):]
-		args := make([]any, 0, 9*len(chunk))
-		tf := timeText{pg: IsPostgres(tx)}
-		for i := range chunk {
-			e := &chunk[i]
-			var iid any
-			if e.InstanceID != nil {
-				iid = int64(*e.InstanceID)
-			}
-			args = append(args, e.ID, tf.arg(e.Time), e.Type, iid, e.EID, e.Site, e.XTR, e.Data, e.Actor)
+// mappingShares are the values of a mapping row that a statement binds
+// once for all its rows.
+type mappingShares struct {
+	iid             uint32
+	family, origin  string
+	ttl             uint32
+	port, mac       string
+	noProxy, frozen bool
+	updated         time.Time
+}
+
+// mappingGroups splits rows into groups that share those values, in the
+// order each group first appears.
+func mappingGroups(rows []Mapping) [][]*Mapping {
+	var groups [][]*Mapping
+	index := map[mappingShares]int{}
+	for i := range rows {
+		r := &rows[i]
+		k := mappingShares{iid: r.InstanceID, family: r.Family, origin: r.Origin, ttl: r.TTL,
+			port: r.Port, mac: r.MAC, noProxy: r.NoProxy, frozen: r.Frozen, updated: r.UpdatedAt}
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, nil)
 		}
-		if err := execRaw(tx, stmtKey{kind: stmtEvents, n: len(chunk)}, args); err != nil {
-			return fmt.Errorf("write %d events: %w", len(chunk), err)
+		groups[g] = append(groups[g], r)
+	}
+	return groups
+}
+
+// InsertEvents inserts events whose ids are already set: one statement
+// per chunk of each group of events that share their time, type and
+// instance-id.
+func InsertEvents(tx *gorm.DB, evs []Event) error {
+	pg := IsPostgres(tx)
+	for _, g := range eventGroups(evs) {
+		for len(g) > 0 {
+			chunk := g[:chunkLen(len(g), eventChunk)]
+			g = g[len(chunk):]
+			first := chunk[0]
+			var iid any
+			if first.InstanceID != nil {
+				iid = int64(*first.InstanceID)
+			}
+			tf := timeText{pg: pg}
+			args := make([]any, 0, eventSharedN+eventRowN*len(chunk))
+			args = append(args, tf.arg(first.Time), first.Type, iid)
+			for _, e := range chunk {
+				args = append(args, e.ID, e.EID, e.Site, e.XTR, e.Data, e.Actor)
+			}
+			if err := execRaw(tx, stmtKey{kind: stmtEvents, n: len(chunk)}, args); err != nil {
+				return fmt.Errorf("write %d events: %w", len(chunk), err)
+			}
 		}
 	}
 	return nil
+}
+
+// eventShares are the values of an event row bound once per statement.
+type eventShares struct {
+	time   time.Time
+	typ    string
+	iid    uint32
+	iidSet bool
+}
+
+// eventGroups splits evs into groups that share those values, in the
+// order each group first appears.
+func eventGroups(evs []Event) [][]*Event {
+	var groups [][]*Event
+	index := map[eventShares]int{}
+	for i := range evs {
+		e := &evs[i]
+		k := eventShares{time: e.Time, typ: e.Type}
+		if e.InstanceID != nil {
+			k.iid, k.iidSet = *e.InstanceID, true
+		}
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], e)
+	}
+	return groups
 }
 
 // MappingKey names one mapping row.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mattn/go-sqlite3"
@@ -95,7 +96,9 @@ const sqliteDriver = "sqlite3_l2lisp"
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		if _, err := c.Exec("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768", nil); err != nil {
+		pragmas := "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = " +
+			strconv.Itoa(writerCheckpointPages)
+		if _, err := c.Exec(pragmas, nil); err != nil {
 			return fmt.Errorf("sqlite connection settings: %w", err)
 		}
 		return nil
