@@ -88,12 +88,14 @@ print(*(s.getsockname()[1] for s in ps))')
   bin/l2lisp site add bench --auth-key bench-secret-key --networks 1000 --eid-prefixes 10.0.0.0/7 >/dev/null
 }
 
-# writer_metrics prints the group commits, their events and their seconds
-# so far, from the /metrics of the serve that serve() started.
+# writer_metrics prints the group commits, their events, their seconds and
+# the commits planned ahead so far, from the /metrics of the serve that
+# serve() started.
 writer_metrics() {
   curl -sf --cacert "$L2LISP_CA" -H "Authorization: Bearer $L2LISP_TOKEN" "$L2LISP_SERVER/metrics" |
     awk '$1 == "l2lisp_write_commit_events_count" { c = $2 } $1 == "l2lisp_write_commit_events_sum" { e = $2 }
-      $1 == "l2lisp_write_commit_seconds_sum" { s = $2 } END { print c + 0, e + 0, s + 0 }'
+      $1 == "l2lisp_write_commit_seconds_sum" { s = $2 } $1 == "l2lisp_write_planned_ahead_total" { p = $2 }
+      END { print c + 0, e + 0, s + 0, p + 0 }'
 }
 
 stop_serve() { kill "$(cat "$1/serve.pid")" 2>/dev/null || true; wait "$(cat "$1/serve.pid")" 2>/dev/null || true; }
@@ -132,10 +134,10 @@ EOF
     "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
     "l2lisp bench map-register ${mr[*]} --eids 4000000 --base 11.0.0.0 --sequential --key ..."
   row "the single writer during that run (GET /metrics, before and after)" \
-    "$(awk -v a="$w0" -v b="$w1" 'BEGIN { split(a, x); split(b, y); c = y[1] - x[1]; e = y[2] - x[2]; s = y[3] - x[3];
+    "$(awk -v a="$w0" -v b="$w1" 'BEGIN { split(a, x); split(b, y); c = y[1] - x[1]; e = y[2] - x[2]; s = y[3] - x[3]; p = y[4] - x[4];
       if (c <= 0 || e <= 0) { print "no commit seen"; exit }
-      printf "%d group commits, %.0f events each, busy %.2f s of the 10 s run, %.1f µs per event", c, e / c, s, s / e * 1e6 }')" \
-    "l2lisp_write_commit_seconds, l2lisp_write_commit_events"
+      printf "%d group commits (%d planned ahead), %.0f events each, busy %.2f s of the 10 s run, %.1f µs per event", c, p, e / c, s, s / e * 1e6 }')" \
+    "l2lisp_write_commit_seconds, l2lisp_write_commit_events, l2lisp_write_planned_ahead_total"
   # Refreshes of those registered EIDs (static ones are never replaced).
   bin/l2lisp bench map-register "${mr[@]}" --eids "$made" --base 11.0.0.0 --key bench-secret-key | tee -a "$log" >&2
   row "authenticated Map-Register refreshing a registered EID (Map-Notify received)" \
