@@ -21,22 +21,24 @@ import (
 // 65535).
 
 // The multi-row statements bind the values that a group of rows shares
-// once for the whole statement, and only the others for each row: the
-// rows of one batch of Map-Registers share all but their EID, locators,
-// xTR and version (SQLite's driver pays a C call, and for text a copy, for
-// each value bound). Their columns come in two lists: those given once,
-// then those given per row.
+// once for the whole statement, and only the others for each row (SQLite's
+// driver pays a C call, and for text a copy, for each value bound). The
+// rows of a batch of Map-Registers share their instance-id and kind of
+// record. Values that differ between the sites of one batch, between
+// registrations or between the ordinary changes of one commit (times) are
+// bound per row, so that any batch makes few groups. The columns come in
+// two lists: those given once, then those given per row.
 const (
-	mappingShared = "instance_id,family,ttl,origin,port,no_proxy,mac,frozen,updated_at"
-	mappingPerRow = "eid,locators,site,xtr,version,expires_at"
-	eventShared   = "time,type,instance_id"
-	eventPerRow   = "id,eid,site,xtr,data,actor"
+	mappingShared = "instance_id,family,ttl,origin,port,no_proxy,mac,frozen"
+	mappingPerRow = "eid,locators,site,xtr,version,updated_at,expires_at"
+	eventShared   = "type,instance_id"
+	eventPerRow   = "id,time,eid,site,xtr,data,actor"
 )
 
 // How many values each list binds.
 const (
-	mappingSharedN, mappingRowN = 9, 6
-	eventSharedN, eventRowN     = 3, 6
+	mappingSharedN, mappingRowN = 8, 7
+	eventSharedN, eventRowN     = 2, 7
 )
 
 // mappingCols are the columns of the mappings table in the order
@@ -48,7 +50,7 @@ const mappingUpdate = "family=excluded.family,locators=excluded.locators,ttl=exc
 	"site=excluded.site,xtr=excluded.xtr,port=excluded.port,no_proxy=excluded.no_proxy,mac=excluded.mac," +
 	"frozen=excluded.frozen,version=excluded.version,updated_at=excluded.updated_at,expires_at=excluded.expires_at"
 
-// Rows per statement: at most 9 + 6 x 1000 and 3 + 6 x 2000 parameters.
+// Rows per statement: at most 8 + 7 x 1000 and 2 + 7 x 2000 parameters.
 const (
 	mappingChunk = 1000
 	eventChunk   = 2000
@@ -269,13 +271,13 @@ func UpsertMappings(tx *gorm.DB, rows []Mapping) error {
 			first := chunk[0]
 			args := make([]any, 0, mappingSharedN+mappingRowN*len(chunk))
 			args = append(args, int64(first.InstanceID), first.Family, int64(first.TTL), first.Origin,
-				first.Port, first.NoProxy, first.MAC, first.Frozen, tf.arg(first.UpdatedAt))
+				first.Port, first.NoProxy, first.MAC, first.Frozen)
 			for _, r := range chunk {
 				var exp any
 				if r.ExpiresAt != nil {
 					exp = te.arg(*r.ExpiresAt)
 				}
-				args = append(args, r.EID, r.Locators, r.Site, r.XTR, int64(r.Version), exp)
+				args = append(args, r.EID, r.Locators, r.Site, r.XTR, int64(r.Version), tf.arg(r.UpdatedAt), exp)
 			}
 			if err := execRaw(tx, stmtKey{kind: stmtUpsert, n: len(chunk)}, args); err != nil {
 				return fmt.Errorf("write %d mappings: %w", len(chunk), err)
@@ -293,7 +295,6 @@ type mappingShares struct {
 	ttl             uint32
 	port, mac       string
 	noProxy, frozen bool
-	updated         time.Time
 }
 
 // mappingGroups splits rows into groups that share those values, in the
@@ -304,7 +305,7 @@ func mappingGroups(rows []Mapping) [][]*Mapping {
 	for i := range rows {
 		r := &rows[i]
 		k := mappingShares{iid: r.InstanceID, family: r.Family, origin: r.Origin, ttl: r.TTL,
-			port: r.Port, mac: r.MAC, noProxy: r.NoProxy, frozen: r.Frozen, updated: r.UpdatedAt}
+			port: r.Port, mac: r.MAC, noProxy: r.NoProxy, frozen: r.Frozen}
 		g, ok := index[k]
 		if !ok {
 			g = len(groups)
@@ -317,7 +318,7 @@ func mappingGroups(rows []Mapping) [][]*Mapping {
 }
 
 // InsertEvents inserts events whose ids are already set: one statement
-// per chunk of each group of events that share their time, type and
+// per chunk of each group of events that share their type and
 // instance-id.
 func InsertEvents(tx *gorm.DB, evs []Event) error {
 	pg := IsPostgres(tx)
@@ -332,9 +333,9 @@ func InsertEvents(tx *gorm.DB, evs []Event) error {
 			}
 			tf := timeText{pg: pg}
 			args := make([]any, 0, eventSharedN+eventRowN*len(chunk))
-			args = append(args, tf.arg(first.Time), first.Type, iid)
+			args = append(args, first.Type, iid)
 			for _, e := range chunk {
-				args = append(args, e.ID, e.EID, e.Site, e.XTR, e.Data, e.Actor)
+				args = append(args, e.ID, tf.arg(e.Time), e.EID, e.Site, e.XTR, e.Data, e.Actor)
 			}
 			if err := execRaw(tx, stmtKey{kind: stmtEvents, n: len(chunk)}, args); err != nil {
 				return fmt.Errorf("write %d events: %w", len(chunk), err)
@@ -346,7 +347,6 @@ func InsertEvents(tx *gorm.DB, evs []Event) error {
 
 // eventShares are the values of an event row bound once per statement.
 type eventShares struct {
-	time   time.Time
 	typ    string
 	iid    uint32
 	iidSet bool
@@ -359,7 +359,7 @@ func eventGroups(evs []Event) [][]*Event {
 	index := map[eventShares]int{}
 	for i := range evs {
 		e := &evs[i]
-		k := eventShares{time: e.Time, typ: e.Type}
+		k := eventShares{typ: e.Type}
 		if e.InstanceID != nil {
 			k.iid, k.iidSet = *e.InstanceID, true
 		}

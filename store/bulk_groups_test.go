@@ -82,16 +82,17 @@ func TestBulkGroupsReadBack(t *testing.T) {
 	})
 }
 
-// TestBulkGroups: the rows of a batch of Map-Registers (one instance-id,
-// kind and time; many sites, xTRs, expiries) make one group; rows that
-// differ in a shared value split, in the order each group first appears.
+// TestBulkGroups: the rows of a batch of Map-Registers (one instance-id
+// and kind; many sites, xTRs, times and expiries) make one group; rows
+// that differ in a shared value split, in the order each group first
+// appears.
 func TestBulkGroups(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	var rows []Mapping
 	for i := range 10 {
 		exp := t0.Add(time.Duration(i) * time.Second)
 		rows = append(rows, Mapping{InstanceID: 7, EID: fmt.Sprint(i), Family: "ipv4", Origin: "registered", TTL: 3,
-			Site: fmt.Sprint("dc", i), XTR: fmt.Sprint(i), UpdatedAt: t0, ExpiresAt: &exp})
+			Site: fmt.Sprint("dc", i), XTR: fmt.Sprint(i), UpdatedAt: t0.Add(time.Duration(i)), ExpiresAt: &exp})
 	}
 	if g := mappingGroups(rows); len(g) != 1 || len(g[0]) != 10 {
 		t.Fatalf("a batch of registrations made %d groups", len(g))
@@ -110,7 +111,8 @@ func TestBulkGroups(t *testing.T) {
 		t.Errorf("groups %q, want %q", got, want)
 	}
 	iid := uint32(7)
-	evs := []Event{{ID: 1, Time: t0, Type: "a", InstanceID: &iid}, {ID: 2, Time: t0, Type: "a"}, {ID: 3, Time: t0, Type: "a", InstanceID: &iid, Site: "x"}}
+	evs := []Event{{ID: 1, Time: t0, Type: "a", InstanceID: &iid}, {ID: 2, Time: t0, Type: "a"},
+		{ID: 3, Time: t0.Add(time.Millisecond), Type: "a", InstanceID: &iid, Site: "x"}}
 	if g := eventGroups(evs); len(g) != 2 || len(g[0]) != 2 || g[0][1].ID != 3 {
 		t.Errorf("event groups %v", g)
 	}
