@@ -88,14 +88,14 @@ print(*(s.getsockname()[1] for s in ps))')
   bin/l2lisp site add bench --auth-key bench-secret-key --networks 1000 --eid-prefixes 10.0.0.0/7 >/dev/null
 }
 
-# writer_metrics prints the group commits, their events, their seconds and
-# the commits planned ahead so far, from the /metrics of the serve that
-# serve() started.
+# writer_metrics prints the group commits, their events, their seconds, the
+# commits planned ahead and the controller's CPU seconds so far, from the
+# /metrics of the serve that serve() started.
 writer_metrics() {
   curl -sf --cacert "$L2LISP_CA" -H "Authorization: Bearer $L2LISP_TOKEN" "$L2LISP_SERVER/metrics" |
     awk '$1 == "l2lisp_write_commit_events_count" { c = $2 } $1 == "l2lisp_write_commit_events_sum" { e = $2 }
       $1 == "l2lisp_write_commit_seconds_sum" { s = $2 } $1 == "l2lisp_write_planned_ahead_total" { p = $2 }
-      END { print c + 0, e + 0, s + 0, p + 0 }'
+      $1 == "process_cpu_seconds_total" { u = $2 } END { print c + 0, e + 0, s + 0, p + 0, u + 0 }'
 }
 
 stop_serve() { kill "$(cat "$1/serve.pid")" 2>/dev/null || true; wait "$(cat "$1/serve.pid")" 2>/dev/null || true; }
@@ -125,19 +125,23 @@ EOF
     "l2lisp bench map-request ${mr[*]} --eids $n"
   # New EIDs: the first pass over 11.0.0.0/8 registers each once; an
   # answer is a Map-Notify, sent only once the registration is committed.
-  local w0 w1; w0=$(writer_metrics)
-  bin/l2lisp bench map-register "${mr[@]}" --eids 4000000 --base 11.0.0.0 --sequential --key bench-secret-key \
-    | tee -a "$log" >&2
+  # The load generator's CPU (user and system seconds) is timed too: it
+  # shares the two cores with the controller.
+  local w0 w1 gen; w0=$(writer_metrics)
+  (TIMEFORMAT='%U %S'; time bin/l2lisp bench map-register "${mr[@]}" --eids 4000000 --base 11.0.0.0 --sequential \
+    --key bench-secret-key >>"$log") 2>"$dir/gen-cpu.txt"
+  tail -n 3 "$log" >&2
   w1=$(writer_metrics)
+  gen=$(tail -n 1 "$dir/gen-cpu.txt" | awk '{ print $1 + $2 }')
   local made; made=$(after "$log" 'sent' correct | tr -d ,)
   row "authenticated Map-Register of a new EID, committed (Map-Notify received)" \
     "$(after "$log" 'rate' rate)/s, median $(after "$log" 'rate' median) ms" \
     "l2lisp bench map-register ${mr[*]} --eids 4000000 --base 11.0.0.0 --sequential --key ..."
   row "the single writer during that run (GET /metrics, before and after)" \
-    "$(awk -v a="$w0" -v b="$w1" 'BEGIN { split(a, x); split(b, y); c = y[1] - x[1]; e = y[2] - x[2]; s = y[3] - x[3]; p = y[4] - x[4];
+    "$(awk -v a="$w0" -v b="$w1" -v g="$gen" -v n="$made" 'BEGIN { split(a, x); split(b, y); c = y[1] - x[1]; e = y[2] - x[2]; s = y[3] - x[3]; p = y[4] - x[4]; u = y[5] - x[5];
       if (c <= 0 || e <= 0) { print "no commit seen"; exit }
-      printf "%d group commits (%d planned ahead), %.0f events each, busy %.2f s of the 10 s run, %.1f µs per event", c, p, e / c, s, s / e * 1e6 }')" \
-    "l2lisp_write_commit_seconds, l2lisp_write_commit_events, l2lisp_write_planned_ahead_total"
+      printf "%d group commits (%d planned ahead), %.0f events each, busy %.2f s of the 10 s run, %.1f µs per event; CPU: controller %.1f s, load generator %.1f s, %.0f µs per registration", c, p, e / c, s, s / e * 1e6, u, g, (u + g) / n * 1e6 }')" \
+    "l2lisp_write_commit_seconds, l2lisp_write_commit_events, l2lisp_write_planned_ahead_total, process_cpu_seconds_total; the generator's user + system time"
   # Refreshes of those registered EIDs (static ones are never replaced).
   bin/l2lisp bench map-register "${mr[@]}" --eids "$made" --base 11.0.0.0 --key bench-secret-key | tee -a "$log" >&2
   row "authenticated Map-Register refreshing a registered EID (Map-Notify received)" \

@@ -101,7 +101,7 @@ func TestSyncAgainstRealServer(t *testing.T) {
 	mu.Unlock()
 
 	// Reconnect the same table under a new connection: the server reads state.
-	s2 := reattach(t, s, addr)
+	s2 := reattach(t, srv, s, addr)
 	defer s2.Close()
 	sw = waitSwitch(t, srv, 42)
 	before := s2.FlowMods()
@@ -120,9 +120,19 @@ func TestSyncAgainstRealServer(t *testing.T) {
 }
 
 // reattach closes s and dials again with the same datapath id and table.
-func reattach(t *testing.T, s *Switch, addr string) *Switch {
+func reattach(t *testing.T, srv *openflow.Server, s *Switch, addr string) *Switch {
 	t.Helper()
 	_ = s.Close()
+	// The server turns a second connection of a datapath-id away while it
+	// still holds the first (a real switch would dial again): wait until it
+	// has let the closed one go.
+	deadline := time.Now().Add(bound)
+	for sw, ok := srv.Switch(s.opt.DPID); ok && sw.Connected(); sw, ok = srv.Switch(s.opt.DPID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still holds the closed connection")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
