@@ -97,7 +97,7 @@ type unitPlan struct {
 
 // plan applies the rules to units in turn against st, as the units before
 // each left it. It reads nothing from the database, so it may run beside
-// a write (pipeline.go).
+// a write (lookahead.go).
 func (st *bulkState) plan(units []*saveUnit) *unitPlan {
 	p := &unitPlan{units: units, written: map[store.MappingKey]*store.Mapping{}}
 	var order []store.MappingKey
@@ -380,7 +380,7 @@ func (op *writeOp) records() int {
 // commitUnits writes the units of the ops at indexes ops of batch, in
 // bulk or, with oneByOne, one unit at a time under its own savepoint (see
 // the top of this file). A bulk write uses the plan made for them ahead
-// (pre), if there is one, and plans the next batch into la (pipeline.go).
+// (pre), if there is one, and plans the next batch into la (lookahead.go).
 // It returns their events with the index in batch of each event's op; a
 // failed bulk write is an errBulk.
 func (c *Controller) commitUnits(tx *gorm.DB, batch []writeOp, ops []int, oneByOne bool, pre, la *lookahead) (unitEvents, error) {

@@ -135,7 +135,7 @@ func (c *Controller) submit(ctx context.Context, op writeOp) error {
 
 // writer is the single goroutine that writes to the database. It takes a
 // batch of the writes waiting, or the one it took while the last was
-// written (pipeline.go), and commits it.
+// written (lookahead.go), and commits it.
 func (c *Controller) writer() {
 	defer c.wg.Done()
 	var next *lookahead

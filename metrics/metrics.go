@@ -111,5 +111,5 @@ var (
 var (
 	CommitSeconds = histogram("write_commit_seconds", "Time the single writer takes for one group commit (rules, statements and the commit itself).", prometheus.ExponentialBuckets(0.0005, 2, 16))
 	CommitEvents  = histogram("write_commit_events", "Changes (events) one group commit carries.", prometheus.ExponentialBuckets(1, 2, 15))
-	PlannedAhead  = counter("write_planned_ahead_total", "Group commits of Map-Registers stored from a plan made beside the previous commit (the writer's pipeline).")
+	PlannedAhead  = counter("write_planned_ahead_total", "Group commits of Map-Registers stored from a plan made beside the previous commit (the writer's look-ahead).")
 )

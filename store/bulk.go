@@ -300,19 +300,27 @@ type mappingShares struct {
 // mappingGroups splits rows into groups that share those values, in the
 // order each group first appears.
 func mappingGroups(rows []Mapping) [][]*Mapping {
-	var groups [][]*Mapping
-	index := map[mappingShares]int{}
-	for i := range rows {
-		r := &rows[i]
-		k := mappingShares{iid: r.InstanceID, family: r.Family, origin: r.Origin, ttl: r.TTL,
+	return groupBy(rows, func(r *Mapping) mappingShares {
+		return mappingShares{iid: r.InstanceID, family: r.Family, origin: r.Origin, ttl: r.TTL,
 			port: r.Port, mac: r.MAC, noProxy: r.NoProxy, frozen: r.Frozen}
+	})
+}
+
+// groupBy splits xs into groups of equal key, in the order each group
+// first appears.
+func groupBy[T any, K comparable](xs []T, key func(*T) K) [][]*T {
+	var groups [][]*T
+	index := map[K]int{}
+	for i := range xs {
+		x := &xs[i]
+		k := key(x)
 		g, ok := index[k]
 		if !ok {
 			g = len(groups)
 			index[k] = g
 			groups = append(groups, nil)
 		}
-		groups[g] = append(groups[g], r)
+		groups[g] = append(groups[g], x)
 	}
 	return groups
 }
@@ -355,23 +363,13 @@ type eventShares struct {
 // eventGroups splits evs into groups that share those values, in the
 // order each group first appears.
 func eventGroups(evs []Event) [][]*Event {
-	var groups [][]*Event
-	index := map[eventShares]int{}
-	for i := range evs {
-		e := &evs[i]
+	return groupBy(evs, func(e *Event) eventShares {
 		k := eventShares{typ: e.Type}
 		if e.InstanceID != nil {
 			k.iid, k.iidSet = *e.InstanceID, true
 		}
-		g, ok := index[k]
-		if !ok {
-			g = len(groups)
-			index[k] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], e)
-	}
-	return groups
+		return k
+	})
 }
 
 // MappingKey names one mapping row.

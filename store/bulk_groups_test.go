@@ -40,16 +40,7 @@ func TestBulkGroupsReadBack(t *testing.T) {
 			evs = append(evs, Event{ID: int64(1000 + i), Time: t0.Add(time.Duration(i%3) * time.Millisecond), Type: []string{"mapping.created", "mapping.updated"}[i%2],
 				InstanceID: iid, EID: r.EID, Site: r.Site, XTR: r.XTR, Data: fmt.Sprintf(`{"n":%d}`, i), Actor: fmt.Sprintf("lisp:dc%d", i%5)})
 		}
-		tx := db.Begin()
-		if err := UpsertMappings(tx, rows); err != nil {
-			t.Fatal(err)
-		}
-		if err := InsertEvents(tx, evs); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit().Error; err != nil {
-			t.Fatal(err)
-		}
+		writeBulk(t, db, rows, evs)
 		var got []Mapping
 		if err := db.Order("version").Find(&got).Error; err != nil || len(got) != len(rows) {
 			t.Fatalf("%d rows, %v", len(got), err)

@@ -82,16 +82,7 @@ func TestBulkTimesReadBack(t *testing.T) {
 		iid := uint32(7)
 		evs = append(evs, Event{ID: int64(100 + i), Time: tm, Type: "mapping.created", InstanceID: &iid, EID: r.EID, Data: "{}"})
 	}
-	tx := db.Begin()
-	if err := UpsertMappings(tx, rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := InsertEvents(tx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
+	writeBulk(t, db, rows, evs)
 	var got []Mapping
 	if err := db.Order("version").Find(&got).Error; err != nil || len(got) != len(rows) {
 		t.Fatalf("%d rows, %v", len(got), err)
@@ -169,6 +160,22 @@ func TestFindMappings(t *testing.T) {
 			}
 		}
 	})
+}
+
+// writeBulk writes rows and evs with the bulk statements, in one
+// transaction.
+func writeBulk(t *testing.T, db *gorm.DB, rows []Mapping, evs []Event) {
+	t.Helper()
+	tx := db.Begin()
+	if err := UpsertMappings(tx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := InsertEvents(tx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // openWithNetworks opens the database at dsn, closed when the test ends,

@@ -14,11 +14,11 @@ import (
 	"github.com/l2lisp/l2lisp/store"
 )
 
-// pipelineController is a controller on a fresh SQLite database with
+// lookaheadController is a controller on a fresh SQLite database with
 // network 7 and sites dcA and dcB (both holding 10.0.0.0/8), whose writer
 // is not running: the test hands batches to commit itself and queues the
 // next ones where the writer takes them from.
-func pipelineController(t *testing.T) (*Controller, *gorm.DB) {
+func lookaheadController(t *testing.T) (*Controller, *gorm.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "l2lisp.db"))
@@ -87,13 +87,13 @@ func lastID(t *testing.T, db *gorm.DB) int64 {
 	return id
 }
 
-// TestPipelinePlansNextBatch: the batches queued while one is written are
+// TestLookaheadPlansNextBatch: the batches queued while one is written are
 // planned beside that write, against its rows (not yet stored when they
 // are read): an EID registered by dcA and moved by dcB in the next batch
 // is moved (dcA is known to the plan only through that row), and its
 // version counts every batch. Each plan is used, not made again.
-func TestPipelinePlansNextBatch(t *testing.T) {
-	c, db := pipelineController(t)
+func TestLookaheadPlansNextBatch(t *testing.T) {
+	c, db := lookaheadController(t)
 	after := lastID(t, db)
 	x, y, w := "10.0.0.1/32", "10.0.0.2/32", "10.0.0.3/32"
 	first := regOp("dcA", x, y)
@@ -163,13 +163,13 @@ func containsRec(p *unitPlan, r *mapping.Record) bool {
 	return false
 }
 
-// TestPipelineDropsPlanOfFailedWrite: when the bulk write of a batch fails
+// TestLookaheadDropsPlanOfFailedWrite: when the bulk write of a batch fails
 // (a trigger refuses dcA's row for one EID) and the batch is written
 // again unit by unit, the plan made beside the failed write (which
 // counted that row) is dropped: dcB's registration of the EID in the next
 // batch is a new EID, version 1, not a move.
-func TestPipelineDropsPlanOfFailedWrite(t *testing.T) {
-	c, db := pipelineController(t)
+func TestLookaheadDropsPlanOfFailedWrite(t *testing.T) {
+	c, db := lookaheadController(t)
 	r, x := "10.0.0.66/32", "10.0.0.67/32"
 	if err := db.Exec("CREATE TRIGGER refuse_a BEFORE INSERT ON mappings WHEN NEW.eid = '" + r +
 		"' AND NEW.site = 'dcA' BEGIN SELECT RAISE(ABORT, 'refused by test'); END").Error; err != nil {
@@ -199,10 +199,10 @@ func TestPipelineDropsPlanOfFailedWrite(t *testing.T) {
 	}
 }
 
-// TestPipelineOnlyRegistrations: an operator's mapping write in the
+// TestLookaheadOnlyRegistrations: an operator's mapping write in the
 // current batch, or an ordinary op in the next, stops the plan ahead.
-func TestPipelineOnlyRegistrations(t *testing.T) {
-	c, _ := pipelineController(t)
+func TestLookaheadOnlyRegistrations(t *testing.T) {
+	c, _ := lookaheadController(t)
 	operator := regOp("dcA", "10.0.0.1/32")
 	operator.units[0].register = false
 	c.writes <- regOp("dcB", "10.0.0.2/32")
