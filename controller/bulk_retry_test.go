@@ -2,14 +2,12 @@ package controller
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/l2lisp/l2lisp/mapping"
 	"github.com/l2lisp/l2lisp/store"
 	"github.com/l2lisp/l2lisp/store/storetest"
 )
@@ -29,13 +27,7 @@ func TestBulkFailureRetriesUnitByUnit(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Close)
-		if _, err := c.CreateNetwork(ctx, 7, "seven"); err != nil {
-			t.Fatal(err)
-		}
-		key, nets, pfx := "registration-key", []int64{7}, []string{"10.0.0.0/8"}
-		if _, err := c.CreateSite(ctx, SiteInput{Name: "dc1", AuthKey: &key, Networks: &nets, EIDPrefixes: &pfx}); err != nil {
-			t.Fatal(err)
-		}
+		addSites(t, c, "dc1")
 		refuseEID(t, db, "10.0.0.66/32")
 
 		network := writeOp{ctx: ctx, done: make(chan writeResult, 1), fn: func(tx *gorm.DB) ([]store.Event, error) {
@@ -47,14 +39,8 @@ func TestBulkFailureRetriesUnitByUnit(t *testing.T) {
 			ev.InstanceID = iidPtr(8)
 			return []store.Event{ev}, nil
 		}}
-		var units []*saveUnit
-		for _, a := range []string{"10.0.0.65", "10.0.0.66", "10.0.0.67"} {
-			rec := mapping.Record{EID: mapping.PrefixEID(7, netip.PrefixFrom(netip.MustParseAddr(a), 32)), TTL: 3, XTR: "192.0.2.9",
-				Locators: []mapping.Locator{{Addr: netip.MustParseAddr("192.0.2.9"), Priority: 1, Weight: 100, Up: true}}}
-			units = append(units, &saveUnit{site: "dc1", recs: []mapping.Record{rec}, register: true,
-				expires: time.Now().Add(time.Hour), actor: ActorSite("dc1")})
-		}
-		regs := writeOp{ctx: ctx, done: make(chan writeResult, 1), units: units}
+		regs := regOp("dc1", "10.0.0.65/32", "10.0.0.66/32", "10.0.0.67/32")
+		units := regs.units
 		before := c.LastEventID()
 		c.commit([]writeOp{network, regs}, nil)
 

@@ -140,22 +140,16 @@ func (c *Controller) writer() {
 	defer c.wg.Done()
 	var next *lookahead
 	for {
-		var batch []writeOp
-		pre := next
-		if next != nil && len(next.batch) > 0 {
-			batch = next.batch
-		} else {
+		if next == nil || len(next.batch) == 0 {
 			select {
 			case op := <-c.writes:
-				batch = []writeOp{op}
+				next = &lookahead{batch: []writeOp{op}}
 			case <-c.closed:
 				return
 			}
-			la := &lookahead{batch: batch}
-			c.drain(la)
-			batch, pre = la.batch, nil
+			c.drain(next)
 		}
-		next = c.commit(batch, pre)
+		next = c.commit(next.batch, next)
 	}
 }
 

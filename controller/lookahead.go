@@ -78,13 +78,8 @@ func registrationsOnly(batch []writeOp) bool {
 		if op.units == nil || op.ctx.Err() != nil {
 			return false
 		}
-		for _, u := range op.units {
-			if !u.register {
-				return false
-			}
-		}
 	}
-	return len(batch) > 0
+	return len(batch) > 0 && noOperatorUnits(batch)
 }
 
 // noOperatorUnits reports whether no op of batch carries an operator's

@@ -26,21 +26,29 @@ func lookaheadController(t *testing.T) (*Controller, *gorm.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := setup.CreateNetwork(ctx, 7, "seven"); err != nil {
-		t.Fatal(err)
-	}
-	for _, site := range []string{"dcA", "dcB"} {
-		key, nets, pfx := "registration-key", []int64{7}, []string{"10.0.0.0/8"}
-		if _, err := setup.CreateSite(ctx, SiteInput{Name: site, AuthKey: &key, Networks: &nets, EIDPrefixes: &pfx}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addSites(t, setup, "dcA", "dcB")
 	setup.Close()
 	c, err := open(ctx, db, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, db
+}
+
+// addSites creates, through c, network 7 and sites that hold
+// 10.0.0.0/8 in it.
+func addSites(t *testing.T, c *Controller, sites ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateNetwork(ctx, 7, "seven"); err != nil {
+		t.Fatal(err)
+	}
+	for _, site := range sites {
+		key, nets, pfx := "registration-key", []int64{7}, []string{"10.0.0.0/8"}
+		if _, err := c.CreateSite(ctx, SiteInput{Name: site, AuthKey: &key, Networks: &nets, EIDPrefixes: &pfx}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // regOp is the write of one Map-Register of site per EID.

@@ -48,10 +48,6 @@ type Checkpointer struct {
 	log  *slog.Logger
 	stop chan struct{}
 	wg   sync.WaitGroup
-
-	mu     sync.Mutex
-	runs   int64
-	copied int64 // log pages copied, over all runs
 }
 
 // StartCheckpointer starts copying the log of db's SQLite file; for
@@ -82,53 +78,28 @@ func (cp *Checkpointer) Close() {
 	_ = cp.db.Close()
 }
 
-// Stats are how many checkpoints ran and how many log pages they copied.
-func (cp *Checkpointer) Stats() (runs, pages int64) {
-	if cp == nil {
-		return 0, 0
-	}
-	cp.mu.Lock()
-	defer cp.mu.Unlock()
-	return cp.runs, cp.copied
-}
-
 func (cp *Checkpointer) run() {
 	defer cp.wg.Done()
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
-	last := 0 // pages of the log copied as of the last run
 	for {
 		select {
 		case <-t.C:
 		case <-cp.stop:
 			return
 		}
-		n, err := cp.checkpoint()
-		if err != nil {
+		if err := cp.checkpoint(); err != nil {
 			cp.log.Warn("wal checkpoint failed", "err", err)
-			continue
 		}
-		cp.mu.Lock()
-		cp.runs++
-		if n >= last {
-			cp.copied += int64(n - last)
-		} else { // the log started over since
-			cp.copied += int64(n)
-		}
-		cp.mu.Unlock()
-		last = n
 	}
 }
 
-// checkpoint runs one PASSIVE checkpoint and returns how many pages of the
-// log are copied into the database now.
-func (cp *Checkpointer) checkpoint() (int, error) {
+// checkpoint runs one PASSIVE checkpoint.
+func (cp *Checkpointer) checkpoint() error {
 	ctx, cancel := context.WithTimeout(context.Background(), checkpointTimeout)
 	defer cancel()
-	var busy, logPages, copied int
-	err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied)
-	if err != nil {
-		return 0, fmt.Errorf("wal checkpoint: %w", err)
+	if _, err := cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
 	}
-	return copied, nil
+	return nil
 }

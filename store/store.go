@@ -92,6 +92,8 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 // writer's bulk statements and savepoints filled one with thousands of
 // page writes a second. A 32 MiB page cache (2 MiB by default) keeps the
 // upper levels of a million-row table's indexes in memory.
+// wal_autocheckpoint is raised because a Checkpointer copies the log
+// beside the writer (checkpoint.go).
 const sqliteDriver = "sqlite3_l2lisp"
 
 func init() {
