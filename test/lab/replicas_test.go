@@ -1,12 +1,14 @@
 package lab
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReplicaPlan(t *testing.T) {
@@ -105,7 +107,19 @@ func TestStrayServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
+		// Until the child has exec'd, /proc shows the test's own command
+		// line: wait for the script's.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+			if strings.HasPrefix(string(b), "sh\x00serve\x00") {
+				return cmd
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d never ran the script: %q", cmd.Process.Pid, b)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	ours := start("--api-token-file", filepath.Join(dir, tokenFile), "--tls-ca", filepath.Join(dir, "pki/ca.pem"))
 	theirs := start("--tls-ca", filepath.Join(dir, "pki/ca.pem"))
