@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,13 +71,60 @@ func newEvent(typ string, data any) store.Event {
 	return store.Event{Time: time.Now().UTC(), Type: typ, Data: string(b)}
 }
 
+// eventFromRow is the event a row of the events table holds, with the
+// record of a mapping event whole again (expand).
 func eventFromRow(r store.Event) Event {
+	e := storedEvent(r)
+	e.expand()
+	return e
+}
+
+// storedEvent is the event a row holds, its data as stored.
+func storedEvent(r store.Event) Event {
 	e := Event{ID: r.ID, Time: r.Time, Type: r.Type, InstanceID: r.InstanceID, EID: r.EID,
 		Site: r.Site, XTR: r.XTR, Actor: r.Actor}
 	if r.Data != "" && r.Data != "{}" {
 		e.Data = json.RawMessage(r.Data)
 	}
 	return e
+}
+
+// changeData marks the data of a mapping event the writer stored in the
+// change form (mapping.Record.AppendChangeJSON): the record less what the
+// row's own columns hold. Those who read the feed always see the whole
+// record, as before; only the stored row is smaller.
+const changeData = `{"rlocs":`
+
+// expand makes a mapping event's data in the change form the whole
+// record again, from the record decoded already if at hand (the writer's
+// hand-off), else from the data and the row's columns. Data that does not
+// decode is left as it is: MappingRecord reports it.
+func (e *Event) expand() {
+	if !strings.HasPrefix(string(e.Data), changeData) || !strings.HasPrefix(e.Type, "mapping.") {
+		return
+	}
+	if e.rec == nil {
+		r, err := e.decodeRecord()
+		if err != nil {
+			return
+		}
+		e.rec = &r
+	}
+	e.Data = e.rec.AppendJSON(make([]byte, 0, 256))
+}
+
+// decodeRecord decodes the record of a mapping event from its data and
+// columns.
+func (e *Event) decodeRecord() (mapping.Record, error) {
+	var iid uint32
+	if e.InstanceID != nil {
+		iid = *e.InstanceID
+	}
+	r, err := mapping.DecodeChange(e.Data, iid, e.EID, e.Site, e.XTR)
+	if err != nil {
+		return r, fmt.Errorf("decode record: %w", err)
+	}
+	return r, nil
 }
 
 // writeOp is one change waiting for the writer: fn runs inside the shared

@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
-	"fmt"
 	"sync"
 
 	"github.com/l2lisp/l2lisp/mapping"
@@ -35,9 +33,11 @@ func (h *handoff) put(evs []store.Event, recs []*mapping.Record) {
 	if len(evs) == 0 {
 		return
 	}
+	// The data stays as stored until the follower takes the run (expand):
+	// this runs on the writer's goroutine, between two commits.
 	run := make([]Event, len(evs))
 	for i, r := range evs {
-		run[i] = eventFromRow(r)
+		run[i] = storedEvent(r)
 		if i < len(recs) {
 			run[i].rec = recs[i]
 		}
@@ -78,7 +78,11 @@ func (h *handoff) take(next int64) []Event {
 		}
 		h.n -= len(run)
 		h.runs = h.runs[1:]
-		return run[next-first:]
+		run = run[next-first:]
+		for i := range run {
+			run[i].expand()
+		}
+		return run
 	}
 	return nil
 }
@@ -90,9 +94,5 @@ func (e Event) MappingRecord() (mapping.Record, error) {
 	if e.rec != nil {
 		return *e.rec, nil
 	}
-	var r mapping.Record
-	if err := json.Unmarshal(e.Data, &r); err != nil {
-		return r, fmt.Errorf("decode record: %w", err)
-	}
-	return r, nil
+	return e.decodeRecord()
 }

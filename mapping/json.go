@@ -45,7 +45,29 @@ func (r Record) AppendJSON(b []byte) []byte {
 	b = appendString(b, r.EID.Address())
 	b = append(b, `,"family":`...)
 	b = appendString(b, r.EID.Family().String())
-	b = append(b, `,"rlocs":`...)
+	b = r.appendState(append(b, ','))
+	b = append(b, `,"site":`...)
+	b = appendString(b, r.Site)
+	if r.XTR != "" {
+		b = append(b, `,"xtr":`...)
+		b = appendString(b, r.XTR)
+	}
+	return append(r.appendTail(b), '}')
+}
+
+// AppendChangeJSON appends the record as a mapping event of the change
+// feed stores it: AppendJSON less the fields the event row holds in its
+// own columns (instance_id, eid, site, xtr; family follows from the EID).
+// The writer stores one such event per new EID, tens of thousands a
+// second; DecodeChange puts the record back together.
+func (r Record) AppendChangeJSON(b []byte) []byte {
+	b = r.appendState(append(b, '{'))
+	return append(r.appendTail(b), '}')
+}
+
+// appendState appends the rlocs, ttl and origin members.
+func (r Record) appendState(b []byte) []byte {
+	b = append(b, `"rlocs":`...)
 	if r.Locators == nil {
 		b = append(b, "[]"...)
 	} else {
@@ -54,13 +76,11 @@ func (r Record) AppendJSON(b []byte) []byte {
 	b = append(b, `,"ttl":`...)
 	b = strconv.AppendUint(b, uint64(r.TTL), 10)
 	b = append(b, `,"origin":`...)
-	b = appendString(b, string(r.Origin))
-	b = append(b, `,"site":`...)
-	b = appendString(b, r.Site)
-	if r.XTR != "" {
-		b = append(b, `,"xtr":`...)
-		b = appendString(b, r.XTR)
-	}
+	return appendString(b, string(r.Origin))
+}
+
+// appendTail appends the members from port to updated_at.
+func (r Record) appendTail(b []byte) []byte {
 	if r.Port != "" {
 		b = append(b, `,"port":`...)
 		b = appendString(b, r.Port)
@@ -79,7 +99,7 @@ func (r Record) AppendJSON(b []byte) []byte {
 	b = strconv.AppendUint(b, r.Version, 10)
 	b = append(b, `,"updated_at":"`...)
 	b = r.UpdatedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
+	return append(b, '"')
 }
 
 // AppendLocatorsJSON appends locs as json.Marshal writes them (null for
@@ -129,6 +149,26 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
+	return r.fromJSON(j)
+}
+
+// DecodeChange reads a mapping event's data: what AppendChangeJSON wrote,
+// completed by the event row's columns, or (rows written before it) what
+// AppendJSON wrote, which holds them itself.
+func DecodeChange(data []byte, iid uint32, eid, site, xtr string) (Record, error) {
+	var j recordJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return Record{}, fmt.Errorf("record: %w", err)
+	}
+	if j.EID == "" {
+		j.InstanceID, j.EID, j.Site, j.XTR = iid, eid, site, xtr
+	}
+	var r Record
+	err := r.fromJSON(j)
+	return r, err
+}
+
+func (r *Record) fromJSON(j recordJSON) error {
 	eid, err := ParseEID(j.InstanceID, j.EID)
 	if err != nil {
 		return err

@@ -31,8 +31,8 @@ import (
 // another connection's).
 
 // writerCheckpointPages is the wal_autocheckpoint of every connection:
-// 16 MiB of 4 KiB pages (SQLite's default is 1000).
-const writerCheckpointPages = 4096
+// 16 MiB of pages of sqlitePageSize (SQLite's default is 1000 pages).
+const writerCheckpointPages = 16 << 20 / sqlitePageSize
 
 // checkpointEvery is how often a Checkpointer copies the log.
 var checkpointEvery = 200 * time.Millisecond
