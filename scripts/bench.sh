@@ -142,6 +142,16 @@ EOF
       if (c <= 0 || e <= 0) { print "no commit seen"; exit }
       printf "%d group commits (%d planned ahead), %.0f events each, busy %.2f s of the 10 s run, %.1f µs per event; CPU: controller %.1f s, load generator %.1f s, %.0f µs per registration", c, p, e / c, s, s / e * 1e6, u, g, (u + g) / n * 1e6 }')" \
     "l2lisp_write_commit_seconds, l2lisp_write_commit_events, l2lisp_write_planned_ahead_total, process_cpu_seconds_total; the generator's user + system time"
+  # The same with four times the registrations in flight (64 ITRs x 64):
+  # more of them wait for each group commit, whose cost is partly fixed.
+  # They start at 11.128.0.0, past the EIDs registered above.
+  local mr4=(--target "127.0.0.1:$lisp" --iid 1000 --duration 10s --concurrency 64 --window 64 --itrs)
+  bin/l2lisp bench map-register "${mr4[@]}" --eids 4000000 --base 11.128.0.0 --sequential \
+    --key bench-secret-key >"$out/lisp-window64.txt"
+  tail -n 3 "$out/lisp-window64.txt" >&2
+  row "the same, 64 ITRs x 64 in flight" \
+    "$(after "$out/lisp-window64.txt" 'rate' rate)/s, median $(after "$out/lisp-window64.txt" 'rate' median) ms" \
+    "l2lisp bench map-register ${mr4[*]} --eids 4000000 --base 11.128.0.0 --sequential --key ..."
   # Refreshes of those registered EIDs (static ones are never replaced).
   bin/l2lisp bench map-register "${mr[@]}" --eids "$made" --base 11.0.0.0 --key bench-secret-key | tee -a "$log" >&2
   row "authenticated Map-Register refreshing a registered EID (Map-Notify received)" \
