@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,10 +25,9 @@ func TestChangeFormEvents(t *testing.T) {
 	}
 	defer c.Close()
 	addSites(t, c, "dcA", "dcB")
-	eid := mapping.PrefixEID(7, netip.MustParsePrefix("10.1.0.1/32"))
+	rec := regRecord("10.1.0.1/32")
+	eid := rec.EID
 	for _, site := range []string{"dcA", "dcB"} { // created, then moved
-		rec := mapping.Record{EID: eid, TTL: 3, XTR: "192.0.2.9",
-			Locators: []mapping.Locator{{Addr: netip.MustParseAddr("192.0.2.9"), Priority: 1, Weight: 100, Up: true}}}
 		res := c.RegisterMany(ctx, []Registration{{Site: site, Records: []mapping.Record{rec}, Expires: time.Now().Add(time.Hour)}})
 		if res[0].Err != nil {
 			t.Fatal(res[0].Err)

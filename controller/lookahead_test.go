@@ -51,13 +51,18 @@ func addSites(t *testing.T, c *Controller, sites ...string) {
 	}
 }
 
+// regRecord is the record a Map-Register of xTR 192.0.2.9 carries for
+// EID prefix e of network 7.
+func regRecord(e string) mapping.Record {
+	return mapping.Record{EID: mapping.PrefixEID(7, netip.MustParsePrefix(e)), TTL: 3, XTR: "192.0.2.9",
+		Locators: []mapping.Locator{{Addr: netip.MustParseAddr("192.0.2.9"), Priority: 1, Weight: 100, Up: true}}}
+}
+
 // regOp is the write of one Map-Register of site per EID.
 func regOp(site string, eids ...string) writeOp {
 	var units []*saveUnit
 	for _, e := range eids {
-		rec := mapping.Record{EID: mapping.PrefixEID(7, netip.MustParsePrefix(e)), TTL: 3, XTR: "192.0.2.9",
-			Locators: []mapping.Locator{{Addr: netip.MustParseAddr("192.0.2.9"), Priority: 1, Weight: 100, Up: true}}}
-		units = append(units, &saveUnit{site: site, recs: []mapping.Record{rec}, register: true,
+		units = append(units, &saveUnit{site: site, recs: []mapping.Record{regRecord(e)}, register: true,
 			expires: time.Now().Add(time.Hour).Truncate(time.Second), actor: ActorSite(site)})
 	}
 	return writeOp{ctx: context.Background(), done: make(chan writeResult, 1), units: units}

@@ -36,10 +36,13 @@ const (
 )
 
 // How many values each list binds.
-const (
-	mappingSharedN, mappingRowN = 8, 7
-	eventSharedN, eventRowN     = 2, 7
+var (
+	mappingSharedN, mappingRowN = columns(mappingShared), columns(mappingPerRow)
+	eventSharedN, eventRowN     = columns(eventShared), columns(eventPerRow)
 )
+
+// columns counts the columns of a comma-separated list.
+func columns(list string) int { return strings.Count(list, ",") + 1 }
 
 // mappingCols are the columns of the mappings table in the order
 // FindMappings reads them.
