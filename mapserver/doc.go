@@ -13,7 +13,10 @@
 //
 // The server reads with several goroutines, each on its own SO_REUSEPORT
 // socket where the platform has it, in batches of datagrams per system
-// call (recvmmsg/sendmmsg on Linux). A Map-Request is answered without
+// call (recvmmsg/sendmmsg on Linux), with UDP GRO on: a run of messages
+// one xTR sent back to back (with GSO, or coalesced by the NIC's driver)
+// is read as one, and each message in it handled as if it came alone.
+// A Map-Request is answered without
 // allocating. Registrations that change nothing only extend the expiry,
 // which is persisted in batches (write-behind); registrations that do
 // change a record go to a pool of workers that write through the

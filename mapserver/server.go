@@ -301,7 +301,14 @@ func (s *Server) newReader(i int) (*reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{s: s, id: i, bc: bc, is4: udpio.SocketIs4(c), in: udpio.NewDatagrams(s.cfg.Batch, maxDatagram),
+	// With GRO, one read takes a run of Map-Registers (or Map-Requests)
+	// an xTR sent back to back. Its buffers hold 64 KiB each, of which
+	// only the pages reads fill become resident.
+	size := maxDatagram
+	if bc.EnableGRO() == nil {
+		size = udpio.MaxGRO
+	}
+	r := &reader{s: s, id: i, bc: bc, is4: udpio.SocketIs4(c), in: udpio.NewDatagrams(s.cfg.Batch, size),
 		out: udpio.NewDatagrams(s.cfg.Batch, maxDatagram), locs: make([]packet.Locator, 0, 64),
 		auth: newAuthCache(readerAuthKeys), touch: s.touches[i], scratch: make([]byte, 0, 64), requesters: newRequesterLog()}
 	r.reply.Records = make([]packet.Record, 0, 8)
@@ -360,13 +367,29 @@ func (r *reader) flushOut() {
 	r.nout = 0
 }
 
-// handle dispatches one datagram on its message type.
+// handle dispatches what d holds: one datagram or, with GRO, a run of
+// them from one sender (each handled as if it came alone).
 func (r *reader) handle(d *udpio.Datagram) {
-	if d.Trunc {
+	b, seg := d.Buf[:d.N], d.Seg
+	if seg <= 0 {
+		seg = len(b)
+	}
+	if d.Trunc || seg > maxDatagram { // as without GRO's larger buffers
 		r.st.drop[dropTooBig]++
 		return
 	}
-	b := d.Buf[:d.N]
+	if len(b) == 0 {
+		r.dispatch(b, d.Addr)
+	}
+	for len(b) > 0 {
+		k := min(seg, len(b))
+		r.dispatch(b[:k:k], d.Addr)
+		b = b[k:]
+	}
+}
+
+// dispatch handles one datagram on its message type.
+func (r *reader) dispatch(b []byte, from netip.AddrPort) {
 	t, err := packet.PeekType(b)
 	if err != nil {
 		r.st.drop[dropMalformed]++
@@ -378,13 +401,13 @@ func (r *reader) handle(d *udpio.Datagram) {
 			r.st.drop[dropMalformed]++
 			return
 		}
-		r.handleRequest(&r.req, d.Addr, b)
+		r.handleRequest(&r.req, from, b)
 	case packet.TypeECM:
-		r.handleECM(b, d.Addr)
+		r.handleECM(b, from)
 	case packet.TypeMapRegister:
-		r.handleRegister(b, d.Addr)
+		r.handleRegister(b, from)
 	case packet.TypeMapNotifyAck:
-		r.handleAck(b, d.Addr)
+		r.handleAck(b, from)
 	case packet.TypeMapReply, packet.TypeMapNotify:
 		r.st.drop[dropUnexpected]++
 	default:

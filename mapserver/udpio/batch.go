@@ -1,6 +1,7 @@
 package udpio
 
 import (
+	"iter"
 	"net"
 	"net/netip"
 )
@@ -14,7 +15,33 @@ type Datagram struct {
 	Addr netip.AddrPort
 	// Trunc is set by ReadBatch when the datagram did not fit in Buf.
 	Trunc bool
+	// Seg is set by ReadBatch, with GRO on, when Buf[:N] holds several
+	// datagrams of one sender coalesced by the kernel: each Seg bytes
+	// long but the last, which may be shorter. 0: Buf[:N] is one.
+	Seg int
 }
+
+// Datagrams yields the datagrams d holds: Buf[:N], or its segments.
+func (d *Datagram) Datagrams() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		b := d.Buf[:d.N]
+		if d.Seg <= 0 {
+			yield(b)
+			return
+		}
+		for len(b) > 0 {
+			k := min(d.Seg, len(b))
+			if !yield(b[:k:k]) {
+				return
+			}
+			b = b[k:]
+		}
+	}
+}
+
+// MaxGRO is the size of buffers that hold any datagram the kernel may
+// coalesce with GRO on: the largest UDP payload.
+const MaxGRO = 65535
 
 // NewDatagrams returns n datagrams with buffers of size bytes each.
 func NewDatagrams(n, size int) []Datagram {

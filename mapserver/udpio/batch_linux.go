@@ -52,6 +52,8 @@ type mmsgState struct {
 	iovs  []syscall.Iovec
 	names []syscall.RawSockaddrInet6 // large enough for either family
 	msgs  []Datagram
+	ctrl  []byte // control message room per header (GRO, GSO); nil: none
+	runs  []int  // datagrams each write header carries (GSO)
 	cnt   int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
@@ -64,6 +66,7 @@ type BatchConn struct {
 	c    *net.UDPConn
 	rc   syscall.RawConn
 	is4  bool
+	gso  bool // EnableGSO
 	r, w mmsgState
 }
 
@@ -79,6 +82,7 @@ func NewBatchConn(c *net.UDPConn, n int) (*BatchConn, error) {
 		st.iovs = make([]syscall.Iovec, n)
 		st.names = make([]syscall.RawSockaddrInet6, n)
 	}
+	b.w.runs = make([]int, n)
 	b.r.fn = b.recv
 	b.w.fn = b.send
 	return b, nil
@@ -102,6 +106,10 @@ func (b *BatchConn) ReadBatch(msgs []Datagram) (int, error) {
 		h.Name = (*byte)(unsafe.Pointer(&st.names[i]))
 		h.Namelen = syscall.SizeofSockaddrInet6
 		h.Control, h.Controllen, h.Flags = nil, 0, 0
+		if st.ctrl != nil {
+			h.Control = &st.ctrl[i*ctrlSpace]
+			h.SetControllen(ctrlSpace)
+		}
 	}
 	st.msgs = msgs
 	err := b.rc.Read(st.fn)
@@ -117,6 +125,10 @@ func (b *BatchConn) ReadBatch(msgs []Datagram) (int, error) {
 		m.N = int(st.hdrs[i].n)
 		m.Trunc = st.hdrs[i].hdr.Flags&syscall.MSG_TRUNC != 0
 		m.Addr = sockaddrToAddrPort(&st.names[i])
+		m.Seg = 0
+		if c := st.hdrs[i].hdr.Controllen; st.ctrl != nil && c > 0 {
+			m.Seg = groSize(st.ctrl[i*ctrlSpace : i*ctrlSpace+min(int(c), ctrlSpace)])
+		}
 	}
 	return st.cnt, nil
 }
@@ -139,20 +151,9 @@ func (b *BatchConn) WriteBatch(msgs []Datagram) (int, error) {
 	st := &b.w
 	sent := 0
 	for len(msgs) > 0 {
-		k := min(len(msgs), len(st.hdrs))
-		for i := 0; i < k; i++ {
-			h := &st.hdrs[i].hdr
-			st.iovs[i].Base = unsafe.SliceData(msgs[i].Buf)
-			st.iovs[i].SetLen(msgs[i].N)
-			h.Iov, h.Iovlen = &st.iovs[i], 1
-			h.Name, h.Namelen = nil, 0
-			if msgs[i].Addr.IsValid() {
-				h.Name = (*byte)(unsafe.Pointer(&st.names[i]))
-				h.Namelen = addrPortToSockaddr(msgs[i].Addr, b.is4, &st.names[i])
-			}
-			h.Control, h.Controllen, h.Flags = nil, 0, 0
-		}
-		st.msgs = msgs[:k]
+		k := b.fillWrite(msgs)
+		st.msgs = msgs
+		st.cnt = k // headers to send
 		err := b.rc.Write(st.fn)
 		st.msgs = nil
 		if err != nil {
@@ -160,22 +161,64 @@ func (b *BatchConn) WriteBatch(msgs []Datagram) (int, error) {
 		}
 		switch {
 		case st.errno == 0:
-			sent += st.cnt
-			msgs = msgs[st.cnt:]
+			n := 0
+			for _, r := range st.runs[:st.cnt] {
+				n += r
+			}
+			sent += n
+			msgs = msgs[n:]
 		case errors.Is(st.errno, syscall.EBADF):
 			return sent, fmt.Errorf("sendmmsg: %w", st.errno)
+		case st.runs[0] > 1 && gsoRefused(st.errno):
+			b.gso = false // send the run again, one datagram each
 		default:
 			// The first message failed on its own: drop it and go on.
-			msgs = msgs[1:]
+			msgs = msgs[st.runs[0]:]
 		}
 	}
 	return sent, nil
 }
 
+// fillWrite sets up the headers of one sendmmsg for the start of msgs and
+// returns how many it used; st.runs says how many datagrams each carries
+// (more than one only with GSO).
+func (b *BatchConn) fillWrite(msgs []Datagram) int {
+	st := &b.w
+	h, m := 0, 0 // headers used, datagrams taken
+	for m < len(msgs) && h < len(st.hdrs) {
+		run := 1
+		if b.gso {
+			run = gsoRun(msgs[m:])
+		}
+		hdr := &st.hdrs[h].hdr
+		for j := m; j < m+run; j++ {
+			st.iovs[j].Base = unsafe.SliceData(msgs[j].Buf)
+			st.iovs[j].SetLen(msgs[j].N)
+		}
+		hdr.Iov, hdr.Iovlen = &st.iovs[m], uint64(run)
+		hdr.Name, hdr.Namelen = nil, 0
+		if msgs[m].Addr.IsValid() {
+			hdr.Name = (*byte)(unsafe.Pointer(&st.names[h]))
+			hdr.Namelen = addrPortToSockaddr(msgs[m].Addr, b.is4, &st.names[h])
+		}
+		hdr.Control, hdr.Controllen, hdr.Flags = nil, 0, 0
+		if run > 1 {
+			c := st.ctrl[h*ctrlSpace : (h+1)*ctrlSpace]
+			putSegment(c, msgs[m].N)
+			hdr.Control = &c[0]
+			hdr.SetControllen(ctrlSpace)
+		}
+		st.runs[h] = run
+		h++
+		m += run
+	}
+	return h
+}
+
 func (b *BatchConn) send(fd uintptr) bool {
 	st := &b.w
 	n, _, e := syscall.Syscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[0])),
-		uintptr(len(st.msgs)), 0, 0, 0)
+		uintptr(st.cnt), 0, 0, 0)
 	if e == syscall.EAGAIN || e == syscall.EINTR {
 		return false
 	}

@@ -60,3 +60,9 @@ func (b *BatchConn) WriteBatch(msgs []Datagram) (int, error) {
 	}
 	return sent, nil
 }
+
+// EnableGRO is not supported on this platform.
+func (b *BatchConn) EnableGRO() error { return fmt.Errorf("udp gro: not supported here") }
+
+// EnableGSO does nothing on this platform: datagrams go one by one.
+func (b *BatchConn) EnableGSO() {}
