@@ -34,16 +34,7 @@ func TestRegisterRunCoalesced(t *testing.T) {
 			t.Fatalf("reader socket without GRO: %d, %v", on, err)
 		}
 	}
-	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(s.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	bc, err := udpio.NewBatchConn(c, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc.EnableGSO()
+	c, bc := gsoSender(t, s)
 	const n, forged = 24, 7
 	out := udpio.NewDatagrams(n, 512)
 	for i := range out {
@@ -102,16 +93,7 @@ func TestRegisterRunCoalesced(t *testing.T) {
 func TestTooBigDropped(t *testing.T) {
 	ctl := newController(t)
 	s := startServer(t, ctl, Config{})
-	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(s.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	bc, err := udpio.NewBatchConn(c, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc.EnableGSO()
+	_, bc := gsoSender(t, s)
 	before := counterValue(t, dropped[dropTooBig])
 	out := udpio.NewDatagrams(3, maxDatagram+100)
 	for i := range out {
@@ -122,4 +104,20 @@ func TestTooBigDropped(t *testing.T) {
 		t.Fatalf("sent %d: %v", sent, err)
 	}
 	waitFor(t, "too-big drops", 5*time.Second, func() bool { return counterValue(t, dropped[dropTooBig])-before >= 2 })
+}
+
+// gsoSender is a socket connected to s that sends runs with GSO.
+func gsoSender(t *testing.T, s *Server) (*net.UDPConn, *udpio.BatchConn) {
+	t.Helper()
+	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(s.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	bc, err := udpio.NewBatchConn(c, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.EnableGSO()
+	return c, bc
 }
