@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,7 +101,7 @@ const changeData = `{"rlocs":`
 // hand-off), else from the data and the row's columns. Data that does not
 // decode is left as it is: MappingRecord reports it.
 func (e *Event) expand() {
-	if !strings.HasPrefix(string(e.Data), changeData) || !strings.HasPrefix(e.Type, "mapping.") {
+	if !strings.HasPrefix(e.Type, "mapping.") || !bytes.HasPrefix(e.Data, []byte(changeData)) {
 		return
 	}
 	if e.rec == nil {

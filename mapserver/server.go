@@ -370,21 +370,16 @@ func (r *reader) flushOut() {
 // handle dispatches what d holds: one datagram or, with GRO, a run of
 // them from one sender (each handled as if it came alone).
 func (r *reader) handle(d *udpio.Datagram) {
-	b, seg := d.Buf[:d.N], d.Seg
+	seg := d.Seg
 	if seg <= 0 {
-		seg = len(b)
+		seg = d.N
 	}
 	if d.Trunc || seg > maxDatagram { // as without GRO's larger buffers
 		r.st.drop[dropTooBig]++
 		return
 	}
-	if len(b) == 0 {
+	for b := range d.Datagrams() {
 		r.dispatch(b, d.Addr)
-	}
-	for len(b) > 0 {
-		k := min(seg, len(b))
-		r.dispatch(b[:k:k], d.Addr)
-		b = b[k:]
 	}
 }
 
