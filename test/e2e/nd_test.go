@@ -172,24 +172,45 @@ func ndCheckWAN(t *testing.T, wan, reqIP, targetIP string) (echo, nd int) {
 }
 
 // ndCheckAdverts: every NA for the target at the requester's port is the
-// switch's answer, with a checksum the host (and tshark) accept.
+// switch's answer, with a checksum the host (and tshark) accept, sent to
+// the source of an NS for the target. That source is the requester's
+// global address for a solicitation the ping caused, its link-local one
+// for a reachability probe of a stale entry (the kernel sends those when
+// the learning pings are over five seconds old).
 func ndCheckAdverts(t *testing.T, host string, req, target lab.Host, rounds int) (nas int, sample string) {
-	reqIP, targetIP := req.IPv6.Addr().String(), target.IPv6.Addr().String()
+	targetIP := target.IPv6.Addr().String()
 	out := tsharkFields(t, host, "", "icmpv6.type", "ipv6.src", "ipv6.dst", "icmpv6.nd.na.target_address",
 		"icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o", "icmpv6.opt.linkaddr",
-		"icmpv6.checksum.status", "eth.src")
+		"icmpv6.checksum.status", "eth.src", "icmpv6.nd.ns.target_address")
+	var lines [][]string
+	solicitors := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) < 10 || f[0] != "136" || f[3] != targetIP {
+		if len(f) == 10 { // the output's last line lost its empty last field to TrimSpace
+			f = append(f, "")
+		}
+		if len(f) < 11 {
+			continue
+		}
+		lines = append(lines, f)
+		if f[0] == "135" && f[10] == targetIP {
+			solicitors[f[1]] = true
+		}
+	}
+	for _, f := range lines {
+		if f[0] != "136" || f[3] != targetIP {
 			continue
 		}
 		nas++
-		sample = line
-		if f[1] != targetIP || f[2] != reqIP || tsharkBool(f[4]) || !tsharkBool(f[5]) || !tsharkBool(f[6]) ||
+		sample = strings.Join(f, "\t")
+		if f[1] != targetIP || !solicitors[f[2]] || tsharkBool(f[4]) || !tsharkBool(f[5]) || !tsharkBool(f[6]) ||
 			f[7] != target.MAC || f[8] != checksumGood || f[9] != target.MAC {
-			t.Errorf("NA at the requester: %q; want from %s to %s, flags S|O, TLL %s, checksum good (1)",
-				line, targetIP, reqIP, target.MAC)
+			t.Errorf("NA at the requester: %q; want from %s to a solicitor of it (%v), flags S|O, TLL %s, checksum good (1)",
+				sample, targetIP, solicitors, target.MAC)
 		}
+	}
+	if !solicitors[req.IPv6.Addr().String()] {
+		t.Errorf("no NS for %s from %s at the requester's port:\n%s", targetIP, req.IPv6.Addr(), out)
 	}
 	if nas < rounds {
 		t.Errorf("%d NA for %s at the requester, want >= %d:\n%s", nas, targetIP, rounds, out)
