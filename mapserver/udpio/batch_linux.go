@@ -51,9 +51,9 @@ type mmsgState struct {
 	hdrs  []mmsghdr
 	iovs  []syscall.Iovec
 	names []syscall.RawSockaddrInet6 // large enough for either family
-	msgs  []Datagram
-	ctrl  []byte // control message room per header (GRO, GSO); nil: none
-	runs  []int  // datagrams each write header carries (GSO)
+	msgs  []Datagram                 // ReadBatch's buffers while recv runs
+	ctrl  []byte                     // control message room per header (GRO, GSO); nil: none
+	runs  []int                      // datagrams each write header carries (GSO)
 	cnt   int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
@@ -151,11 +151,8 @@ func (b *BatchConn) WriteBatch(msgs []Datagram) (int, error) {
 	st := &b.w
 	sent := 0
 	for len(msgs) > 0 {
-		k := b.fillWrite(msgs)
-		st.msgs = msgs
-		st.cnt = k // headers to send
+		st.cnt = b.fillWrite(msgs) // headers to send
 		err := b.rc.Write(st.fn)
-		st.msgs = nil
 		if err != nil {
 			return sent, fmt.Errorf("sendmmsg: %w", err)
 		}
